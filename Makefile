@@ -1,0 +1,62 @@
+# futurecalls build. The two commands of the README's quick start:
+#   make run    build the host and the example plugins, run them on the embedded Postgres
+#   make test   build everything and run every test (what CI runs)
+# Every target installs what it needs when it is missing (Debian packages as root).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := bin
+HOST := $(BIN)/host
+# Built example plugins go where the host looks for them by default.
+PLUGINS_DIR := plugins
+# Plugins the tests use (hostile modules, fixtures) are built here.
+TESTPLUGINS_DIR := host/internal/testplugins/build
+GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
+
+.PHONY: all build run test test-short plugins testplugins check-format vet clean deps-postgres deps-wabt
+
+all: build plugins
+
+build:
+	$(GO) build -trimpath -o $(HOST) ./cmd/host
+
+run: build plugins deps-postgres
+	$(HOST) run
+
+# apt_install installs Debian packages when the named command is missing.
+# $(1): command to look for, $(2): packages.
+define apt_install
+	@if ! command -v $(1) >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$(1) >/dev/null 2>&1; then \
+		echo "installing $(2) (for $(1))"; \
+		if [ "$$(id -u)" != 0 ]; then echo "$(1) is missing: install the Debian packages $(2)"; exit 1; fi; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2); \
+	fi
+endef
+
+deps-postgres:
+	$(call apt_install,initdb,postgresql)
+
+deps-wabt:
+	$(call apt_install,wat2wasm,wabt)
+
+# Each language's examples add their targets to PLUGIN_TARGETS and TESTPLUGIN_TARGETS.
+PLUGIN_TARGETS :=
+TESTPLUGIN_TARGETS :=
+include $(wildcard examples/*/build.mk host/internal/testplugins/build.mk)
+
+plugins: $(PLUGIN_TARGETS)
+
+testplugins: $(TESTPLUGIN_TARGETS)
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: plugins testplugins deps-postgres vet
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf $(BIN) $(TESTPLUGINS_DIR)
+	rm -f $(PLUGINS_DIR)/*.wasm
