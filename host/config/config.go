@@ -1,0 +1,344 @@
+// Package config defines the host's configuration and loads it with koanf from four
+// layers, each overriding the one before: defaults, a YAML file, environment variables
+// (FC_ followed by the key in capitals with dots as underscores, e.g.
+// FC_FUTURECALL_CONCURRENCYLIMIT), and command-line flags (--futureCall.concurrencyLimit).
+//
+// Keys keep Serverpod's names where Serverpod has them (futureCallExecutionEnabled,
+// futureCall.concurrencyLimit, futureCall.scanInterval, checkBrokenCalls,
+// deleteBrokenCalls), so its users feel at home. An unknown key, or a value of the wrong
+// type, stops the load with an error naming the key and the layer it came from.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Roles the host can run in, by Serverpod's names.
+const (
+	RoleMonolith    = "monolith"    // API and executor
+	RoleServerless  = "serverless"  // API only: calls are scheduled, never run here
+	RoleMaintenance = "maintenance" // migrate, check stored calls against the plugins, exit
+)
+
+// Config is the host's whole configuration.
+type Config struct {
+	// Role is monolith (default), serverless or maintenance.
+	Role string `koanf:"role"`
+	// Database says where the schedule is stored.
+	Database Database `koanf:"database"`
+	// FutureCallExecutionEnabled switches the executor on (default) or off. Off, the API
+	// still schedules calls; other hosts sharing the database run them.
+	FutureCallExecutionEnabled bool `koanf:"futureCallExecutionEnabled"`
+	// FutureCall tunes the executor.
+	FutureCall FutureCall `koanf:"futureCall"`
+	// CheckBrokenCalls steers the start-up check of stored calls against the plugins:
+	// nil (unset, "auto") checks only when fewer than 1000 calls are stored; true always;
+	// false never.
+	CheckBrokenCalls *bool `koanf:"checkBrokenCalls"`
+	// DeleteBrokenCalls deletes the broken calls the check finds, recording each in the
+	// history. Valid only when the check can run.
+	DeleteBrokenCalls bool `koanf:"deleteBrokenCalls"`
+	// API configures the REST API.
+	API API `koanf:"api"`
+	// Plugins says where plugins are loaded from.
+	Plugins Plugins `koanf:"plugins"`
+	// Sandbox holds the limits every plugin runs under, with per-plugin overrides.
+	Sandbox Sandbox `koanf:"sandbox"`
+	// Log configures the host's own log.
+	Log Log `koanf:"log"`
+}
+
+// Database says where the schedule is stored.
+type Database struct {
+	// URL of a PostgreSQL database (postgres://user:pass@host:5432/db). Empty: the host
+	// runs its own private PostgreSQL cluster (see Embedded).
+	URL string `koanf:"url" secret:"true"`
+	// MaxConns caps the connection pool; 0 picks max(4, 2 × CPUs) plus the executor's
+	// concurrency.
+	MaxConns int `koanf:"maxConns"`
+	// Embedded configures the private cluster used when URL is empty.
+	Embedded Embedded `koanf:"embedded"`
+}
+
+// Embedded configures the private PostgreSQL cluster.
+type Embedded struct {
+	// Dir holds the cluster's data; created and initialised on first run.
+	Dir string `koanf:"dir"`
+	// BinDir holds initdb and postgres; empty searches PATH and /usr/lib/postgresql.
+	BinDir string `koanf:"binDir"`
+	// User runs the cluster when the host runs as root (PostgreSQL refuses root);
+	// empty picks "postgres", then "nobody".
+	User string `koanf:"user"`
+}
+
+// FutureCall tunes the executor.
+type FutureCall struct {
+	// ConcurrencyLimit caps the calls running at once on this host. Default 1; a
+	// negative number or null means unlimited; 0 is refused (to run nothing, set
+	// futureCallExecutionEnabled to false).
+	ConcurrencyLimit *int `koanf:"concurrencyLimit" nullable:"true"`
+	// ScanInterval is the time between scans for due calls, in milliseconds. Calls
+	// scheduled before the next scan wake the executor on their own.
+	ScanInterval int `koanf:"scanInterval"`
+	// ClaimLeaseMargin is added to a call's time limit to form its claim lease: a call
+	// still claimed that long after it started belongs to a host that died.
+	ClaimLeaseMargin Duration `koanf:"claimLeaseMargin"`
+	// ShutdownGrace is how long in-flight calls may finish on shutdown before they are
+	// cancelled and recorded as interrupted.
+	ShutdownGrace Duration `koanf:"shutdownGrace"`
+	// HistoryRetention is how long finished calls stay in the history; 0 keeps them.
+	HistoryRetention Duration `koanf:"historyRetention"`
+}
+
+// API configures the REST API.
+type API struct {
+	// Listen is the address the API listens on. It defaults to loopback; any other
+	// address requires Tokens.
+	Listen string `koanf:"listen"`
+	// Tokens are the accepted bearer tokens. Empty: no authentication (loopback only).
+	Tokens []string `koanf:"tokens" secret:"true"`
+	// BodyLimit caps a request body.
+	BodyLimit ByteSize `koanf:"bodyLimit"`
+}
+
+// Plugins says where plugins are loaded from.
+type Plugins struct {
+	// Dir is scanned for *.wasm files at start-up.
+	Dir string `koanf:"dir"`
+	// CacheDir keeps wazero's compiled code across restarts; empty keeps it in memory.
+	CacheDir string `koanf:"cacheDir"`
+}
+
+// Sandbox holds the limits every plugin runs under; Plugins overrides them by plugin
+// name (keys left out of an override keep the default).
+type Sandbox struct {
+	Limits  `koanf:",squash"`
+	Plugins map[string]Limits `koanf:"plugins"`
+}
+
+// Limits are the sandbox limits of one plugin.
+type Limits struct {
+	// MemoryLimit caps the linear memory of each instance ("64MiB").
+	MemoryLimit ByteSize `koanf:"memoryLimit"`
+	// Timeout is the time limit of one call.
+	Timeout Duration `koanf:"timeout"`
+	// OutputLimit caps the log, stdout and stderr bytes of one call.
+	OutputLimit ByteSize `koanf:"outputLimit"`
+	// MaxFollowUps caps the calls one call may schedule through fc.schedule.
+	MaxFollowUps int `koanf:"maxFollowUps"`
+	// Fresh gives every call a new instance (strict isolation, slower) instead of a
+	// warm one from the pool.
+	Fresh bool `koanf:"fresh"`
+	// PoolSize caps the warm instances kept idle.
+	PoolSize int `koanf:"poolSize"`
+	// Retry is the default retry policy of the plugin's calls; a call's own policy
+	// wins, then the plugin manifest's, then this one.
+	Retry Retry `koanf:"retry"`
+}
+
+// Retry is a retry policy: MaxAttempts counts every attempt (1 = no retry).
+type Retry struct {
+	MaxAttempts int      `koanf:"maxAttempts"`
+	Backoff     Duration `koanf:"backoff"`
+	MaxBackoff  Duration `koanf:"maxBackoff"`
+}
+
+// Log configures the host's own log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `koanf:"level"`
+	// Format is text or json.
+	Format string `koanf:"format"`
+}
+
+// Default returns the configuration used where no layer says otherwise.
+func Default() Config {
+	one := 1
+	return Config{
+		Role:                       RoleMonolith,
+		Database:                   Database{Embedded: Embedded{Dir: "var/postgres"}},
+		FutureCallExecutionEnabled: true,
+		FutureCall: FutureCall{
+			ConcurrencyLimit: &one,
+			ScanInterval:     5000,
+			ClaimLeaseMargin: Duration(time.Minute),
+			ShutdownGrace:    Duration(30 * time.Second),
+			HistoryRetention: Duration(30 * 24 * time.Hour),
+		},
+		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20},
+		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
+		Sandbox: Sandbox{Limits: Limits{
+			MemoryLimit:  64 << 20,
+			Timeout:      Duration(30 * time.Second),
+			OutputLimit:  64 << 10,
+			MaxFollowUps: 1000,
+			PoolSize:     8,
+			Retry:        Retry{MaxAttempts: 1, Backoff: Duration(time.Second), MaxBackoff: Duration(time.Hour)},
+		}},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Concurrency returns the executor's concurrency limit, or -1 for unlimited.
+func (c FutureCall) Concurrency() int {
+	if c.ConcurrencyLimit == nil || *c.ConcurrencyLimit < 0 {
+		return -1
+	}
+	return *c.ConcurrencyLimit
+}
+
+// PluginLimits returns the limits of the named plugin: the defaults with that plugin's
+// override applied.
+func (s Sandbox) PluginLimits(name string) Limits {
+	l, ok := s.Plugins[name]
+	if !ok {
+		return s.Limits
+	}
+	return l.over(s.Limits)
+}
+
+// over fills the zero fields of l from d.
+func (l Limits) over(d Limits) Limits {
+	if l.MemoryLimit == 0 {
+		l.MemoryLimit = d.MemoryLimit
+	}
+	if l.Timeout == 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.OutputLimit == 0 {
+		l.OutputLimit = d.OutputLimit
+	}
+	if l.MaxFollowUps == 0 {
+		l.MaxFollowUps = d.MaxFollowUps
+	}
+	l.Fresh = l.Fresh || d.Fresh
+	if l.PoolSize == 0 {
+		l.PoolSize = d.PoolSize
+	}
+	if l.Retry.MaxAttempts == 0 {
+		l.Retry.MaxAttempts = d.Retry.MaxAttempts
+	}
+	if l.Retry.Backoff == 0 {
+		l.Retry.Backoff = d.Retry.Backoff
+	}
+	if l.Retry.MaxBackoff == 0 {
+		l.Retry.MaxBackoff = d.Retry.MaxBackoff
+	}
+	return l
+}
+
+// Validate checks the values a type cannot express. Errors name the key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Role {
+	case RoleMonolith, RoleServerless, RoleMaintenance:
+	default:
+		bad("role", "must be %s, %s or %s, got %q", RoleMonolith, RoleServerless, RoleMaintenance, c.Role)
+	}
+	if c.FutureCall.ConcurrencyLimit != nil && *c.FutureCall.ConcurrencyLimit == 0 {
+		bad("futureCall.concurrencyLimit", "0 would run nothing: set futureCallExecutionEnabled: false for that, or a negative number (or null) for unlimited")
+	}
+	if c.FutureCall.ScanInterval <= 0 {
+		bad("futureCall.scanInterval", "must be a positive number of milliseconds, got %d", c.FutureCall.ScanInterval)
+	}
+	if c.FutureCall.ClaimLeaseMargin <= 0 {
+		bad("futureCall.claimLeaseMargin", "must be positive")
+	}
+	if c.FutureCall.ShutdownGrace < 0 {
+		bad("futureCall.shutdownGrace", "must not be negative")
+	}
+	if c.FutureCall.HistoryRetention < 0 {
+		bad("futureCall.historyRetention", "must not be negative (0 keeps the history forever)")
+	}
+	if c.DeleteBrokenCalls && c.CheckBrokenCalls != nil && !*c.CheckBrokenCalls {
+		bad("deleteBrokenCalls", "is true but checkBrokenCalls is false: broken calls can only be deleted when the check runs")
+	}
+	if c.Database.URL != "" {
+		if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database.url", "must be a postgres:// URL")
+		}
+	} else if c.Database.Embedded.Dir == "" {
+		bad("database.embedded.dir", "must be set when database.url is empty")
+	}
+	if c.Database.MaxConns < 0 {
+		bad("database.maxConns", "must not be negative")
+	}
+	if err := checkListen(c.API); err != nil {
+		bad("api.listen", "%v", err)
+	}
+	for i, t := range c.API.Tokens {
+		if len(t) < 16 {
+			bad(fmt.Sprintf("api.tokens[%d]", i), "is shorter than 16 characters: use a long random token")
+		}
+	}
+	if c.API.BodyLimit < 1024 {
+		bad("api.bodyLimit", "must be at least 1KiB")
+	}
+	if c.Plugins.Dir == "" {
+		bad("plugins.dir", "must be set")
+	}
+	checkLimits := func(prefix string, l Limits) {
+		if l.MemoryLimit != 0 && l.MemoryLimit < 64<<10 {
+			bad(prefix+"memoryLimit", "must be at least one 64KiB page")
+		}
+		if l.MemoryLimit > 4<<30 {
+			bad(prefix+"memoryLimit", "must be at most 4GiB (32-bit WebAssembly)")
+		}
+		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
+			bad(prefix+"*", "limits must not be negative")
+		}
+		if r := l.Retry; r.MaxAttempts < 0 || r.Backoff < 0 || r.MaxBackoff < 0 {
+			bad(prefix+"retry", "must not be negative")
+		}
+	}
+	checkLimits("sandbox.", c.Sandbox.Limits)
+	if c.Sandbox.Timeout <= 0 {
+		bad("sandbox.timeout", "must be positive")
+	}
+	if c.Sandbox.Retry.MaxAttempts < 1 {
+		bad("sandbox.retry.maxAttempts", "must be at least 1 (1 = no retry)")
+	}
+	for name, l := range c.Sandbox.Plugins {
+		checkLimits("sandbox.plugins."+name+".", l)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// checkListen refuses an address that is not loopback unless tokens are configured.
+func checkListen(a API) error {
+	host, _, err := net.SplitHostPort(a.Listen)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", a.Listen, err)
+	}
+	if len(a.Tokens) > 0 || IsLoopback(host) {
+		return nil
+	}
+	return fmt.Errorf("%q is reachable from other machines but api.tokens is empty: set api.tokens (FC_API_TOKENS) or listen on 127.0.0.1", a.Listen)
+}
+
+// IsLoopback reports whether host names only this machine.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

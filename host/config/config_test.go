@@ -1,0 +1,258 @@
+package config_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/futurecalls/futurecalls/host/config"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "host.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("host", pflag.ContinueOnError)
+	config.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, origins, err := config.Load(config.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.FutureCallExecutionEnabled || cfg.FutureCall.Concurrency() != 1 || cfg.FutureCall.ScanInterval != 5000 {
+		t.Errorf("Serverpod defaults not kept: %+v", cfg.FutureCall)
+	}
+	if cfg.CheckBrokenCalls != nil || cfg.DeleteBrokenCalls {
+		t.Errorf("broken-call defaults: check=%v delete=%v", cfg.CheckBrokenCalls, cfg.DeleteBrokenCalls)
+	}
+	if cfg.Plugins.Dir != "plugins" || cfg.API.Listen != "127.0.0.1:8080" || cfg.Database.URL != "" {
+		t.Errorf("unexpected defaults: %+v", cfg)
+	}
+	if len(origins) != 0 {
+		t.Errorf("origins = %v, want none", origins)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, `
+futureCall:
+  concurrencyLimit: 2
+  scanInterval: 2000
+api:
+  listen: 127.0.0.1:9000
+sandbox:
+  timeout: 10s
+`)
+	env := []string{"FC_FUTURECALL_CONCURRENCYLIMIT=3", "FC_FUTURECALL_SCANINTERVAL=3000", "PATH=/bin"}
+	fs := flags(t, "--futureCall.concurrencyLimit=4")
+
+	cfg, origins, err := config.Load(config.Sources{File: file, Environ: env, Flags: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.FutureCall.Concurrency(); got != 4 {
+		t.Errorf("flag should win: concurrency = %d, want 4", got)
+	}
+	if got := cfg.FutureCall.ScanInterval; got != 3000 {
+		t.Errorf("env should beat file: scanInterval = %d, want 3000", got)
+	}
+	if got := cfg.API.Listen; got != "127.0.0.1:9000" {
+		t.Errorf("file should beat default: listen = %q", got)
+	}
+	if got := cfg.Sandbox.Timeout.D(); got != 10*time.Second {
+		t.Errorf("sandbox.timeout = %v", got)
+	}
+	want := map[string]string{
+		"futureCall.concurrencyLimit": "flag --futureCall.concurrencyLimit",
+		"futureCall.scanInterval":     "environment variable FC_FUTURECALL_SCANINTERVAL",
+		"api.listen":                  "config file " + file,
+	}
+	for k, v := range want {
+		if origins[k] != v {
+			t.Errorf("origin of %s = %q, want %q", k, origins[k], v)
+		}
+	}
+}
+
+func TestErrorsNameKeyAndOrigin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		src   func(t *testing.T) config.Sources
+		wants []string
+	}{
+		{
+			name:  "unknown key in file",
+			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "futureCall:\n  concurencyLimit: 3\n")} },
+			wants: []string{"futureCall.concurencyLimit", "unknown configuration key", "config file"},
+		},
+		{
+			name:  "wrong type in file",
+			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "futureCall:\n  scanInterval: soon\n")} },
+			wants: []string{"futureCall.scanInterval", "config file", "soon"},
+		},
+		{
+			name:  "wrong type in env",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALLEXECUTIONENABLED=maybe"}} },
+			wants: []string{"futureCallExecutionEnabled", "environment variable FC_FUTURECALLEXECUTIONENABLED"},
+		},
+		{
+			name:  "unknown env variable",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURENCYLIMIT=3"}} },
+			wants: []string{"FC_FUTURECALL_CONCURENCYLIMIT", "not a configuration key"},
+		},
+		{
+			name:  "wrong type in flag",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--futureCall.scanInterval=fast")} },
+			wants: []string{"futureCall.scanInterval", "flag --futureCall.scanInterval"},
+		},
+		{
+			name:  "duration without unit",
+			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "sandbox:\n  timeout: 30\n")} },
+			wants: []string{"sandbox.timeout", "needs a unit"},
+		},
+		{
+			name:  "zero concurrency",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURRENCYLIMIT=0"}} },
+			wants: []string{"futureCall.concurrencyLimit", "futureCallExecutionEnabled: false", "FC_FUTURECALL_CONCURRENCYLIMIT"},
+		},
+		{
+			name:  "public listen without token",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--api.listen=0.0.0.0:8080")} },
+			wants: []string{"api.listen", "api.tokens is empty"},
+		},
+		{
+			name: "delete without check",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "checkBrokenCalls: false\ndeleteBrokenCalls: true\n")}
+			},
+			wants: []string{"deleteBrokenCalls", "checkBrokenCalls is false"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := config.Load(tt.src(t))
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNullAndUnlimited(t *testing.T) {
+	t.Parallel()
+	for _, src := range []config.Sources{
+		{File: writeFile(t, "futureCall:\n  concurrencyLimit: null\n")},
+		{Environ: []string{"FC_FUTURECALL_CONCURRENCYLIMIT=-1"}},
+		{Flags: flags(t, "--futureCall.concurrencyLimit=null")},
+	} {
+		cfg, _, err := config.Load(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.FutureCall.Concurrency(); got != -1 {
+			t.Errorf("concurrency = %d, want unlimited (-1)", got)
+		}
+	}
+	cfg, _, err := config.Load(config.Sources{File: writeFile(t, "checkBrokenCalls: true\n")})
+	if err != nil || cfg.CheckBrokenCalls == nil || !*cfg.CheckBrokenCalls {
+		t.Fatalf("checkBrokenCalls: true not read: %v %v", cfg.CheckBrokenCalls, err)
+	}
+}
+
+func TestPerPluginOverrides(t *testing.T) {
+	t.Parallel()
+	cfg, _, err := config.Load(config.Sources{File: writeFile(t, `
+sandbox:
+  memoryLimit: 32MiB
+  plugins:
+    drip:
+      memoryLimit: 128MiB
+      fresh: true
+      retry:
+        maxAttempts: 5
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drip := cfg.Sandbox.PluginLimits("drip")
+	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Retry.MaxAttempts != 5 {
+		t.Errorf("drip override not applied: %+v", drip)
+	}
+	if drip.Timeout != cfg.Sandbox.Timeout || drip.Retry.Backoff != cfg.Sandbox.Retry.Backoff {
+		t.Errorf("drip should keep the defaults it does not override: %+v", drip)
+	}
+	if other := cfg.Sandbox.PluginLimits("example"); other.MemoryLimit != 32<<20 || other.Fresh {
+		t.Errorf("example should have the defaults: %+v", other)
+	}
+}
+
+func TestWriteYAMLRedactsAndRoundTrips(t *testing.T) {
+	t.Parallel()
+	env := []string{
+		"FC_DATABASE_URL=postgres://app:s3cret@db.internal:5432/calls",
+		"FC_API_TOKENS=aaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbb",
+		"FC_API_LISTEN=0.0.0.0:8080",
+	}
+	cfg, origins, err := config.Load(config.Sources{Environ: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := config.WriteYAML(&buf, cfg, origins); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, secret := range []string{"s3cret", "aaaaaaaaaaaaaaaaaaaa"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("output leaks %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "from environment variable FC_API_LISTEN") {
+		t.Errorf("output does not say where api.listen came from:\n%s", out)
+	}
+	// Without secrets, the printed file loads back to the same configuration.
+	cfg, origins, err = config.Load(config.Sources{Environ: []string{"FC_API_LISTEN=127.0.0.1:9999", "FC_SANDBOX_TIMEOUT=1m30s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := config.WriteYAML(&buf, cfg, origins); err != nil {
+		t.Fatal(err)
+	}
+	out = buf.String()
+	back, _, err := config.Load(config.Sources{File: writeFile(t, out)})
+	if err != nil {
+		t.Fatalf("printed config does not load: %v\n%s", err, out)
+	}
+	if back.API.Listen != cfg.API.Listen || back.FutureCall.Concurrency() != cfg.FutureCall.Concurrency() ||
+		back.Sandbox.MemoryLimit != cfg.Sandbox.MemoryLimit || back.Sandbox.Timeout != cfg.Sandbox.Timeout {
+		t.Errorf("round trip changed the config:\n%+v\n%+v", back, cfg)
+	}
+}

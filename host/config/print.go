@@ -1,0 +1,102 @@
+package config
+
+import (
+	"encoding"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const redacted = "<redacted>"
+
+// Redacted returns a copy of c safe to print: the database password and the API tokens
+// are replaced.
+func (c Config) Redacted() Config {
+	if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+			c.Database.URL = u.String()
+		}
+	}
+	if len(c.API.Tokens) > 0 {
+		tokens := make([]string, len(c.API.Tokens))
+		for i := range tokens {
+			tokens[i] = redacted
+		}
+		c.API.Tokens = tokens
+	}
+	return c
+}
+
+// WriteYAML writes the configuration as YAML, secrets redacted, each key set by a layer
+// commented with where it came from. Its output is a valid configuration file.
+func WriteYAML(w io.Writer, c Config, origins Origins) error {
+	doc := &yaml.Node{Kind: yaml.DocumentNode}
+	doc.Content = []*yaml.Node{structNode(reflect.ValueOf(c.Redacted()), "", origins)}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return enc.Close()
+}
+
+func structNode(v reflect.Value, prefix string, origins Origins) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("koanf")
+		if strings.HasSuffix(tag, ",squash") {
+			n.Content = append(n.Content, structNode(v.Field(i), prefix, origins).Content...)
+			continue
+		}
+		key := prefix + tag
+		val := valueNode(v.Field(i), key, origins)
+		if o, ok := origins[key]; ok {
+			val.LineComment = "from " + o
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: tag}, val)
+	}
+	return n
+}
+
+func valueNode(v reflect.Value, key string, origins Origins) *yaml.Node {
+	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
+		b, _ := m.MarshalText()
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: string(b)}
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+		}
+		return valueNode(v.Elem(), key, origins)
+	case reflect.Struct:
+		return structNode(v, key+".", origins)
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k.String()},
+				valueNode(v.MapIndex(k), key+"."+k.String(), origins))
+		}
+		return n
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for i := 0; i < v.Len(); i++ {
+			n.Content = append(n.Content, valueNode(v.Index(i), key, origins))
+		}
+		return n
+	case reflect.String:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v.String()}
+	default:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: fmt.Sprint(v.Interface())}
+	}
+}
