@@ -1,0 +1,158 @@
+package signature_test
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+)
+
+// welcome is the README's example call: a record parameter and an optional one.
+var welcome = abi.Method{
+	Name: "welcome",
+	Params: []abi.Param{
+		{Name: "signup", Schema: json.RawMessage(`{
+			"type": "object",
+			"properties": {
+				"userId": {"type": "integer"},
+				"email": {"type": "string", "format": "email"},
+				"plan": {"type": "string", "enum": ["free", "pro"]},
+				"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}
+			},
+			"required": ["userId", "email", "plan"],
+			"additionalProperties": false}`)},
+		{Name: "note", Schema: json.RawMessage(`{"type": "string"}`), Optional: true},
+		{Name: "at", Schema: json.RawMessage(`{"type": "string", "format": "date-time"}`), Optional: true},
+		{Name: "tree", Optional: true, Schema: json.RawMessage(`{
+			"$defs": {"node": {"type": "object", "properties": {
+				"name": {"type": "string"},
+				"children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+				"required": ["name"]}},
+			"$ref": "#/$defs/node"}`)},
+	},
+}
+
+func compile(t *testing.T, m abi.Method) *signature.Method {
+	t.Helper()
+	sig, err := signature.Compile(m)
+	if err != nil {
+		t.Fatalf("Compile(%s): %v", m.Name, err)
+	}
+	return sig
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	sig := compile(t, welcome)
+	noParams := compile(t, abi.Method{Name: "doWork", Params: []abi.Param{}})
+	tests := []struct {
+		name string
+		sig  *signature.Method
+		args string
+		want []signature.Violation // nil: valid
+	}{
+		{name: "valid", sig: sig, args: `{"signup": {"userId": 42, "email": "a@example.com", "plan": "pro"}}`},
+		{name: "valid with optionals", sig: sig, args: `{"signup": {"userId": 1, "email": "a@example.com", "plan": "free", "tags": ["x"]},
+			"note": "hi", "at": "2026-01-01T00:00:00Z", "tree": {"name": "a", "children": [{"name": "b"}]}}`},
+		{name: "no params, empty object", sig: noParams, args: `{}`},
+		{name: "no params, absent args", sig: noParams, args: ``},
+		{name: "no params, null args", sig: noParams, args: `null`},
+		{name: "missing parameter", sig: sig, args: `{}`,
+			want: []signature.Violation{{Pointer: "/signup", Message: "missing required parameter"}}},
+		{name: "extra parameter", sig: sig, args: `{"signup": {"userId": 1, "email": "a@example.com", "plan": "free"}, "extra": 1, "more": 2}`,
+			want: []signature.Violation{{Pointer: "/extra", Message: "unknown parameter"}, {Pointer: "/more", Message: "unknown parameter"}}},
+		{name: "extra parameter on a call without any", sig: noParams, args: `{"data": "x"}`,
+			want: []signature.Violation{{Pointer: "/data", Message: "unknown parameter"}}},
+		{name: "wrong type", sig: sig, args: `{"signup": "bob"}`,
+			want: []signature.Violation{{Pointer: "/signup", Message: "got string, want object"}}},
+		{name: "nested record field wrong", sig: sig, args: `{"signup": {"userId": "42", "email": "a@example.com", "plan": "pro"}}`,
+			want: []signature.Violation{{Pointer: "/signup/userId", Message: "got string, want integer"}}},
+		{name: "every violation listed", sig: sig, args: `{"signup": {"userId": 1.5, "plan": "gold", "x": true, "tags": ["a", "a"]}, "note": 7, "at": "yesterday"}`,
+			want: []signature.Violation{
+				{Pointer: "/at", Message: "'yesterday' is not valid date-time: less than 20 characters long"},
+				{Pointer: "/note", Message: "got number, want string"},
+				{Pointer: "/signup/email", Message: "missing required property"},
+				{Pointer: "/signup/plan", Message: "value must be one of 'free', 'pro'"},
+				{Pointer: "/signup/tags", Message: "items at 0 and 1 are equal"},
+				{Pointer: "/signup/userId", Message: "got number, want integer"},
+				{Pointer: "/signup/x", Message: "property not allowed"},
+			}},
+		{name: "local ref to defs", sig: sig, args: `{"signup": {"userId": 1, "email": "a@example.com", "plan": "free"}, "tree": {"name": "a", "children": [{"children": []}]}}`,
+			want: []signature.Violation{{Pointer: "/tree/children/0/name", Message: "missing required property"}}},
+		{name: "not an object", sig: sig, args: `[1, 2]`,
+			want: []signature.Violation{{Pointer: "", Message: "got array, want object"}}},
+		{name: "malformed JSON", sig: sig, args: `{"signup": `,
+			want: []signature.Violation{{Pointer: "", Message: "malformed JSON: unexpected EOF"}}},
+		{name: "trailing data", sig: noParams, args: `{} {}`,
+			want: []signature.Violation{{Pointer: "", Message: "malformed JSON: invalid character after top-level value"}}},
+		{name: "pointer escaping", sig: noParams, args: `{"a/b~c": 1}`,
+			want: []signature.Violation{{Pointer: "/a~1b~0c", Message: "unknown parameter"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.sig.Validate(json.RawMessage(tt.args))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			var verr *signature.Error
+			if !errors.As(err, &verr) {
+				t.Fatalf("Validate: got %v, want a *signature.Error", err)
+			}
+			if verr.Method != tt.sig.Name() {
+				t.Errorf("Method = %q, want %q", verr.Method, tt.sig.Name())
+			}
+			if !slices.Equal(verr.Violations, tt.want) {
+				t.Errorf("violations:\n got %q\nwant %q", verr.Violations, tt.want)
+			}
+			for _, v := range tt.want {
+				if !strings.Contains(err.Error(), v.Message) {
+					t.Errorf("Error() = %q does not mention %q", err, v.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateAnyOf(t *testing.T) {
+	t.Parallel()
+	sig := compile(t, abi.Method{Name: "m", Params: []abi.Param{
+		{Name: "n", Schema: json.RawMessage(`{"anyOf": [{"type": "integer"}, {"type": "null"}]}`)},
+	}})
+	err := sig.Validate(json.RawMessage(`{"n": "x"}`))
+	var verr *signature.Error
+	if !errors.As(err, &verr) || len(verr.Violations) != 1 {
+		t.Fatalf("Validate: got %v, want one violation", err)
+	}
+	v := verr.Violations[0]
+	if v.Pointer != "/n" || !strings.Contains(v.Message, "anyOf") || !strings.Contains(v.Message, "want integer") || !strings.Contains(v.Message, "want null") {
+		t.Errorf("violation = %+v, want /n summing up both branches", v)
+	}
+}
+
+func TestCompileRefusesRemoteRefs(t *testing.T) {
+	t.Parallel()
+	for _, ref := range []string{"https://example.com/schema.json", "file:///etc/passwd", "other.json", "/etc/passwd"} {
+		_, err := signature.Compile(abi.Method{Name: "m", Params: []abi.Param{
+			{Name: "p", Schema: json.RawMessage(`{"$ref": "` + ref + `"}`)},
+		}})
+		if err == nil || !strings.Contains(err.Error(), "remote references are not allowed") {
+			t.Errorf("$ref %s: got %v, want a refusal", ref, err)
+		}
+	}
+}
+
+func TestCompileAcceptsMetaschemaRef(t *testing.T) {
+	t.Parallel()
+	// The draft metaschemas are built into the validator: no loading involved.
+	compile(t, abi.Method{Name: "m", Params: []abi.Param{
+		{Name: "schema", Schema: json.RawMessage(`{"$ref": "https://json-schema.org/draft/2020-12/schema"}`)},
+	}})
+}
