@@ -1,0 +1,317 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrRunning means the call is being run by a host and cannot be cancelled any more.
+var ErrRunning = errors.New("call is running")
+
+// Schedule stores one call.
+func (s *Store) Schedule(ctx context.Context, c NewCall) (Call, error) {
+	calls, err := s.ScheduleBatch(ctx, []NewCall{c})
+	if err != nil {
+		return Call{}, err
+	}
+	return calls[0], nil
+}
+
+// ScheduleBatch stores calls atomically: all of them or none. It returns them stored,
+// in the order given.
+func (s *Store) ScheduleBatch(ctx context.Context, calls []NewCall) ([]Call, error) {
+	if len(calls) == 0 {
+		return nil, nil
+	}
+	out := make([]Call, 0, len(calls))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.insert(ctx, tx, calls, out)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schedule calls: %w", err)
+	}
+	return out, nil
+}
+
+// insert adds calls inside tx and wakes executors when one is due soon. It appends the
+// stored calls to out.
+func (s *Store) insert(ctx context.Context, tx pgx.Tx, calls []NewCall, out []Call) ([]Call, error) {
+	n := len(calls)
+	plugins, methods, args := make([]string, n), make([]string, n), make([]string, n)
+	runAt, idents := make([]time.Time, n), make([]*string, n)
+	maxAttempts, backoff, maxBackoff := make([]int32, n), make([]int64, n), make([]int64, n)
+	earliest := calls[0].RunAt
+	for i, c := range calls {
+		plugins[i], methods[i], runAt[i], idents[i] = c.Plugin, c.Method, c.RunAt.UTC(), nullIfEmpty(c.Identifier)
+		args[i] = string(c.Args)
+		if len(c.Args) == 0 {
+			args[i] = "{}"
+		}
+		r := c.Retry.orDefault()
+		maxAttempts[i], backoff[i], maxBackoff[i] = int32(r.MaxAttempts), r.Backoff.Milliseconds(), r.MaxBackoff.Milliseconds()
+		if c.RunAt.Before(earliest) {
+			earliest = c.RunAt
+		}
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO future_call (plugin, method, args, run_at, identifier, max_attempts, backoff_ms, max_backoff_ms)
+		SELECT p, m, a::jsonb, r, i, ma, b, mb
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::bigint[], $8::bigint[])
+			AS t(p, m, a, r, i, ma, b, mb)
+		RETURNING `+callColumns,
+		plugins, methods, args, runAt, idents, maxAttempts, backoff, maxBackoff)
+	if err != nil {
+		return nil, err
+	}
+	// INSERT … SELECT FROM unnest inserts, and returns, rows in array order.
+	start := len(out)
+	out, err = appendCalls(rows, out)
+	if err != nil {
+		return nil, err
+	}
+	if len(out)-start != n {
+		return nil, fmt.Errorf("inserted %d calls, want %d", len(out)-start, n)
+	}
+	if time.Until(earliest) < s.notifyWithin {
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", DueChannel, strconv.FormatInt(earliest.UnixMilli(), 10)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (r Retry) orDefault() Retry {
+	if r.MaxAttempts < 1 {
+		r.MaxAttempts = 1
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = time.Second
+	}
+	if r.MaxBackoff < r.Backoff {
+		r.MaxBackoff = max(r.Backoff, time.Hour)
+	}
+	return r
+}
+
+func appendCalls(rows pgx.Rows, out []Call) ([]Call, error) {
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Get returns the stored call with the given id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (Call, error) {
+	c, err := scanCall(s.pool.QueryRow(ctx, "SELECT "+callColumns+" FROM future_call WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Call{}, ErrNotFound
+	}
+	if err != nil {
+		return Call{}, fmt.Errorf("get call %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Filter selects stored calls; zero fields match everything.
+type Filter struct {
+	Plugin     string
+	Method     string
+	Identifier string
+	// DueBefore and DueAfter bound the run time: run_at < DueBefore, run_at >= DueAfter.
+	DueBefore *time.Time
+	DueAfter  *time.Time
+}
+
+// Page asks for one page of a listing: up to Limit rows after the Cursor of the
+// previous page (empty for the first page).
+type Page struct {
+	Cursor string
+	Limit  int
+}
+
+// MaxPageLimit bounds Page.Limit.
+const MaxPageLimit = 1000
+
+// ErrBadCursor means a page cursor was not one the store handed out.
+var ErrBadCursor = errors.New("invalid page cursor")
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return 100
+	case p.Limit > MaxPageLimit:
+		return MaxPageLimit
+	}
+	return p.Limit
+}
+
+// List returns stored calls matching f, ordered by run time then id, one page at a
+// time (keyset pagination: a page stays correct while calls are added and removed).
+// next is the cursor of the following page, empty after the last one.
+func (s *Store) List(ctx context.Context, f Filter, p Page) (calls []Call, next string, err error) {
+	var q query
+	q.where("plugin", "=", f.Plugin)
+	q.where("method", "=", f.Method)
+	q.where("identifier", "=", f.Identifier)
+	if f.DueBefore != nil {
+		q.cond("run_at < " + q.arg(*f.DueBefore))
+	}
+	if f.DueAfter != nil {
+		q.cond("run_at >= " + q.arg(*f.DueAfter))
+	}
+	if p.Cursor != "" {
+		at, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q.cond("(run_at, id) > (" + q.arg(at) + ", " + q.arg(id) + ")")
+	}
+	limit := p.limit()
+	sql := "SELECT " + callColumns + " FROM future_call" + q.whereSQL() +
+		" ORDER BY run_at, id LIMIT " + strconv.Itoa(limit+1)
+	rows, err := s.pool.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list calls: %w", err)
+	}
+	calls, err = appendCalls(rows, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("list calls: %w", err)
+	}
+	if len(calls) > limit {
+		calls = calls[:limit]
+		last := calls[limit-1]
+		next = encodeCursor(last.RunAt, last.ID)
+	}
+	return calls, next, nil
+}
+
+// query collects the conditions and arguments of a dynamic WHERE clause.
+type query struct {
+	conds []string
+	args  []any
+}
+
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func (q *query) cond(c string) { q.conds = append(q.conds, c) }
+
+// where adds "column op value" unless value is empty.
+func (q *query) where(column, op, value string) {
+	if value != "" {
+		q.cond(column + " " + op + " " + q.arg(value))
+	}
+}
+
+func (q *query) whereSQL() string {
+	if len(q.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(q.conds, " AND ")
+}
+
+func encodeCursor(t time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + "," + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (time.Time, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, ErrBadCursor
+	}
+	a, b2, ok := strings.Cut(string(b), ",")
+	micros, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b2, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, ErrBadCursor
+	}
+	return time.UnixMicro(micros).UTC(), id, nil
+}
+
+// Cancel removes the waiting call with the given id and records it in the history as
+// cancelled. It returns ErrNotFound when there is no such call and ErrRunning when a
+// host is running it.
+func (s *Store) Cancel(ctx context.Context, id int64, host string) error {
+	tag, err := s.pool.Exec(ctx, cancelSQL("id = $1 AND claimed_by IS NULL"), id, host)
+	if err != nil {
+		return fmt.Errorf("cancel call %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.ClaimedBy != "" {
+		return ErrRunning
+	}
+	return fmt.Errorf("cancel call %d: not removed", id)
+}
+
+// CancelIdentifier removes every waiting call carrying identifier, records each in the
+// history as cancelled, and returns how many there were (Serverpod's
+// cancel(identifier)). Calls already running finish.
+func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (int64, error) {
+	tag, err := s.pool.Exec(ctx, cancelSQL("identifier = $1 AND claimed_by IS NULL"), identifier, host)
+	if err != nil {
+		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// cancelSQL deletes the calls matching where ($1) into the history, recorded by host ($2).
+func cancelSQL(where string) string {
+	return `WITH gone AS (DELETE FROM future_call WHERE ` + where + ` RETURNING *)
+		INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, host)
+		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, 'cancelled', $2 FROM gone`
+}
+
+// CountUpTo counts stored calls, stopping at limit: cheap however many there are.
+func (s *Store) CountUpTo(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM future_call LIMIT $1) t", limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count calls: %w", err)
+	}
+	return n, nil
+}
+
+// Each calls fn for every stored call, streaming them from the database with constant
+// memory. It stops at the first error fn returns.
+func (s *Store) Each(ctx context.Context, fn func(Call) error) error {
+	rows, err := s.pool.Query(ctx, "SELECT "+callColumns+" FROM future_call")
+	if err != nil {
+		return fmt.Errorf("read calls: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return fmt.Errorf("read calls: %w", err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read calls: %w", err)
+	}
+	return nil
+}

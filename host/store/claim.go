@@ -1,0 +1,313 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Claim takes up to limit due calls for host, oldest first, and holds them for lease.
+// Rows another host is claiming at the same moment are skipped (FOR UPDATE SKIP
+// LOCKED), so no call is ever claimed twice. A claimed call stays stored until its
+// outcome is recorded by Complete; if that never happens, Reap finds it once the lease
+// has run out.
+func (s *Store) Claim(ctx context.Context, host string, limit int, lease time.Duration) ([]Call, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		UPDATE future_call c
+		SET claimed_by = $1, claimed_at = now(), lease_until = now() + $3 * interval '1 millisecond',
+			attempt = c.attempt + 1
+		FROM (
+			SELECT id AS due_id FROM future_call
+			WHERE claimed_by IS NULL AND run_at <= now()
+			ORDER BY run_at, id
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		) due
+		WHERE c.id = due.due_id
+		RETURNING `+callColumns, host, limit, lease.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("claim due calls: %w", err)
+	}
+	calls, err := appendCalls(rows, nil)
+	if err != nil {
+		return nil, fmt.Errorf("claim due calls: %w", err)
+	}
+	slices.SortFunc(calls, func(a, b Call) int { return a.RunAt.Compare(b.RunAt) })
+	return calls, nil
+}
+
+// NextDue returns the run time of the earliest call waiting to be claimed, and false
+// when none is waiting.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var t *time.Time
+	err := s.pool.QueryRow(ctx, "SELECT min(run_at) FROM future_call WHERE claimed_by IS NULL").Scan(&t)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due call: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, false, nil
+	}
+	return t.UTC(), true, nil
+}
+
+// Outcome kinds, as stored in the history.
+const (
+	Succeeded     = "succeeded"
+	Failed        = "failed"
+	TimedOut      = "timed_out"
+	Interrupted   = "interrupted"
+	Broken        = "broken"
+	DeletedBroken = "deleted_broken"
+	Cancelled     = "cancelled"
+)
+
+// Outcome is the result of one attempt of a claimed call.
+type Outcome struct {
+	// ID and Attempt identify the claim; the outcome is dropped when the claim was lost.
+	ID      int64
+	Attempt int
+	// Kind is Succeeded, Failed, TimedOut, Interrupted or Broken.
+	Kind       string
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// RetryAt, when set, puts the call back in the schedule for another attempt
+	// instead of removing it.
+	RetryAt *time.Time
+	// Effects are the follow-up calls and cancellations the call asked for, applied in
+	// order, only if it succeeded.
+	Effects []Effect
+}
+
+// Effect is one fc.schedule or fc.cancel request of a call: either Schedule or
+// CancelIdentifier is set.
+type Effect struct {
+	Schedule         *NewCall
+	CancelIdentifier string
+}
+
+// Complete records outcomes of calls host claimed, in one transaction: each finished
+// call is removed and written to the history, each call to retry goes back to the
+// schedule, and the effects of successful calls are applied. An outcome whose claim
+// was lost (its lease ran out and another host reaped it) is not recorded; Complete
+// returns the ids of those, so the caller can report them.
+func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (lost []int64, err error) {
+	if len(outcomes) == 0 {
+		return nil, nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		recorded, err := s.record(ctx, tx, host, outcomes)
+		if err != nil {
+			return err
+		}
+		lost = lost[:0]
+		for _, o := range outcomes {
+			if !recorded[o.ID] {
+				lost = append(lost, o.ID)
+			}
+		}
+		return s.applyEffects(ctx, tx, host, outcomes, recorded)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record outcomes: %w", err)
+	}
+	return lost, nil
+}
+
+// record writes the outcomes whose claim still holds and returns their ids.
+func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[int64]bool, error) {
+	var done, retry outcomeColumns
+	for _, o := range outcomes {
+		if o.RetryAt != nil {
+			retry.add(o)
+		} else {
+			done.add(o)
+		}
+	}
+	recorded := make(map[int64]bool, len(outcomes))
+	collect := func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			recorded[id] = true
+		}
+		return rows.Err()
+	}
+	if len(done.ids) > 0 {
+		rows, err := tx.Query(ctx, `
+			WITH o AS (
+				SELECT * FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+					AS o(id, attempt, outcome, error, started_at, finished_at)
+			), gone AS (
+				DELETE FROM future_call c USING o
+				WHERE c.id = o.id AND c.attempt = o.attempt AND c.claimed_by = $1
+				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, c.run_at
+			)
+			INSERT INTO future_call_history
+				(call_id, plugin, method, args, identifier, scheduled_at, started_at, finished_at, attempt, outcome, error, host)
+			SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at, o.attempt, o.outcome, o.error, $1
+			FROM gone g JOIN o ON o.id = g.id
+			RETURNING call_id`,
+			host, done.ids, done.attempts, done.kinds, done.errors, done.started, done.finished)
+		if err != nil {
+			return nil, err
+		}
+		if err := collect(rows); err != nil {
+			return nil, err
+		}
+	}
+	if len(retry.ids) > 0 {
+		rows, err := tx.Query(ctx, `
+			WITH o AS (
+				SELECT * FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
+					AS o(id, attempt, outcome, error, started_at, finished_at, retry_at)
+			), old AS (
+				SELECT c.id, c.run_at FROM future_call c JOIN o ON o.id = c.id
+				WHERE c.attempt = o.attempt AND c.claimed_by = $1
+				FOR UPDATE
+			), back AS (
+				UPDATE future_call c
+				SET claimed_by = NULL, claimed_at = NULL, lease_until = NULL, run_at = o.retry_at, last_error = o.error
+				FROM o, old
+				WHERE c.id = o.id AND old.id = o.id
+				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at
+			)
+			INSERT INTO future_call_history
+				(call_id, plugin, method, args, identifier, scheduled_at, started_at, finished_at, attempt, outcome, error, host, retry_at)
+			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at, o.attempt, o.outcome, o.error, $1, o.retry_at
+			FROM back b JOIN o ON o.id = b.id
+			RETURNING call_id`,
+			host, retry.ids, retry.attempts, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt)
+		if err != nil {
+			return nil, err
+		}
+		if err := collect(rows); err != nil {
+			return nil, err
+		}
+	}
+	return recorded, nil
+}
+
+// outcomeColumns holds outcomes column by column, for unnest.
+type outcomeColumns struct {
+	ids               []int64
+	attempts          []int32
+	kinds             []string
+	errors            []*string
+	started, finished []time.Time
+	retryAt           []time.Time
+}
+
+func (c *outcomeColumns) add(o Outcome) {
+	c.ids = append(c.ids, o.ID)
+	c.attempts = append(c.attempts, int32(o.Attempt))
+	c.kinds = append(c.kinds, o.Kind)
+	c.errors = append(c.errors, nullIfEmpty(o.Error))
+	c.started = append(c.started, o.StartedAt.UTC())
+	c.finished = append(c.finished, o.FinishedAt.UTC())
+	if o.RetryAt != nil {
+		c.retryAt = append(c.retryAt, o.RetryAt.UTC())
+	}
+}
+
+// applyEffects applies, in order, the effects of the recorded successful outcomes.
+// Follow-ups are inserted in bulk; a cancellation first flushes the follow-ups before
+// it, so that schedule-then-cancel removes the new call too.
+func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome, recorded map[int64]bool) error {
+	var pending []NewCall
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		_, err := s.insert(ctx, tx, pending, nil)
+		pending = pending[:0]
+		return err
+	}
+	for _, o := range outcomes {
+		if o.Kind != Succeeded || !recorded[o.ID] {
+			continue
+		}
+		for _, e := range o.Effects {
+			switch {
+			case e.Schedule != nil:
+				pending = append(pending, *e.Schedule)
+			case e.CancelIdentifier != "":
+				if err := flush(); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, cancelSQL("identifier = $1 AND claimed_by IS NULL"), e.CancelIdentifier, host); err != nil {
+					return err
+				}
+			default:
+				return errors.New("empty effect")
+			}
+		}
+	}
+	return flush()
+}
+
+// Reap finds calls whose claim lease ran out without an outcome — their host died or
+// lost the database — and records them as interrupted. A call with attempts left goes
+// back to the schedule, due at once; the others are removed. It handles at most limit
+// calls and returns how many it handled.
+func (s *Store) Reap(ctx context.Context, host string, limit int) (int, error) {
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT id, attempt, max_attempts, coalesce(claimed_by, ''), claimed_at FROM future_call
+			WHERE claimed_by IS NOT NULL AND lease_until < now()
+			ORDER BY lease_until
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED`, limit)
+		if err != nil {
+			return err
+		}
+		// Outcomes are recorded under the dead host's claim, grouped by host.
+		byHost := map[string][]Outcome{}
+		now := time.Now().UTC()
+		for rows.Next() {
+			var attempt, maxAttempts int
+			var claimedBy string
+			var claimedAt *time.Time
+			o := Outcome{Kind: Interrupted, FinishedAt: now}
+			if err := rows.Scan(&o.ID, &attempt, &maxAttempts, &claimedBy, &claimedAt); err != nil {
+				rows.Close()
+				return err
+			}
+			o.Attempt = attempt
+			o.Error = fmt.Sprintf("interrupted: host %s claimed the call and gave no outcome before its lease ran out (found by host %s)", claimedBy, host)
+			if claimedAt != nil {
+				o.StartedAt = *claimedAt
+			}
+			if attempt < maxAttempts {
+				o.RetryAt = &now
+			}
+			byHost[claimedBy] = append(byHost[claimedBy], o)
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for claimedBy, outcomes := range byHost {
+			if _, err := s.record(ctx, tx, claimedBy, outcomes); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reap expired claims: %w", err)
+	}
+	return n, nil
+}

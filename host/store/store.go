@@ -1,0 +1,173 @@
+// Package store keeps the schedule of future calls and the history of finished ones in
+// PostgreSQL, through a pgx connection pool. All SQL of the host lives here and in
+// migrations/.
+//
+// Every time the store hands out is UTC. Claims use FOR UPDATE SKIP LOCKED, so any
+// number of hosts can share one database and a due call is claimed by exactly one of
+// them.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/futurecalls/futurecalls/migrations"
+)
+
+// DueChannel is the LISTEN/NOTIFY channel on which a host announces a call due soon.
+// The payload is the call's run time in Unix milliseconds.
+const DueChannel = "futurecalls_due"
+
+// ErrNotFound means no stored call has the given id.
+var ErrNotFound = errors.New("call not found")
+
+// Store is the schedule in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	// notifyWithin: a call due sooner than this after being scheduled wakes the executors.
+	notifyWithin time.Duration
+}
+
+// Options configure Open.
+type Options struct {
+	// MaxConns caps the connection pool; 0 keeps pgx's default.
+	MaxConns int
+	// NotifyWithin: scheduling a call due within this time sends a wake-up on
+	// DueChannel, so executors do not wait for their next scan. Set it to the scan
+	// interval of the hosts sharing the database.
+	NotifyWithin time.Duration
+}
+
+// Open connects to the database at url. It does not migrate: call Migrate.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "futurecalls"
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &Store{pool: pool, notifyWithin: opts.NotifyWithin}, nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool returns the connection pool, for LISTEN and for tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Migrate brings the schema up to date. Several hosts may call it at once: a
+// PostgreSQL advisory lock lets one migrate while the others wait.
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker), goose.WithTableName("futurecalls_schema_version"))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		if log != nil {
+			log.Info("applied migration", slog.String("file", r.Source.Path), slog.Duration("took", r.Duration))
+		}
+	}
+	return nil
+}
+
+// Call is a stored call.
+type Call struct {
+	ID         int64           `json:"id"`
+	Plugin     string          `json:"plugin"`
+	Method     string          `json:"method"`
+	Args       json.RawMessage `json:"args"`
+	RunAt      time.Time       `json:"runAt"`
+	Identifier string          `json:"identifier,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	// Attempt counts the attempts started so far.
+	Attempt int   `json:"attempt"`
+	Retry   Retry `json:"retry"`
+	// ClaimedBy is the host running the call, empty while it waits.
+	ClaimedBy  string     `json:"claimedBy,omitempty"`
+	ClaimedAt  *time.Time `json:"claimedAt,omitempty"`
+	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
+	// LastError is the error of the previous attempt of a call waiting for a retry.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Retry is the retry policy stored with a call.
+type Retry struct {
+	MaxAttempts int           `json:"maxAttempts"`
+	Backoff     time.Duration `json:"backoff"`
+	MaxBackoff  time.Duration `json:"maxBackoff"`
+}
+
+// NewCall is a call to schedule. Args must already fit the method's signature.
+type NewCall struct {
+	Plugin     string
+	Method     string
+	Args       json.RawMessage
+	RunAt      time.Time
+	Identifier string
+	Retry      Retry
+}
+
+// callColumns are selected, in this order, by scanCall.
+const callColumns = `id, plugin, method, args, run_at, coalesce(identifier, ''), created_at, attempt,
+	max_attempts, backoff_ms, max_backoff_ms, coalesce(claimed_by, ''), claimed_at, lease_until, coalesce(last_error, '')`
+
+func scanCall(row pgx.Row) (Call, error) {
+	var c Call
+	var backoff, maxBackoff int64
+	err := row.Scan(&c.ID, &c.Plugin, &c.Method, &c.Args, &c.RunAt, &c.Identifier, &c.CreatedAt, &c.Attempt,
+		&c.Retry.MaxAttempts, &backoff, &maxBackoff, &c.ClaimedBy, &c.ClaimedAt, &c.LeaseUntil, &c.LastError)
+	if err != nil {
+		return Call{}, err
+	}
+	c.Retry.Backoff = time.Duration(backoff) * time.Millisecond
+	c.Retry.MaxBackoff = time.Duration(maxBackoff) * time.Millisecond
+	c.RunAt, c.CreatedAt = c.RunAt.UTC(), c.CreatedAt.UTC()
+	c.ClaimedAt, c.LeaseUntil = utcPtr(c.ClaimedAt), utcPtr(c.LeaseUntil)
+	return c, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
