@@ -102,38 +102,52 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 		wants []string
 	}{
 		{
-			name:  "unknown key in file",
-			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "futureCall:\n  concurencyLimit: 3\n")} },
+			name: "unknown key in file",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "futureCall:\n  concurencyLimit: 3\n")}
+			},
 			wants: []string{"futureCall.concurencyLimit", "unknown configuration key", "config file"},
 		},
 		{
-			name:  "wrong type in file",
-			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "futureCall:\n  scanInterval: soon\n")} },
+			name: "wrong type in file",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "futureCall:\n  scanInterval: soon\n")}
+			},
 			wants: []string{"futureCall.scanInterval", "config file", "soon"},
 		},
 		{
-			name:  "wrong type in env",
-			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALLEXECUTIONENABLED=maybe"}} },
+			name: "wrong type in env",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Environ: []string{"FC_FUTURECALLEXECUTIONENABLED=maybe"}}
+			},
 			wants: []string{"futureCallExecutionEnabled", "environment variable FC_FUTURECALLEXECUTIONENABLED"},
 		},
 		{
-			name:  "unknown env variable",
-			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURENCYLIMIT=3"}} },
+			name: "unknown env variable",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURENCYLIMIT=3"}}
+			},
 			wants: []string{"FC_FUTURECALL_CONCURENCYLIMIT", "not a configuration key"},
 		},
 		{
-			name:  "wrong type in flag",
-			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--futureCall.scanInterval=fast")} },
+			name: "wrong type in flag",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--futureCall.scanInterval=fast")}
+			},
 			wants: []string{"futureCall.scanInterval", "flag --futureCall.scanInterval"},
 		},
 		{
-			name:  "duration without unit",
-			src:   func(t *testing.T) config.Sources { return config.Sources{File: writeFile(t, "sandbox:\n  timeout: 30\n")} },
+			name: "duration without unit",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "sandbox:\n  timeout: 30\n")}
+			},
 			wants: []string{"sandbox.timeout", "needs a unit"},
 		},
 		{
-			name:  "zero concurrency",
-			src:   func(t *testing.T) config.Sources { return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURRENCYLIMIT=0"}} },
+			name: "zero concurrency",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Environ: []string{"FC_FUTURECALL_CONCURRENCYLIMIT=0"}}
+			},
 			wants: []string{"futureCall.concurrencyLimit", "futureCallExecutionEnabled: false", "FC_FUTURECALL_CONCURRENCYLIMIT"},
 		},
 		{

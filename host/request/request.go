@@ -1,0 +1,88 @@
+// Package request turns a schedule request — the body of POST /v1/calls or the
+// argument of a plugin's fc.schedule — into a call ready to store: it resolves the run
+// time (UTC), checks the arguments against the target method's signature, and fixes the
+// retry policy. The REST API and the executor share it, so a call is accepted on the
+// same terms whoever schedules it.
+package request
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+	"github.com/futurecalls/futurecalls/host/store"
+)
+
+// Limits on a request.
+const (
+	// MaxArgsBytes bounds the arguments of one call, so its envelope fits the guest.
+	MaxArgsBytes = 1 << 20
+	// MaxIdentifierBytes bounds an identifier.
+	MaxIdentifierBytes = 256
+)
+
+// Sentinel errors, wrapped by Prepare; callers branch on them with errors.Is.
+var (
+	// ErrInvalid means the request itself is malformed (bad JSON, both delay and at, …).
+	ErrInvalid = errors.New("invalid request")
+	// ErrUnknownPlugin means no loaded plugin has the requested name.
+	ErrUnknownPlugin = errors.New("unknown plugin")
+	// ErrUnknownMethod means the plugin has no call of the requested name.
+	ErrUnknownMethod = errors.New("unknown method")
+)
+
+// Catalog says which calls exist: the loaded plugins' signatures, and each plugin's
+// default retry policy.
+type Catalog interface {
+	// Method returns the signature of plugin's method and the plugin's default retry
+	// policy, or an error wrapping ErrUnknownPlugin or ErrUnknownMethod.
+	Method(plugin, method string) (*signature.Method, abi.Retry, error)
+}
+
+// Prepare checks req and returns the call to store. Errors wrap ErrInvalid,
+// ErrUnknownPlugin or ErrUnknownMethod, or are a *signature.Error listing every way
+// the arguments do not fit.
+func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall, error) {
+	if req.Plugin == "" || req.Method == "" {
+		return store.NewCall{}, fmt.Errorf(`%w: "plugin" and "method" are required`, ErrInvalid)
+	}
+	runAt, err := req.RunAt(now)
+	if err != nil {
+		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(req.Identifier) > MaxIdentifierBytes || !utf8.ValidString(req.Identifier) || strings.ContainsRune(req.Identifier, 0) {
+		return store.NewCall{}, fmt.Errorf("%w: identifier must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxIdentifierBytes)
+	}
+	args := req.Args
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage(`{}`)
+	}
+	if len(args) > MaxArgsBytes {
+		return store.NewCall{}, fmt.Errorf("%w: args are %d bytes, more than the limit of %d", ErrInvalid, len(args), MaxArgsBytes)
+	}
+	sig, retry, err := cat.Method(req.Plugin, req.Method)
+	if err != nil {
+		return store.NewCall{}, err
+	}
+	if err := sig.Validate(args); err != nil {
+		return store.NewCall{}, err
+	}
+	if req.Retry != nil {
+		if retry, err = req.Retry.Parse(); err != nil {
+			return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	return store.NewCall{
+		Plugin:     req.Plugin,
+		Method:     req.Method,
+		Args:       args,
+		RunAt:      runAt,
+		Identifier: req.Identifier,
+		Retry:      store.Retry{MaxAttempts: retry.MaxAttempts, Backoff: retry.Backoff, MaxBackoff: retry.MaxBackoff},
+	}, nil
+}

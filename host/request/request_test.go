@@ -1,0 +1,116 @@
+package request_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+	"github.com/futurecalls/futurecalls/host/request"
+)
+
+// catalog holds the example plugin's signatures, compiled for real.
+type catalog map[string]*signature.Method
+
+func (c catalog) Method(plugin, method string) (*signature.Method, abi.Retry, error) {
+	if plugin != "example" {
+		return nil, abi.Retry{}, fmt.Errorf("%w %q", request.ErrUnknownPlugin, plugin)
+	}
+	m, ok := c[method]
+	if !ok {
+		return nil, abi.Retry{}, fmt.Errorf("%w %q", request.ErrUnknownMethod, method)
+	}
+	return m, abi.Retry{MaxAttempts: 2, Backoff: time.Second, MaxBackoff: time.Minute}, nil
+}
+
+func newCatalog(t *testing.T) catalog {
+	t.Helper()
+	c := catalog{}
+	for _, def := range []abi.Method{
+		{Name: "doWork", Params: []abi.Param{}},
+		{Name: "doOtherWork", Params: []abi.Param{{Name: "data", Schema: json.RawMessage(`{"type":"string"}`)}}},
+	} {
+		m, err := signature.Compile(def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c[def.Name] = m
+	}
+	return c
+}
+
+func TestPrepare(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	at := time.Date(2027, 1, 1, 9, 0, 0, 0, time.FixedZone("CET", 3600))
+
+	call, err := request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doOtherWork",
+		Args: json.RawMessage(`{"data":"1"}`), Delay: "1d2h", Identifier: "user-1"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(26 * time.Hour); !call.RunAt.Equal(want) || call.Identifier != "user-1" {
+		t.Errorf("delay: run at %v, want %v", call.RunAt, want)
+	}
+	if call.Retry.MaxAttempts != 2 {
+		t.Errorf("the plugin's default retry should apply: %+v", call.Retry)
+	}
+
+	call, err = request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doWork", At: &at,
+		Retry: &abi.RetryPolicy{MaxAttempts: 5, Backoff: "2s"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.RunAt != at.UTC() || call.RunAt.Location() != time.UTC {
+		t.Errorf("at: run at %v, want %v in UTC", call.RunAt, at.UTC())
+	}
+	if call.Retry.MaxAttempts != 5 || call.Retry.Backoff != 2*time.Second || string(call.Args) != "{}" {
+		t.Errorf("call = %+v", call)
+	}
+
+	call, err = request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doWork"}, now)
+	if err != nil || !call.RunAt.Equal(now) {
+		t.Errorf("neither delay nor at should run now: %v %v", call.RunAt, err)
+	}
+}
+
+func TestPrepareRefuses(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	at := time.Now()
+	tests := []struct {
+		name string
+		req  abi.ScheduleRequest
+		want error
+		text string
+	}{
+		{"both delay and at", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "1h", At: &at}, request.ErrInvalid, "not both"},
+		{"bad delay", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "soon"}, request.ErrInvalid, "delay"},
+		{"negative delay", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "-1h"}, request.ErrInvalid, "negative"},
+		{"no method", abi.ScheduleRequest{Plugin: "example"}, request.ErrInvalid, "required"},
+		{"unknown plugin", abi.ScheduleRequest{Plugin: "nope", Method: "doWork"}, request.ErrUnknownPlugin, "nope"},
+		{"unknown method", abi.ScheduleRequest{Plugin: "example", Method: "fly"}, request.ErrUnknownMethod, "fly"},
+		{"bad retry", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Retry: &abi.RetryPolicy{MaxAttempts: 0}}, request.ErrInvalid, "maxAttempts"},
+		{"long identifier", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Identifier: strings.Repeat("x", 300)}, request.ErrInvalid, "identifier"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := request.Prepare(cat, tt.req, time.Now())
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("err = %v, want %v mentioning %q", err, tt.want, tt.text)
+			}
+		})
+	}
+
+	_, err := request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doOtherWork",
+		Args: json.RawMessage(`{"data": 7, "extra": true}`)}, time.Now())
+	var verr *signature.Error
+	if !errors.As(err, &verr) || len(verr.Violations) != 2 {
+		t.Fatalf("wrong arguments: %v, want a *signature.Error with 2 violations", err)
+	}
+}
