@@ -1,0 +1,594 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// pluginsDir is where `make plugins` puts what it builds, seen from this package.
+const pluginsDir = "../../plugins"
+
+// built lists the plugins the examples of this repository must have built: a missing one
+// fails the test rather than shrinking it.
+var built = []string{
+	"example_c", "drip_c",
+	"example_wat", "drip_wat",
+}
+
+// rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
+// and all, instead of decoding them: the hand-written WAT ones.
+var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true}
+
+const (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+// signature is a function's core type.
+type signature struct{ params, results []api.ValueType }
+
+// hostFuncs are the fc functions of abi/README.md, by name.
+var hostFuncs = map[string]signature{
+	abi.HostLog:       {[]api.ValueType{i32, i32, i32}, nil},
+	abi.HostSchedule:  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostCancel:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostLastError: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+}
+
+// guestFuncs are the function exports of abi/README.md, by name; _initialize is optional.
+var guestFuncs = map[string]signature{
+	abi.ExportAlloc:      {[]api.ValueType{i32}, []api.ValueType{i32}},
+	abi.ExportManifest:   {nil, []api.ValueType{i64}},
+	abi.ExportInvoke:     {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.ExportInitialize: {nil, nil},
+}
+
+var (
+	pluginName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$`)
+	callName   = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`)
+)
+
+func TestPlugins(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(pluginsDir, "*.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range built {
+		if _, err := os.Stat(filepath.Join(pluginsDir, name+".wasm")); err != nil {
+			t.Fatalf("plugin %s is not built (%v): run make plugins", name, err)
+		}
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".wasm"), func(t *testing.T) {
+			t.Parallel()
+			p := load(t, file)
+			switch {
+			case p.kind("example"):
+				checkExample(t, p)
+			case p.kind("drip"):
+				checkDrip(t, p)
+			}
+			checkUnknownMethod(t, p)
+		})
+	}
+}
+
+// plugin is one instance of a plugin module, with stub fc functions that record what it
+// asks of the host.
+type plugin struct {
+	name     string
+	mod      api.Module
+	manifest abi.Manifest
+	// schemas holds the compiled schema of every parameter, by call and parameter name.
+	schemas map[string]map[string]*jsonschema.Schema
+	// events and faults are what the stub fc functions saw during the current call.
+	events []event
+	faults []string
+}
+
+// event is one call the guest made to an fc function.
+type event struct {
+	fn    string
+	level int32
+	data  string // the log line, the schedule request or the cancelled identifier
+}
+
+// kind tells whether the plugin follows the convention of doc.go for kind: its name is
+// kind itself or kind_<lang>.
+func (p *plugin) kind(kind string) bool {
+	return p.name == kind || strings.HasPrefix(p.name, kind+"_")
+}
+
+// load compiles file, checks its imports and exports, instantiates it as the host does
+// and reads its manifest.
+func load(t *testing.T, file string) *plugin {
+	t.Helper()
+	ctx := context.Background()
+	bin, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
+	cm, err := r.CompileModule(ctx, bin)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	checkImports(t, cm)
+	checkExports(t, cm)
+
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	p := &plugin{}
+	if err := p.instantiateHost(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var output bytes.Buffer
+	cfg := wazero.NewModuleConfig().WithStartFunctions().WithStdout(&output).WithStderr(&output)
+	if p.mod, err = r.InstantiateModule(ctx, cm, cfg); err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	t.Cleanup(func() {
+		if output.Len() > 0 {
+			t.Logf("stdout and stderr:\n%s", output.String())
+		}
+	})
+	if _, ok := cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+		if _, err := p.mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil {
+			t.Fatalf("%s: %v", abi.ExportInitialize, err)
+		}
+	}
+	p.readManifest(t)
+	if want := strings.TrimSuffix(filepath.Base(file), ".wasm"); p.name != want {
+		t.Errorf("manifest names the plugin %q: want %q, the file's name", p.name, want)
+	}
+	return p
+}
+
+func checkImports(t *testing.T, cm wazero.CompiledModule) {
+	t.Helper()
+	for _, def := range cm.ImportedFunctions() {
+		module, name, _ := def.Import()
+		switch module {
+		case abi.WASIModule:
+		case abi.HostModule:
+			want, ok := hostFuncs[name]
+			if !ok {
+				t.Errorf("imports %s.%s, which the ABI does not define", module, name)
+				continue
+			}
+			if got := (signature{def.ParamTypes(), def.ResultTypes()}); !sameSignature(got, want) {
+				t.Errorf("imports %s.%s as %s, want %s", module, name, got, want)
+			}
+		default:
+			t.Errorf("imports %s.%s: only %s and %s may be imported", module, name, abi.HostModule, abi.WASIModule)
+		}
+	}
+	for _, def := range cm.ImportedMemories() {
+		module, name, _ := def.Import()
+		t.Errorf("imports memory %s.%s: a plugin exports its own memory", module, name)
+	}
+}
+
+func checkExports(t *testing.T, cm wazero.CompiledModule) {
+	t.Helper()
+	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
+		t.Errorf("does not export its memory as %q", abi.ExportMemory)
+	}
+	exported := cm.ExportedFunctions()
+	for name, want := range guestFuncs {
+		def, ok := exported[name]
+		switch {
+		case !ok && name != abi.ExportInitialize:
+			t.Errorf("does not export %s", name)
+		case ok:
+			if got := (signature{def.ParamTypes(), def.ResultTypes()}); !sameSignature(got, want) {
+				t.Errorf("exports %s as %s, want %s", name, got, want)
+			}
+		}
+	}
+	if _, ok := exported["_start"]; ok {
+		t.Errorf("exports _start, which the host never calls: build a reactor or a library")
+	}
+}
+
+func sameSignature(a, b signature) bool {
+	return bytes.Equal(a.params, b.params) && bytes.Equal(a.results, b.results)
+}
+
+func (s signature) String() string {
+	names := func(types []api.ValueType) string {
+		var parts []string
+		for _, vt := range types {
+			parts = append(parts, api.ValueTypeName(vt))
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	return names(s.params) + " -> " + names(s.results)
+}
+
+// instantiateHost instantiates the fc module with functions that record their arguments
+// in p and accept every request.
+func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
+	read := func(m api.Module, fn string, ptr, n uint32) (string, bool) {
+		b, ok := m.Memory().Read(ptr, n)
+		if !ok {
+			p.faults = append(p.faults, fmt.Sprintf("%s(%d, %d) reads outside memory", fn, ptr, n))
+		}
+		return string(b), ok
+	}
+	// request records the string argument of fn, and returns ok.
+	request := func(fn string, ok int64) func(context.Context, api.Module, uint32, uint32) int64 {
+		return func(_ context.Context, m api.Module, ptr, n uint32) int64 {
+			data, inside := read(m, fn, ptr, n)
+			if !inside {
+				return abi.ScheduleInvalid
+			}
+			p.events = append(p.events, event{fn: fn, data: data})
+			return ok
+		}
+	}
+	_, err := r.NewHostModuleBuilder(abi.HostModule).
+		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, level int32, ptr, n uint32) {
+		if line, ok := read(m, abi.HostLog, ptr, n); ok {
+			p.events = append(p.events, event{fn: abi.HostLog, level: level, data: line})
+		}
+	}).Export(abi.HostLog).
+		NewFunctionBuilder().WithFunc(request(abi.HostSchedule, abi.ScheduleOK)).Export(abi.HostSchedule).
+		NewFunctionBuilder().WithFunc(request(abi.HostCancel, 0)).Export(abi.HostCancel).
+		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32) uint32 {
+		p.events = append(p.events, event{fn: abi.HostLastError})
+		return 0
+	}).Export(abi.HostLastError).
+		Instantiate(ctx)
+	return err
+}
+
+// call calls a guest export and fails the test on a trap.
+func (p *plugin) call(t *testing.T, name string, params ...uint64) uint64 {
+	t.Helper()
+	res, err := p.mod.ExportedFunction(name).Call(context.Background(), params...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res[0]
+}
+
+// read copies a packed pointer and length out of the guest's memory.
+func (p *plugin) read(t *testing.T, what string, packed uint64) string {
+	t.Helper()
+	ptr, n := abi.Unpack(packed)
+	b, ok := p.mod.Memory().Read(ptr, n)
+	if !ok {
+		t.Fatalf("%s: [%d, +%d) is outside memory", what, ptr, n)
+	}
+	return string(b)
+}
+
+func (p *plugin) readManifest(t *testing.T) {
+	t.Helper()
+	text := p.read(t, abi.ExportManifest, p.call(t, abi.ExportManifest))
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p.manifest); err != nil {
+		t.Fatalf("manifest: %v\n%s", err, text)
+	}
+	m := p.manifest
+	p.name = m.Name
+	if m.ABI != abi.Version {
+		t.Errorf("manifest: abi is %d, want %d", m.ABI, abi.Version)
+	}
+	if !pluginName.MatchString(m.Name) {
+		t.Errorf("manifest: name %q does not match %s", m.Name, pluginName)
+	}
+	if m.Retry != nil {
+		if _, err := m.Retry.Parse(); err != nil {
+			t.Errorf("manifest: %v", err)
+		}
+	}
+	p.schemas = map[string]map[string]*jsonschema.Schema{}
+	for _, c := range m.Calls {
+		if !callName.MatchString(c.Name) || p.schemas[c.Name] != nil {
+			t.Errorf("manifest: call name %q is invalid or not unique", c.Name)
+		}
+		p.schemas[c.Name] = map[string]*jsonschema.Schema{}
+		for _, prm := range c.Params {
+			if !callName.MatchString(prm.Name) || p.schemas[c.Name][prm.Name] != nil {
+				t.Errorf("manifest: %s: parameter name %q is invalid or not unique", c.Name, prm.Name)
+			}
+			sch, err := compileSchema(prm.Schema)
+			if err != nil {
+				t.Errorf("manifest: %s.%s: %v", c.Name, prm.Name, err)
+				continue
+			}
+			p.schemas[c.Name][prm.Name] = sch
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(jsonschema.SchemeURLLoader{}) // remote references are refused
+	const url = "urn:futurecalls:param"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+}
+
+// checkArgs checks args against the signature of method as the host does before it
+// schedules or runs a call.
+func (p *plugin) checkArgs(t *testing.T, method string, args json.RawMessage) {
+	t.Helper()
+	c := p.method(t, method)
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(args, &values); err != nil {
+		t.Fatalf("%s arguments %s: %v", method, args, err)
+	}
+	for _, prm := range c.Params {
+		v, ok := values[prm.Name]
+		if !ok {
+			if !prm.Optional {
+				t.Errorf("%s arguments %s: %s is missing", method, args, prm.Name)
+			}
+			continue
+		}
+		delete(values, prm.Name)
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(v))
+		if err == nil {
+			err = p.schemas[method][prm.Name].Validate(inst)
+		}
+		if err != nil {
+			t.Errorf("%s arguments %s: %s: %v", method, args, prm.Name, err)
+		}
+	}
+	for name := range values {
+		t.Errorf("%s arguments %s: %s is not a parameter", method, args, name)
+	}
+}
+
+// method returns the manifest's call named name.
+func (p *plugin) method(t *testing.T, name string) abi.Method {
+	t.Helper()
+	for _, c := range p.manifest.Calls {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("manifest declares no call %q", name)
+	return abi.Method{}
+}
+
+// wantMethod checks that the manifest declares the call name with exactly params.
+func (p *plugin) wantMethod(t *testing.T, name string, params ...abi.Param) {
+	t.Helper()
+	got := p.method(t, name).Params
+	if len(got) != len(params) {
+		t.Fatalf("%s has %d parameters, want %d", name, len(got), len(params))
+	}
+	for i, want := range params {
+		g := got[i]
+		if g.Name != want.Name || g.Optional != want.Optional || !sameJSON(g.Schema, want.Schema) {
+			t.Errorf("%s parameter %d is {%s %s optional=%t}, want {%s %s optional=%t}",
+				name, i, g.Name, g.Schema, g.Optional, want.Name, want.Schema, want.Optional)
+		}
+	}
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+// result is what one fc_invoke did.
+type result struct {
+	failure string // the error message, when it failed
+	failed  bool
+	events  []event
+}
+
+// invoke runs one call as the host does: fc_alloc, the envelope written at the pointer it
+// returned, fc_invoke.
+func (p *plugin) invoke(t *testing.T, envelope []byte) result {
+	t.Helper()
+	p.events, p.faults = nil, nil
+	ptr := uint32(p.call(t, abi.ExportAlloc, uint64(len(envelope))))
+	if ptr == 0 {
+		t.Fatalf("%s(%d) returned 0", abi.ExportAlloc, len(envelope))
+	}
+	if !p.mod.Memory().Write(ptr, envelope) {
+		t.Fatalf("%s(%d) returned %d, which is not inside memory", abi.ExportAlloc, len(envelope), ptr)
+	}
+	res := result{}
+	if packed := p.call(t, abi.ExportInvoke, uint64(ptr), uint64(len(envelope))); packed != 0 {
+		res.failed, res.failure = true, p.read(t, "error message", packed)
+	}
+	for _, f := range p.faults {
+		t.Error(f)
+	}
+	res.events = p.events
+	return res
+}
+
+// succeed invokes method with args, which must fit its signature, and wants success.
+func (p *plugin) succeed(t *testing.T, method string, args any) result {
+	t.Helper()
+	raw, err := json.Marshal(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.checkArgs(t, method, raw)
+	res := p.invoke(t, envelope(t, p.name, method, raw))
+	if res.failed {
+		t.Fatalf("%s(%s) failed: %q", method, raw, res.failure)
+	}
+	return res
+}
+
+// envelope is what the host passes to fc_invoke for a call of method with args.
+func envelope(t *testing.T, plugin, method string, args json.RawMessage) []byte {
+	t.Helper()
+	b, err := json.Marshal(abi.Envelope{Method: method, Args: args, Call: abi.CallInfo{
+		ID:          4711,
+		Plugin:      plugin,
+		ScheduledAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Identifier:  "conformance",
+		Attempt:     1,
+		MaxAttempts: 1,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// wantLog checks that a call logged a line containing text, as the envelope spelt it
+// for the plugins that log strings undecoded.
+func (p *plugin) wantLog(t *testing.T, res result, method, text string) {
+	t.Helper()
+	if rawStrings[p.name] {
+		quoted, _ := json.Marshal(text)
+		text = string(quoted[1 : len(quoted)-1])
+	}
+	wantLine(t, res, method, text)
+}
+
+// wantLine checks that a call logged a line containing text.
+func wantLine(t *testing.T, res result, method, text string) {
+	t.Helper()
+	var lines []string
+	for _, e := range res.events {
+		if e.fn == abi.HostLog {
+			if strings.Contains(e.data, text) {
+				return
+			}
+			lines = append(lines, e.data)
+		}
+	}
+	t.Errorf("%s logged no line containing %.80q; lines: %.200q", method, text, lines)
+}
+
+func checkExample(t *testing.T, p *plugin) {
+	p.wantMethod(t, "doWork")
+	p.wantMethod(t, "doOtherWork", abi.Param{Name: "data", Schema: json.RawMessage(`{"type":"string"}`)})
+
+	p.wantLog(t, p.succeed(t, "doWork", map[string]any{}), "doWork", "doWork")
+	// One instance serves every call, as a warm pool does: a large envelope, then small
+	// ones, checks that the guest's buffers are reused correctly.
+	for _, data := range []string{
+		"1",
+		strings.Repeat("large ", 50000),
+		"tab\t, quote \", backslash \\, é, ✓, 𝄞, <a&b>, \u2028",
+		"",
+	} {
+		p.wantLog(t, p.succeed(t, "doOtherWork", map[string]string{"data": data}), "doOtherWork", data)
+	}
+
+	// Unknown fields, another key order and white space: a guest must cope with all.
+	quirky := `{ "call" : {"id": 1, "plugin": "x", "scheduledAt": "2026-01-01T00:00:00Z",
+		"attempt": 1, "maxAttempts": 1, "future": [1, {"method": "no", "args": "{"}]},
+		"args" : { "data" : "quirky \"}\" \u00e9\ud834\udd1e" } , "method" : "doOtherWork" }`
+	res := p.invoke(t, []byte(quirky))
+	if res.failed {
+		t.Fatalf("doOtherWork with a reordered envelope failed: %q", res.failure)
+	}
+	if rawStrings[p.name] {
+		wantLine(t, res, "doOtherWork", `quirky \"}\" \u00e9\ud834\udd1e`)
+	} else {
+		wantLine(t, res, "doOtherWork", `quirky "}" é𝄞`)
+	}
+}
+
+// signup is the record parameter of the drip plugins.
+type signup struct {
+	UserID int64  `json:"userId"`
+	Email  string `json:"email"`
+	Plan   string `json:"plan"`
+}
+
+const signupSchema = `{"type": "object",
+	"properties": {"userId": {"type": "integer"}, "email": {"type": "string"},
+		"plan": {"type": "string", "enum": ["free", "pro"]}},
+	"required": ["userId", "email", "plan"], "additionalProperties": false}`
+
+func checkDrip(t *testing.T, p *plugin) {
+	p.wantMethod(t, "welcome",
+		abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)},
+		abi.Param{Name: "note", Schema: json.RawMessage(`{"type":"string"}`), Optional: true})
+	p.wantMethod(t, "followUp", abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)})
+
+	ada := signup{UserID: 42, Email: "ada@example.com", Plan: "pro"}
+	res := p.succeed(t, "welcome", map[string]any{"signup": ada})
+	p.wantLog(t, res, "welcome", ada.Email)
+	p.wantFollowUp(t, res, ada)
+
+	bob := signup{UserID: 1 << 40, Email: "bob@example.com", Plan: "free"}
+	res = p.succeed(t, "welcome", map[string]any{"signup": bob, "note": "came from the conformance test"})
+	p.wantLog(t, res, "welcome", "came from the conformance test")
+	p.wantFollowUp(t, res, bob)
+
+	p.wantLog(t, p.succeed(t, "followUp", map[string]any{"signup": ada}), "followUp", ada.Email)
+}
+
+// wantFollowUp checks that welcome cancelled the user's drip, then scheduled followUp.
+func (p *plugin) wantFollowUp(t *testing.T, res result, s signup) {
+	t.Helper()
+	identifier := fmt.Sprintf("drip-user-%d", s.UserID)
+	var calls []event
+	for _, e := range res.events {
+		if e.fn != abi.HostLog {
+			calls = append(calls, e)
+		}
+	}
+	if len(calls) != 2 || calls[0].fn != abi.HostCancel || calls[1].fn != abi.HostSchedule {
+		t.Fatalf("welcome made the host calls %q, want cancel then schedule", calls)
+	}
+	if calls[0].data != identifier {
+		t.Errorf("welcome cancelled %q, want %q", calls[0].data, identifier)
+	}
+	var req abi.ScheduleRequest
+	dec := json.NewDecoder(strings.NewReader(calls[1].data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		t.Fatalf("schedule request %s: %v", calls[1].data, err)
+	}
+	if (req.Plugin != "" && req.Plugin != p.name) || req.Method != "followUp" ||
+		req.Delay != "3d" || req.At != nil || req.Identifier != identifier || req.Retry != nil {
+		t.Errorf("schedule request %s: want followUp on %s, delay 3d, identifier %s", calls[1].data, p.name, identifier)
+	}
+	p.checkArgs(t, "followUp", req.Args)
+	var args struct{ Signup signup }
+	if err := json.Unmarshal(req.Args, &args); err != nil || args.Signup != s {
+		t.Errorf("followUp arguments %s: want the signup %+v", req.Args, s)
+	}
+}
+
+func checkUnknownMethod(t *testing.T, p *plugin) {
+	res := p.invoke(t, envelope(t, p.name, "noSuchMethod", json.RawMessage(`{}`)))
+	if !res.failed || res.failure == "" {
+		t.Errorf("an unknown method returned %t with message %q: want a failure with a message", !res.failed, res.failure)
+	}
+}

@@ -1,0 +1,25 @@
+// Package conformance checks every plugin that `make plugins` built into plugins/ against
+// the guest ABI v1 (abi/README.md), with wazero alone: no host, no database.
+//
+// For each plugins/*.wasm its test checks the imports (only the fc functions of the ABI,
+// with their exact core types, and WASI preview 1) and the exports, instantiates the
+// module with WASI and stub fc functions that record what they receive, calls
+// _initialize when exported, reads and checks the manifest, runs the plugin's calls with
+// valid envelopes on one instance (as a warm pool would), and checks that an unknown
+// method fails with a message.
+//
+// The example plugins of every language share a convention, so that one test, and an
+// end-to-end test through the host, can check each of them by its manifest name:
+//
+//   - "example" or "example_<lang>": Serverpod's example future call.
+//     doWork() logs a line containing "doWork"; doOtherWork(data string) logs a line
+//     containing data.
+//   - "drip" or "drip_<lang>": a drip campaign on a signup record
+//     {userId integer, email string, plan "free"|"pro"}.
+//     welcome(signup, note?) logs a line containing the e-mail address (and the note
+//     when given), cancels the identifier "drip-user-<userId>", then schedules
+//     followUp(signup) on its own plugin with a delay of "3d" and that identifier;
+//     followUp(signup) logs a line containing the e-mail address.
+//
+// The package has no code besides this comment: its test is all there is.
+package conformance
