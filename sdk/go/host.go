@@ -1,0 +1,241 @@
+package fc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// hostABI is the host's side of the ABI: the fc module's functions on wasip1, stand-ins
+// elsewhere, fakes in tests.
+type hostABI interface {
+	log(level int32, msg string)
+	schedule(request []byte) int64
+	cancel(identifier string) int64
+	lastError() string
+}
+
+// host is the platform's hostABI (see wasm.go and native.go).
+var host hostABI = platformHost{}
+
+// Level is the level of a log line.
+type Level int32
+
+// Log levels, as the host's structured log has them.
+const (
+	LevelDebug Level = abi.LogLevelDebug
+	LevelInfo  Level = abi.LogLevelInfo
+	LevelWarn  Level = abi.LogLevelWarn
+	LevelError Level = abi.LogLevelError
+)
+
+// Log writes one line to the host's log, tagged with the plugin, call and call id. Lines
+// count against the host's per-call output cap; beyond it they are dropped.
+func Log(level Level, msg string) { host.log(int32(level), msg) }
+
+// Logf formats a line and logs it.
+func Logf(level Level, format string, args ...any) { Log(level, fmt.Sprintf(format, args...)) }
+
+// LogDebug logs a line at debug level.
+func LogDebug(msg string) { Log(LevelDebug, msg) }
+
+// LogInfo logs a line at info level.
+func LogInfo(msg string) { Log(LevelInfo, msg) }
+
+// LogWarn logs a line at warn level.
+func LogWarn(msg string) { Log(LevelWarn, msg) }
+
+// LogError logs a line at error level.
+func LogError(msg string) { Log(LevelError, msg) }
+
+// Logger returns a structured logger whose records go to the host's log, each as one
+// line: the message followed by its attributes in slog's text form.
+func Logger() *slog.Logger { return slog.New(newLogHandler()) }
+
+// logHandler renders a record with slog's TextHandler (minus time, level and the "msg"
+// key) and passes it to Log at the record's level.
+type logHandler struct {
+	mu   *sync.Mutex
+	buf  *bytes.Buffer
+	text slog.Handler
+}
+
+func newLogHandler() *logHandler {
+	buf := &bytes.Buffer{}
+	text := slog.NewTextHandler(buf, &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	return &logHandler{mu: &sync.Mutex{}, buf: buf, text: text}
+}
+
+func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.buf.Reset()
+	if err := h.text.Handle(ctx, r); err != nil {
+		return err
+	}
+	line := r.Message
+	if attrs := strings.TrimSpace(h.buf.String()); attrs != "" {
+		line += " " + attrs
+	}
+	level := LevelDebug
+	switch {
+	case r.Level >= slog.LevelError:
+		level = LevelError
+	case r.Level >= slog.LevelWarn:
+		level = LevelWarn
+	case r.Level >= slog.LevelInfo:
+		level = LevelInfo
+	}
+	Log(level, line)
+	return nil
+}
+
+func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logHandler{mu: h.mu, buf: h.buf, text: h.text.WithAttrs(attrs)}
+}
+
+func (h *logHandler) WithGroup(name string) slog.Handler {
+	return &logHandler{mu: h.mu, buf: h.buf, text: h.text.WithGroup(name)}
+}
+
+// Args are a call's arguments by parameter name.
+type Args = map[string]any
+
+// Request asks for a future call (the same fields as the host's POST /v1/calls).
+type Request struct {
+	// Plugin is the plugin to call; empty means this plugin.
+	Plugin string
+	// Method is the call to make.
+	Method string
+	// Args are its arguments: an Args map, or a struct whose JSON fields are the
+	// parameter names.
+	Args any
+	// Delay runs the call this long after now. Delay and At are exclusive; with
+	// neither the call is due at once.
+	Delay time.Duration
+	// At runs the call at this time.
+	At time.Time
+	// Identifier tags the call, so that Cancel can find it.
+	Identifier string
+	// Retry overrides the retry policy of the call.
+	Retry *RetryPolicy
+}
+
+// Errors of Schedule and Cancel, to test with errors.Is.
+var (
+	// ErrInvalid: the host refused the request (unknown plugin or call, arguments that
+	// do not fit its signature, malformed request).
+	ErrInvalid = errors.New("invalid request")
+	// ErrLimit: a limit was reached, such as the number of follow-ups per call.
+	ErrLimit = errors.New("limit reached")
+	// ErrHost: the host could not serve the request.
+	ErrHost = errors.New("host error")
+)
+
+// HostError is the host's refusal of a Schedule or Cancel request.
+type HostError struct {
+	// Op is "schedule" or "cancel".
+	Op string
+	// Code is what the host function returned: abi.ScheduleInvalid, ScheduleLimit or
+	// ScheduleHostError.
+	Code int64
+	// Message is the host's reason.
+	Message string
+}
+
+// Error says what was refused and why.
+func (e *HostError) Error() string {
+	return fmt.Sprintf("fc.%s: %v: %s", e.Op, e.Unwrap(), e.Message)
+}
+
+// Unwrap returns ErrInvalid, ErrLimit or ErrHost.
+func (e *HostError) Unwrap() error {
+	switch e.Code {
+	case abi.ScheduleInvalid:
+		return ErrInvalid
+	case abi.ScheduleLimit:
+		return ErrLimit
+	}
+	return ErrHost
+}
+
+// Schedule asks the host for a follow-up call. The host checks the request at once; an
+// accepted follow-up is stored only if the current call succeeds, so a chain of calls
+// never half-happens. The error is a *HostError.
+func Schedule(r Request) error {
+	req := abi.ScheduleRequest{Plugin: r.Plugin, Method: r.Method, Identifier: r.Identifier, Retry: r.Retry}
+	if r.Args != nil {
+		args, err := json.Marshal(r.Args)
+		if err != nil {
+			return fmt.Errorf("fc.Schedule %s: encode arguments: %w", r.Method, err)
+		}
+		req.Args = args
+	}
+	if r.Delay != 0 {
+		req.Delay = formatDelay(r.Delay)
+	}
+	if !r.At.IsZero() {
+		at := r.At
+		req.At = &at
+	}
+	data, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("fc.Schedule %s: encode request: %w", r.Method, err)
+	}
+	if code := host.schedule(data); code != abi.ScheduleOK {
+		return &HostError{Op: "schedule", Code: code, Message: host.lastError()}
+	}
+	return nil
+}
+
+// Cancel cancels, if the current call succeeds, every call tagged with identifier, and
+// returns how many there are now. The error is a *HostError.
+func Cancel(identifier string) (int64, error) {
+	n := host.cancel(identifier)
+	if n < 0 {
+		return 0, &HostError{Op: "cancel", Code: n, Message: host.lastError()}
+	}
+	return n, nil
+}
+
+// String names the level.
+func (l Level) String() string {
+	switch l {
+	case LevelDebug:
+		return "debug"
+	case LevelInfo:
+		return "info"
+	case LevelWarn:
+		return "warn"
+	case LevelError:
+		return "error"
+	}
+	return fmt.Sprintf("level(%d)", int32(l))
+}
+
+// formatDelay writes a delay as the host reads it, whole days as "3d".
+func formatDelay(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}
