@@ -428,3 +428,26 @@ func TestScheduleNotifiesWhenDueSoon(t *testing.T) {
 		t.Errorf("payload %q, want %d (the soon call only)", n.Payload, soon.UnixMilli())
 	}
 }
+
+func TestTrimHistoryAndCountIdentifier(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{})
+	scheduleN(t, s, 3, time.Now().Add(time.Hour), "u")
+	if n, err := s.CountIdentifier(ctx, "u"); err != nil || n != 3 {
+		t.Fatalf("CountIdentifier = %d, %v; want 3", n, err)
+	}
+	if _, err := s.CancelIdentifier(ctx, "u", "api"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, "UPDATE future_call_history SET finished_at = now() - interval '40 days' WHERE call_id = (SELECT min(call_id) FROM future_call_history)"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.TrimHistory(ctx, time.Now().Add(-30*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("TrimHistory deleted %d (%v), want the 1 old row", n, err)
+	}
+	var left int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call_history").Scan(&left); err != nil || left != 2 {
+		t.Errorf("%d history rows left (%v), want 2", left, err)
+	}
+}
