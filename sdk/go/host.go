@@ -200,7 +200,13 @@ func Schedule(r Request) error {
 	if err != nil {
 		return fmt.Errorf("fc.Schedule %s: encode request: %w", r.Method, err)
 	}
-	if code := host.schedule(data); code != abi.ScheduleOK {
+	return ScheduleJSON(data)
+}
+
+// ScheduleJSON is Schedule for a request already in the host's JSON form (an
+// abi.ScheduleRequest, the body of POST /v1/calls), passed on as it is.
+func ScheduleJSON(request []byte) error {
+	if code := host.schedule(request); code != abi.ScheduleOK {
 		return &HostError{Op: "schedule", Code: code, Message: host.lastError()}
 	}
 	return nil

@@ -1,0 +1,118 @@
+// Command probe is a well-behaved Go test plugin whose calls the host's tests use to see
+// what a call did: it logs, schedules, cancels, fails, sleeps, allocates and exits on
+// request. Its calls are listed in the testplugins package documentation.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	fc "github.com/futurecalls/futurecalls/sdk/go"
+)
+
+func init() {
+	fc.Plugin("probe", "1.0.0")
+	fc.Describe("test plugin: calls that show what they did")
+	fc.Register("echo", echo, "text")
+	fc.Register("record", record, "label")
+	fc.Register("fail", fail, "message")
+	fc.Register("sleep", sleep, "ms")
+	fc.Register("busy", busy, "ms")
+	fc.Register("schedule", schedule, "request")
+	fc.Register("cancel", cancel, "identifier")
+	fc.Register("alloc", alloc, "mb")
+	fc.Register("exit", exit, "code")
+	fc.Register("panic", panicking, "message")
+	fc.Register("stdout", stdout, "text")
+	fc.Register("counter", counter)
+	fc.Register("typed", typed, "signup", "tags", "at", "limits", "note")
+}
+
+func echo(c fc.Call, text string) error {
+	fc.LogInfo("echo: " + text)
+	return nil
+}
+
+func record(c fc.Call, label string) error {
+	return fc.Schedule(fc.Request{Method: "echo", Args: fc.Args{"text": label}, Identifier: "probe-" + label})
+}
+
+func fail(c fc.Call, message string) error { return errors.New(message) }
+
+func sleep(c fc.Call, ms int) error {
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	fc.Logf(fc.LevelInfo, "slept %d ms", ms)
+	return nil
+}
+
+func busy(c fc.Call, ms int) error {
+	for end := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(end); {
+	}
+	fc.Logf(fc.LevelInfo, "busy %d ms", ms)
+	return nil
+}
+
+func schedule(c fc.Call, request json.RawMessage) error { return fc.ScheduleJSON(request) }
+
+func cancel(c fc.Call, identifier string) error {
+	n, err := fc.Cancel(identifier)
+	if err != nil {
+		return err
+	}
+	fc.Logf(fc.LevelInfo, "cancel %s: %d", identifier, n)
+	return nil
+}
+
+// kept holds what alloc allocated, so that it stays allocated.
+var kept [][]byte
+
+func alloc(c fc.Call, mb int) error {
+	for range mb {
+		b := make([]byte, 1<<20)
+		for i := range b { // touch every page, so that nothing is left lazy
+			b[i] = 1
+		}
+		kept = append(kept, b)
+	}
+	fc.Logf(fc.LevelInfo, "allocated %d MiB", mb)
+	return nil
+}
+
+func exit(c fc.Call, code int) error {
+	os.Exit(code)
+	return nil
+}
+
+func panicking(c fc.Call, message string) error { panic(message) }
+
+func stdout(c fc.Call, text string) error {
+	fmt.Println(text)
+	fmt.Fprintln(os.Stderr, text)
+	return nil
+}
+
+// calls counts the calls counter served on this instance.
+var calls int
+
+func counter(c fc.Call) error {
+	calls++
+	fc.Logf(fc.LevelInfo, "counter %d", calls)
+	return nil
+}
+
+// Signup is a record parameter.
+type Signup struct {
+	UserID int64  `json:"userId"`
+	Email  string `json:"email"`
+	Plan   string `json:"plan"`
+}
+
+func typed(c fc.Call, s Signup, tags []string, at time.Time, limits map[string]int32, note *string) error {
+	fc.Logger().Info("typed", "signup", s, "tags", tags, "at", at, "limits", limits, "note", note != nil)
+	return nil
+}
+
+func main() {}

@@ -1,0 +1,90 @@
+// Package testplugins locates the plugins the host's tests load: the test plugins that
+// `make testplugins` builds from this directory, and the example plugins that `make
+// plugins` builds into plugins/. A missing file fails the test, naming the make target
+// that builds it: tests never skip for want of a plugin.
+//
+// Test plugins (file name = plugin name unless said otherwise):
+//
+//   - noop (WAT): noop() does nothing, with no imports: the cheapest possible call.
+//   - hostile (WAT): ok, trap, loop, spin, grow, recurse, flood, spam, exit, badptr;
+//     each misbehaves one way (see wat/hostile.wat).
+//   - probe (Go): a well-behaved plugin whose calls show what they did:
+//     echo(text) logs "echo: <text>"; record(label) schedules echo(label) with the
+//     identifier "probe-<label>"; fail(message) fails with message; sleep(ms) sleeps and
+//     busy(ms) busy-waits ms milliseconds; schedule(request) passes a raw schedule
+//     request (any JSON) to fc.schedule and fails with the host's reason when refused;
+//     cancel(identifier) logs "cancel <identifier>: <count>"; alloc(mb) allocates and
+//     keeps mb MiB; exit(code) calls os.Exit; panic(message) panics; stdout(text) prints
+//     text to stdout and stderr; counter() logs "counter <n>", n counting its calls on
+//     the instance; typed(signup, tags, at, limits, note?) takes typed parameters.
+//   - refused at load: badmanifest (manifest not JSON), badabi (ABI 2), badschema (a
+//     schema that does not compile), noexport (no fc_invoke), wrongtype (fc_invoke as
+//     (i32) -> i32), foreign (imports env.now), memimport (imports its memory),
+//     badimport (fc.log with a wrong type), fcunknown (imports fc.sleep), initfail
+//     (_initialize traps), bigmem (128 MiB of initial memory), invalid.wasm (not
+//     WebAssembly), noop_duplicate.wasm (a copy of noop: a second plugin named noop).
+package testplugins
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// root is the repository's root directory, found from this file's path.
+func root(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testplugins: cannot locate the source directory")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// Dir returns the directory `make testplugins` builds the test plugins into.
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(root(t), "host", "internal", "testplugins", "build")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("test plugins are not built (%v): run make testplugins", err)
+	}
+	return dir
+}
+
+// Path returns the file of the named test plugin ("probe", "invalid").
+func Path(t testing.TB, name string) string {
+	t.Helper()
+	return mustExist(t, filepath.Join(Dir(t), name+".wasm"), "make testplugins")
+}
+
+// Example returns the file of the named example plugin ("example", "drip") in plugins/.
+func Example(t testing.TB, name string) string {
+	t.Helper()
+	return mustExist(t, filepath.Join(root(t), "plugins", name+".wasm"), "make plugins")
+}
+
+func mustExist(t testing.TB, file, target string) string {
+	t.Helper()
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("plugin %s is not built (%v): run %s", filepath.Base(file), err, target)
+	}
+	return file
+}
+
+// DirWith returns a new directory, removed when the test ends, that holds links to the
+// given plugin files under their own names: a plugins directory with just those.
+func DirWith(t testing.TB, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, filepath.Base(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -1,0 +1,8 @@
+;; badschema: invalid: a parameter's schema does not compile.
+(module
+  (memory (export "memory") 2)
+  (data (i32.const 1024) "{\"abi\": 1, \"name\": \"badschema\", \"calls\": [{\"name\": \"a\", \"params\": [{\"name\": \"p\", \"schema\": {\"type\": \"strin\"}}]}]}\00")
+  ;; include lib.wat
+  (func (export "fc_manifest") (result i64) (call $packz (i32.const 1024)))
+  (func (export "fc_invoke") (param $ptr i32) (param $len i32) (result i64) (i64.const 0))
+)

@@ -1,0 +1,9 @@
+;; fcunknown: invalid: it imports fc.sleep, which the host does not offer.
+(module
+  (import "fc" "sleep" (func $sleep (param i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 1024) "{\"abi\": 1, \"name\": \"fcunknown\", \"calls\": []}\00")
+  ;; include lib.wat
+  (func (export "fc_manifest") (result i64) (call $packz (i32.const 1024)))
+  (func (export "fc_invoke") (param $ptr i32) (param $len i32) (result i64) (i64.const 0))
+)
