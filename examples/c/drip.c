@@ -3,7 +3,8 @@
  *
  * welcome(signup, note?) logs the signup, cancels the user's pending drip (identifier
  * "drip-user-<userId>") and schedules followUp(signup) three days later under that
- * identifier, so signing up twice restarts the drip. followUp(signup) logs it.
+ * identifier, so signing up twice restarts the drip. followUp(signup) logs it, and
+ * unsubscribe(userId) cancels the user's pending drip.
  */
 #include "futurecalls.h"
 
@@ -25,7 +26,9 @@ const char fc_plugin_manifest[] = FC_JSON({
 			{"name": "signup", "schema": {"type": "object",
 				"properties": {"userId": {"type": "integer"}, "email": {"type": "string"},
 					"plan": {"type": "string", "enum": ["free", "pro"]}},
-				"required": ["userId", "email", "plan"], "additionalProperties": false}}]}
+				"required": ["userId", "email", "plan"], "additionalProperties": false}}]},
+		{"name": "unsubscribe", "description": "Stops the drip of a user.",
+		 "params": [{"name": "userId", "schema": {"type": "integer"}}]}
 	]
 });
 
@@ -83,8 +86,22 @@ static const char *follow_up(const fc_call *call) {
 	return NULL;
 }
 
+static const char *unsubscribe(const fc_call *call) {
+	int64_t user_id;
+	if (!fc_json_int(fc_json_get(call->args, "userId"), &user_id)) {
+		return "userId is not an integer";
+	}
+	int64_t n = fc_cancel(fc_format("drip-user-%lld", (long long)user_id));
+	if (n < 0) {
+		return fc_last_error();
+	}
+	fc_log(FC_INFO, "unsubscribed user %lld: %lld pending calls cancelled", (long long)user_id, (long long)n);
+	return NULL;
+}
+
 const fc_method fc_plugin_methods[] = {
 	{"welcome", welcome},
 	{"followUp", follow_up},
+	{"unsubscribe", unsubscribe},
 	{NULL, NULL},
 };

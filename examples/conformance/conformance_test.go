@@ -27,7 +27,9 @@ const pluginsDir = "../../plugins"
 // built lists the plugins the examples of this repository must have built: a missing one
 // fails the test rather than shrinking it.
 var built = []string{
+	"example", "drip",
 	"example_c", "drip_c",
+	"example_rust", "drip_rust",
 	"example_wat", "drip_wat",
 }
 
@@ -222,6 +224,9 @@ func (s signature) String() string {
 	return names(s.params) + " -> " + names(s.results)
 }
 
+// cancelled is how many calls the stub fc.cancel says carry the identifier.
+const cancelled = 2
+
 // instantiateHost instantiates the fc module with functions that record their arguments
 // in p and accept every request.
 func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
@@ -250,7 +255,7 @@ func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
 		}
 	}).Export(abi.HostLog).
 		NewFunctionBuilder().WithFunc(request(abi.HostSchedule, abi.ScheduleOK)).Export(abi.HostSchedule).
-		NewFunctionBuilder().WithFunc(request(abi.HostCancel, 0)).Export(abi.HostCancel).
+		NewFunctionBuilder().WithFunc(request(abi.HostCancel, cancelled)).Export(abi.HostCancel).
 		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32) uint32 {
 		p.events = append(p.events, event{fn: abi.HostLastError})
 		return 0
@@ -539,6 +544,7 @@ func checkDrip(t *testing.T, p *plugin) {
 		abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)},
 		abi.Param{Name: "note", Schema: json.RawMessage(`{"type":"string"}`), Optional: true})
 	p.wantMethod(t, "followUp", abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)})
+	p.wantMethod(t, "unsubscribe", abi.Param{Name: "userId", Schema: json.RawMessage(`{"type":"integer"}`)})
 
 	ada := signup{UserID: 42, Email: "ada@example.com", Plan: "pro"}
 	res := p.succeed(t, "welcome", map[string]any{"signup": ada})
@@ -551,18 +557,30 @@ func checkDrip(t *testing.T, p *plugin) {
 	p.wantFollowUp(t, res, bob)
 
 	p.wantLog(t, p.succeed(t, "followUp", map[string]any{"signup": ada}), "followUp", ada.Email)
+
+	res = p.succeed(t, "unsubscribe", map[string]any{"userId": ada.UserID})
+	wantLine(t, res, "unsubscribe", fmt.Sprintf("unsubscribed user %d: %d pending", ada.UserID, cancelled))
+	if calls := hostCalls(res); len(calls) != 1 || calls[0].fn != abi.HostCancel || calls[0].data != "drip-user-42" {
+		t.Errorf("unsubscribe made the host calls %q, want one cancel of drip-user-42", calls)
+	}
 }
 
-// wantFollowUp checks that welcome cancelled the user's drip, then scheduled followUp.
-func (p *plugin) wantFollowUp(t *testing.T, res result, s signup) {
-	t.Helper()
-	identifier := fmt.Sprintf("drip-user-%d", s.UserID)
+// hostCalls returns the calls a call made to fc functions other than log.
+func hostCalls(res result) []event {
 	var calls []event
 	for _, e := range res.events {
 		if e.fn != abi.HostLog {
 			calls = append(calls, e)
 		}
 	}
+	return calls
+}
+
+// wantFollowUp checks that welcome cancelled the user's drip, then scheduled followUp.
+func (p *plugin) wantFollowUp(t *testing.T, res result, s signup) {
+	t.Helper()
+	identifier := fmt.Sprintf("drip-user-%d", s.UserID)
+	calls := hostCalls(res)
 	if len(calls) != 2 || calls[0].fn != abi.HostCancel || calls[1].fn != abi.HostSchedule {
 		t.Fatalf("welcome made the host calls %q, want cancel then schedule", calls)
 	}

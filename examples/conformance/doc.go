@@ -20,6 +20,8 @@
 //     when given), cancels the identifier "drip-user-<userId>", then schedules
 //     followUp(signup) on its own plugin with a delay of "3d" and that identifier;
 //     followUp(signup) logs a line containing the e-mail address.
+//     unsubscribe(userId integer) cancels "drip-user-<userId>" and logs a line containing
+//     "unsubscribed user <userId>: <n> pending", n being what fc.cancel returned.
 //
 // The package has no code besides this comment: its test is all there is.
 package conformance

@@ -8,6 +8,9 @@
 ;;       three days later under that identifier: signing up twice restarts the drip.
 ;;   followUp(signup)
 ;;       logs "followUp <email> (user <userId>)"
+;;   unsubscribe(userId)
+;;       cancels "drip-user-<userId>", logs "unsubscribed user <userId>: <n> pending calls
+;;       cancelled"
 ;;
 ;; The JSON it writes pastes the JSON text it received (the signup, the userId), so it
 ;; never decodes a value. Helpers ($alloc, $put, $find, ...) are in lib.wat.
@@ -44,6 +47,10 @@
   (data (i32.const 0x5c0) "the envelope names no method\00")
   (data (i32.const 0x600) "unknown method: \00")
   (data (i32.const 0x640) "the host refused the request\00")
+  (data (i32.const 0x680) "unsubscribe\00")
+  (data (i32.const 0x6c0) "unsubscribed user \00")
+  (data (i32.const 0x700) " pending calls cancelled\00")
+  ;; 0x740 to 0x754: scratch for the digits of a number ($put_count)
 
   (data (i32.const 0x800)
     "{\"abi\": 1, \"name\": \"drip_wat\", \"version\": \"1.0.0\","
@@ -61,7 +68,9 @@
     "    {\"name\": \"signup\", \"schema\": {\"type\": \"object\","
     "     \"properties\": {\"userId\": {\"type\": \"integer\"}, \"email\": {\"type\": \"string\"},"
     "      \"plan\": {\"type\": \"string\", \"enum\": [\"free\", \"pro\"]}},"
-    "     \"required\": [\"userId\", \"email\", \"plan\"], \"additionalProperties\": false}}]}"
+    "     \"required\": [\"userId\", \"email\", \"plan\"], \"additionalProperties\": false}}]},"
+    "  {\"name\": \"unsubscribe\", \"description\": \"Stops the drip of a user.\","
+    "   \"params\": [{\"name\": \"userId\", \"schema\": {\"type\": \"integer\"}}]}"
     "]}\00")
 
   ;; include lib.wat
@@ -76,7 +85,7 @@
   (func (export "fc_invoke") (param $ptr i32) (param $len i32) (result i64)
     (local $end i32) (local $envelope i32) (local $method i32) (local $name i32) (local $n i32)
     (local $args i32) (local $signup i32) (local $note i32) (local $line i32) (local $id i32)
-    (local $id_len i32) (local $req i32)
+    (local $id_len i32) (local $req i32) (local $count i64)
     (local.set $end (i32.add (local.get $ptr) (local.get $len)))
     (local.set $envelope (call $skip_ws (local.get $ptr) (local.get $end)))
     (local.set $method (call $find (local.get $envelope) (local.get $end) (i32.const 0x100)))
@@ -140,10 +149,44 @@
         (call $log (i32.const 1) (local.get $line) (i32.sub (global.get $top) (local.get $line)))
         (return (i64.const 0))))
 
+    ;; unsubscribe(userId): cancel returns how many calls carry the identifier.
+    (if (call $is (local.get $name) (local.get $n) (i32.const 0x680))
+      (then
+        (local.set $id (global.get $top))
+        (call $put_z (i32.const 0x440))
+        (call $put_raw (call $find (local.get $args) (local.get $end) (i32.const 0x200)) (local.get $end))
+        (local.set $count (call $cancel (local.get $id) (i32.sub (global.get $top) (local.get $id))))
+        (if (i64.lt_s (local.get $count) (i64.const 0))
+          (then (return (call $refused))))
+        (local.set $line (global.get $top))
+        (call $put_z (i32.const 0x6c0))
+        (call $put_raw (call $find (local.get $args) (local.get $end) (i32.const 0x200)) (local.get $end))
+        (call $put_z (i32.const 0x400))
+        (call $put_count (local.get $count))
+        (call $put_z (i32.const 0x700))
+        (call $log (i32.const 1) (local.get $line) (i32.sub (global.get $top) (local.get $line)))
+        (return (i64.const 0))))
+
     (local.set $line (global.get $top))
     (call $put_z (i32.const 0x600))
     (call $put (local.get $name) (local.get $n))
     (call $pack (local.get $line) (i32.sub (global.get $top) (local.get $line))))
+
+  ;; $put_raw appends the JSON text of the value at v.
+  (func $put_raw (param $v i32) (param $end i32)
+    (call $put (local.get $v) (i32.sub (call $skip_value (local.get $v) (local.get $end)) (local.get $v))))
+
+  ;; $put_count appends n in decimal. The digits come least significant first, so they
+  ;; are written backwards into the scratch area that ends at 0x754, then put.
+  (func $put_count (param $n i64)
+    (local $p i32)
+    (local.set $p (i32.const 0x754))
+    (loop $digit
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p) (i32.add (i32.const 0x30) (i32.wrap_i64 (i64.rem_u (local.get $n) (i64.const 10)))))
+      (local.set $n (i64.div_u (local.get $n) (i64.const 10)))
+      (br_if $digit (i64.ne (local.get $n) (i64.const 0))))
+    (call $put (local.get $p) (i32.sub (i32.const 0x754) (local.get $p))))
 
   ;; $refused returns the reason the host gave for refusing the last schedule or cancel,
   ;; as the call's error message: failing the call drops what it had already scheduled.

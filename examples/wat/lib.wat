@@ -180,10 +180,6 @@
       (br $member))
     (unreachable))
 
-  ;; $put_raw appends the JSON text of the value at v.
-  (func $put_raw (param $v i32) (param $end i32)
-    (call $put (local.get $v) (i32.sub (call $skip_value (local.get $v) (local.get $end)) (local.get $v))))
-
   ;; $put_chars appends what is between the quotes of the string at v, escapes as they are
   ;; (these examples log them undecoded), or nothing when v is not a string.
   (func $put_chars (param $v i32) (param $end i32)
