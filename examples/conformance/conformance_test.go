@@ -28,6 +28,7 @@ const pluginsDir = "../../plugins"
 // fails the test rather than shrinking it.
 var built = []string{
 	"example", "drip",
+	"example_as", "drip_as",
 	"example_c", "drip_c",
 	"example_rust", "drip_rust",
 	"example_wat", "drip_wat",
