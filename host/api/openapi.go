@@ -1,0 +1,505 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/store"
+	"github.com/futurecalls/futurecalls/sdk/client"
+)
+
+// openAPI is GET /openapi.json. The document is generated from the loaded plugins on
+// first use and kept: plugins are loaded once per start.
+func (a *API) openAPI(c echo.Context) error {
+	a.openapiOnce.Do(func() {
+		a.openapi, a.openapiErr = json.Marshal(openAPIDocument(a.rawPlugins, len(a.tokens) > 0))
+	})
+	if a.openapiErr != nil {
+		return fmt.Errorf("openapi document: %w", a.openapiErr)
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.openapi)
+}
+
+// obj is a JSON object of the document.
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func str(description string) obj { return obj{"type": "string", "description": description} }
+
+func dateTime(description string) obj {
+	return obj{"type": "string", "format": "date-time", "description": description}
+}
+
+func integer(description string) obj {
+	return obj{"type": "integer", "format": "int64", "description": description}
+}
+
+func arrayOf(items any) obj { return obj{"type": "array", "items": items} }
+
+// object is a closed object schema.
+func object(description string, props obj, required ...string) obj {
+	o := obj{"type": "object", "properties": props, "additionalProperties": false}
+	if description != "" {
+		o["description"] = description
+	}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+// openAPIDocument describes the API. Each plugin method gets two schemas:
+// "<plugin>.<method>.Args", its arguments, and "<plugin>.<method>.Request", the body
+// of POST /v1/calls that schedules it; the body is one of the latter.
+func openAPIDocument(plugins []Plugin, auth bool) obj {
+	schemas := baseSchemas()
+	var requests []any
+	for _, p := range plugins {
+		for _, m := range p.Manifest.Calls {
+			prefix := p.Manifest.Name + "." + m.Name
+			schemas[prefix+".Args"] = argsSchema(schemas, prefix, m)
+			schemas[prefix+".Request"] = requestSchema(p.Manifest.Name, m, prefix)
+			requests = append(requests, ref(prefix+".Request"))
+		}
+	}
+	if len(requests) > 0 {
+		schemas["ScheduleRequest"] = obj{
+			"description": "A call to schedule: one of the loaded plugins' methods, with its arguments.",
+			"oneOf":       requests,
+		}
+	} else {
+		schemas["ScheduleRequest"] = genericRequestSchema()
+	}
+
+	doc := obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":   "futurecalls",
+			"version": "1.0.0",
+			"description": "Schedule future calls of WebAssembly plugins: after a delay or at a time, " +
+				"cancel them by id or by identifier, and read their history. Every plugin method's arguments " +
+				"are a schema of their own (<plugin>.<method>.Args), so a generated client is typed.",
+		},
+		"paths": paths(),
+		"components": obj{
+			"schemas":   schemas,
+			"responses": errorResponses(),
+			"securitySchemes": obj{
+				"bearerAuth": obj{"type": "http", "scheme": "bearer", "description": "One of the host's api.tokens."},
+			},
+		},
+	}
+	if auth {
+		doc["security"] = []any{obj{"bearerAuth": []any{}}}
+	}
+	return doc
+}
+
+// argsSchema is the schema of a method's arguments object. A parameter schema that
+// refers to itself ($ref, $defs) becomes a component of its own, "<prefix>.Args.<param>",
+// with its $defs hoisted beside it, since such references would otherwise resolve
+// against the OpenAPI document.
+func argsSchema(schemas obj, prefix string, m abi.Method) obj {
+	props := obj{}
+	var required []string
+	for _, p := range m.Params {
+		var s any = obj{}
+		if len(p.Schema) > 0 {
+			_ = json.Unmarshal(p.Schema, &s) // the registry checked every schema
+		}
+		if so, ok := s.(obj); ok {
+			if p.Description != "" {
+				if _, has := so["description"]; !has {
+					so["description"] = p.Description
+				}
+			}
+			if selfReferring(so) {
+				name := prefix + ".Args." + p.Name
+				hoist(schemas, name, so)
+				s = ref(name)
+			}
+		}
+		props[p.Name] = s
+		if !p.Optional {
+			required = append(required, p.Name)
+		}
+	}
+	desc := fmt.Sprintf("The arguments of %s: an object of its parameters by name.", prefix)
+	if m.Description != "" {
+		desc += " " + m.Description
+	}
+	return object(desc, props, required...)
+}
+
+// requestSchema is the body of POST /v1/calls that schedules plugin's method m.
+func requestSchema(plugin string, m abi.Method, prefix string) obj {
+	desc := fmt.Sprintf("Schedules %s.", prefix)
+	if m.Description != "" {
+		desc += " " + m.Description
+	}
+	required := []string{"plugin", "method"}
+	for _, p := range m.Params {
+		if !p.Optional {
+			required = append(required, "args")
+			break
+		}
+	}
+	o := object(desc, obj{
+		"plugin":     obj{"type": "string", "const": plugin, "enum": []string{plugin}},
+		"method":     obj{"type": "string", "const": m.Name, "enum": []string{m.Name}},
+		"args":       ref(prefix + ".Args"),
+		"delay":      ref("Delay"),
+		"at":         ref("At"),
+		"identifier": ref("Identifier"),
+		"retry":      ref("RetryPolicy"),
+	}, required...)
+	o["title"] = prefix
+	return o
+}
+
+// genericRequestSchema is the request body when no plugin is loaded.
+func genericRequestSchema() obj {
+	return object("A call to schedule.", obj{
+		"plugin":     str("The plugin's name."),
+		"method":     str("The plugin method's name."),
+		"args":       obj{"type": "object", "description": "The arguments by parameter name."},
+		"delay":      ref("Delay"),
+		"at":         ref("At"),
+		"identifier": ref("Identifier"),
+		"retry":      ref("RetryPolicy"),
+	}, "plugin", "method")
+}
+
+// notData are the keywords whose values are data, not schemas: a "$ref" inside them
+// is no reference.
+var notData = map[string]bool{"enum": true, "const": true, "default": true, "examples": true, "example": true}
+
+// selfReferring reports whether schema has $defs or a local $ref anywhere.
+func selfReferring(schema any) bool {
+	switch v := schema.(type) {
+	case obj:
+		if _, ok := v["$defs"]; ok {
+			return true
+		}
+		if r, ok := v["$ref"].(string); ok && strings.HasPrefix(r, "#") {
+			return true
+		}
+		for k, sub := range v {
+			if !notData[k] && selfReferring(sub) {
+				return true
+			}
+		}
+	case []any:
+		for _, sub := range v {
+			if selfReferring(sub) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var unsafeComponentChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+
+// hoist adds schema as component name, its top-level $defs as components
+// "<name>.<def>", and points its local references at them.
+func hoist(schemas obj, name string, schema obj) {
+	defs := map[string]string{}
+	defSchemas, _ := schema["$defs"].(obj)
+	delete(schema, "$defs")
+	for _, def := range slices.Sorted(maps.Keys(defSchemas)) {
+		component := name + "." + unsafeComponentChars.ReplaceAllString(def, "_")
+		for _, taken := schemas[component]; taken; _, taken = schemas[component] {
+			component += "_"
+		}
+		defs[def] = component
+		schemas[component] = struct{}{} // reserved while the others are named
+	}
+	for def, s := range defSchemas {
+		schemas[defs[def]] = rewriteRefs(s, name, defs)
+	}
+	schemas[name] = rewriteRefs(schema, name, defs)
+}
+
+// rewriteRefs points the local references of a schema hoisted as component name, and
+// of its hoisted $defs, at their new places.
+func rewriteRefs(schema any, name string, defs map[string]string) any {
+	switch v := schema.(type) {
+	case obj:
+		for k, sub := range v {
+			if k == "$ref" {
+				if r, ok := sub.(string); ok {
+					v[k] = rewriteRef(r, name, defs)
+				}
+				continue
+			}
+			if !notData[k] {
+				v[k] = rewriteRefs(sub, name, defs)
+			}
+		}
+	case []any:
+		for i, sub := range v {
+			v[i] = rewriteRefs(sub, name, defs)
+		}
+	}
+	return schema
+}
+
+func rewriteRef(r, name string, defs map[string]string) string {
+	fragment, ok := strings.CutPrefix(r, "#")
+	if !ok || (fragment != "" && !strings.HasPrefix(fragment, "/")) {
+		return r // not local, or an $anchor: anchors are global in OpenAPI 3.1
+	}
+	if rest, ok := strings.CutPrefix(fragment, "/$defs/"); ok {
+		token, tail, _ := strings.Cut(rest, "/")
+		def := strings.ReplaceAll(strings.ReplaceAll(token, "~1", "/"), "~0", "~")
+		if component, ok := defs[def]; ok {
+			if tail != "" {
+				tail = "/" + tail
+			}
+			return "#/components/schemas/" + component + tail
+		}
+	}
+	return "#/components/schemas/" + name + fragment
+}
+
+// baseSchemas are the schemas of the API itself.
+func baseSchemas() obj {
+	when := "RFC 3339, always UTC in answers."
+	return obj{
+		"Delay": obj{"type": "string", "examples": []any{"1h30m", "3d", "90s"},
+			"description": "Run the call this long from now: a Go duration, plus d for days of 24 hours. Exclusive with at; with neither, the call is due at once (Serverpod's callWithDelay)."},
+		"At": obj{"type": "string", "format": "date-time",
+			"description": "Run the call at this time, RFC 3339; stored in UTC. Exclusive with delay (Serverpod's callAtTime)."},
+		"Identifier": obj{"type": "string", "maxLength": 256,
+			"description": "Tags the call; DELETE /v1/calls?identifier= cancels every call carrying it. Several calls may share one."},
+		"RetryPolicy": object("How often a failed call is tried again; the plugin's default when absent.", obj{
+			"maxAttempts": obj{"type": "integer", "minimum": 1, "maximum": abi.MaxRetryAttempts, "description": "Every attempt counts, the first included: 1 means no retry."},
+			"backoff":     str("Wait after the first failure, a Go duration (1s); doubled after each further failure."),
+			"maxBackoff":  str("The longest wait between attempts, a Go duration (1h)."),
+		}, "maxAttempts"),
+		"Call": object("A waiting or running call.", obj{
+			"id":         integer("The call's id."),
+			"plugin":     str("The plugin."),
+			"method":     str("The plugin's method."),
+			"args":       obj{"type": "object", "description": "The arguments by parameter name."},
+			"runAt":      dateTime("When the call is due, " + when),
+			"identifier": str("The identifier the call carries."),
+			"createdAt":  dateTime("When the call was scheduled."),
+			"status":     obj{"type": "string", "enum": []string{client.StatusWaiting, client.StatusRunning}},
+			"attempt":    obj{"type": "integer", "description": "Attempts started so far."},
+			"retry":      ref("RetryPolicy"),
+			"claimedBy":  str("The host running the call."),
+			"claimedAt":  dateTime("When the host claimed it."),
+			"leaseUntil": dateTime("Until when the claim holds."),
+			"lastError":  str("The error of the previous attempt, when waiting for a retry."),
+		}, "id", "plugin", "method", "args", "runAt", "createdAt", "status", "attempt", "retry"),
+		"CallPage": object("One page of calls, by run time.", obj{
+			"calls":      arrayOf(ref("Call")),
+			"nextCursor": str("Pass as cursor for the following page; absent after the last one."),
+		}, "calls"),
+		"BatchRequest": object("Calls to schedule together: all or none.", obj{
+			"calls": obj{"type": "array", "items": ref("ScheduleRequest"), "minItems": 1, "maxItems": MaxBatch},
+		}, "calls"),
+		"BatchResponse": object("The calls stored, in the order requested.", obj{
+			"calls": arrayOf(ref("Call")),
+		}, "calls"),
+		"Cancelled": object("How many calls were cancelled.", obj{"cancelled": integer("")}, "cancelled"),
+		"HistoryEntry": object("A finished attempt of a call, or a call removed without running.", obj{
+			"id":          integer("The entry's id."),
+			"callId":      integer("The call's id."),
+			"plugin":      str("The plugin."),
+			"method":      str("The plugin's method."),
+			"args":        obj{"type": "object"},
+			"identifier":  str("The identifier the call carried."),
+			"scheduledAt": dateTime("When the call was due."),
+			"startedAt":   dateTime("When the attempt started; absent when it never ran."),
+			"finishedAt":  dateTime("When the attempt ended or the call was removed."),
+			"attempt":     obj{"type": "integer"},
+			"outcome":     obj{"type": "string", "enum": store.Outcomes},
+			"error":       str("Why the attempt failed."),
+			"host":        str("The host that ran the attempt or recorded the outcome."),
+			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
+		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host"),
+		"HistoryPage": object("One page of the history, newest first.", obj{
+			"entries":    arrayOf(ref("HistoryEntry")),
+			"nextCursor": str("Pass as cursor for the following page; absent after the last one."),
+		}, "entries"),
+		"Param": object("A parameter of a plugin method.", obj{
+			"name":        str(""),
+			"description": str(""),
+			"schema":      obj{"description": "The parameter's JSON Schema (draft 2020-12)."},
+			"optional":    obj{"type": "boolean"},
+		}, "name", "schema"),
+		"Method": object("A plugin method: a future call.", obj{
+			"name":        str(""),
+			"description": str(""),
+			"params":      arrayOf(ref("Param")),
+		}, "name", "params"),
+		"Plugin": object("A loaded plugin.", obj{
+			"name":        str(""),
+			"version":     str(""),
+			"description": str(""),
+			"file":        str("The plugin's file name."),
+			"calls":       arrayOf(ref("Method")),
+			"retry":       ref("RetryPolicy"),
+		}, "name", "file", "calls"),
+		"PluginList": object("The loaded plugins, by name.", obj{"plugins": arrayOf(ref("Plugin"))}, "plugins"),
+		"Readiness": object("", obj{
+			"status":  obj{"type": "string", "enum": []string{"ok", "ready", "unavailable"}},
+			"reasons": arrayOf(obj{"type": "string"}),
+		}, "status"),
+		"Violation": object("One way the arguments do not fit the signature.", obj{
+			"pointer": str("JSON pointer into args; empty for args itself."),
+			"message": str(""),
+		}, "pointer", "message"),
+		"Error": object("", obj{
+			"error": object("", obj{
+				"code": obj{"type": "string", "enum": []string{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
+					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
+					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
+					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable}},
+				"message":    str(""),
+				"violations": arrayOf(ref("Violation")),
+				"index":      obj{"type": "integer", "description": "The failing call of a batch."},
+				"requestId":  str("Names the request in the host's log."),
+			}, "code", "message"),
+		}, "error"),
+	}
+}
+
+// errorResponses are the shared error answers, by HTTP status.
+func errorResponses() obj {
+	r := func(description string) obj {
+		return obj{"description": description, "content": obj{"application/json": obj{"schema": ref("Error")}}}
+	}
+	unauthorized := r("No or wrong bearer token.")
+	unauthorized["headers"] = obj{"WWW-Authenticate": obj{"schema": obj{"type": "string"}}}
+	return obj{
+		"BadRequest":           r("The request is malformed: bad JSON, an unknown field, a wrong parameter."),
+		"Unauthorized":         unauthorized,
+		"NotFound":             r("No such call, plugin or method."),
+		"Conflict":             r("The call is running and can no longer be cancelled."),
+		"PayloadTooLarge":      r("The body is larger than the host's limit."),
+		"UnsupportedMediaType": r("The body is not application/json."),
+		"UnprocessableEntity":  r("The arguments do not fit the method's signature; every violation is listed."),
+		"Unavailable":          r("The database is unavailable; try again later."),
+		"Error":                r("Any other error."),
+	}
+}
+
+func respRef(name string) obj { return obj{"$ref": "#/components/responses/" + name} }
+
+func jsonBody(description string, schema any) obj {
+	return obj{"description": description, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func queryParam(name, description string, schema obj) obj {
+	return obj{"name": name, "in": "query", "description": description, "schema": schema}
+}
+
+// operation is one operation with the error answers every operation can give.
+func operation(id, summary string, ok obj, errors ...string) obj {
+	responses := obj{"401": respRef("Unauthorized"), "503": respRef("Unavailable"), "default": respRef("Error")}
+	for k, v := range ok {
+		responses[k] = v
+	}
+	statuses := map[string]string{"BadRequest": "400", "NotFound": "404", "Conflict": "409", "PayloadTooLarge": "413",
+		"UnsupportedMediaType": "415", "UnprocessableEntity": "422"}
+	for _, e := range errors {
+		responses[statuses[e]] = respRef(e)
+	}
+	return obj{"operationId": id, "summary": summary, "responses": responses}
+}
+
+func paths() obj {
+	limit := queryParam("limit", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": store.MaxPageLimit, "default": 100})
+	cursor := queryParam("cursor", "nextCursor of the previous page.", obj{"type": "string"})
+	filter := func(name, description string) obj { return queryParam(name, description, obj{"type": "string"}) }
+	timeFilter := func(name, description string) obj {
+		return queryParam(name, description, obj{"type": "string", "format": "date-time"})
+	}
+	idParam := obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer", "format": "int64", "minimum": 1}}
+	body := func(schema string) obj {
+		return obj{"required": true, "content": obj{"application/json": obj{"schema": ref(schema)}}}
+	}
+
+	schedule := operation("scheduleCall", "Schedule a call (callWithDelay, callAtTime)", obj{
+		"201": obj{
+			"description": "The stored call.",
+			"headers":     obj{"Location": obj{"schema": obj{"type": "string"}, "description": "/v1/calls/{id}"}},
+			"content":     obj{"application/json": obj{"schema": ref("Call")}},
+		},
+	}, "BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableEntity")
+	schedule["requestBody"] = body("ScheduleRequest")
+
+	batch := operation("scheduleCalls", "Schedule several calls, all or none", obj{
+		"201": jsonBody("The stored calls, in the order given.", ref("BatchResponse")),
+	}, "BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableEntity")
+	batch["requestBody"] = body("BatchRequest")
+
+	list := operation("listCalls", "List waiting and running calls, by run time", obj{
+		"200": jsonBody("One page of calls.", ref("CallPage")),
+	}, "BadRequest")
+	list["parameters"] = []any{filter("plugin", "Only this plugin's calls."), filter("method", "Only calls of this method."),
+		filter("identifier", "Only calls carrying this identifier."),
+		timeFilter("dueBefore", "Only calls due before this time (exclusive)."),
+		timeFilter("dueAfter", "Only calls due at or after this time."), limit, cursor}
+
+	cancelIdentifier := operation("cancelCallsByIdentifier", "Cancel every waiting call carrying an identifier (cancel(identifier))", obj{
+		"200": jsonBody("How many calls were cancelled.", ref("Cancelled")),
+	}, "BadRequest")
+	cancelIdentifier["parameters"] = []any{obj{"name": "identifier", "in": "query", "required": true, "schema": obj{"type": "string", "minLength": 1}}}
+
+	get := operation("getCall", "Get a waiting or running call", obj{"200": jsonBody("The call.", ref("Call"))}, "BadRequest", "NotFound")
+	cancel := operation("cancelCall", "Cancel a waiting call", obj{"204": obj{"description": "Cancelled."}}, "BadRequest", "NotFound", "Conflict")
+
+	history := operation("listHistory", "List finished attempts and removed calls, newest first", obj{
+		"200": jsonBody("One page of the history.", ref("HistoryPage")),
+	}, "BadRequest")
+	history["parameters"] = []any{
+		queryParam("callId", "Only this call's entries.", obj{"type": "integer", "format": "int64", "minimum": 1}),
+		filter("plugin", "Only this plugin's entries."), filter("method", "Only entries of this method."),
+		filter("identifier", "Only entries carrying this identifier."),
+		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": store.Outcomes}),
+		timeFilter("finishedBefore", "Only entries finished before this time (exclusive)."),
+		timeFilter("finishedAfter", "Only entries finished at or after this time."), limit, cursor}
+
+	listPlugins := operation("listPlugins", "List the loaded plugins with their signatures", obj{"200": jsonBody("The plugins.", ref("PluginList"))})
+	getPlugin := operation("getPlugin", "Get a loaded plugin with its signatures", obj{"200": jsonBody("The plugin.", ref("Plugin"))}, "NotFound")
+	getPlugin["parameters"] = []any{obj{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}}
+
+	open := func(id, summary string, ok obj) obj {
+		op := obj{"operationId": id, "summary": summary, "responses": ok, "security": []any{}}
+		return op
+	}
+	metrics := operation("metrics", "Prometheus metrics", obj{
+		"200": obj{"description": "The metrics in Prometheus text format.", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}},
+	})
+	openapi := operation("openapi", "This document", obj{"200": obj{"description": "The OpenAPI document.",
+		"content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}})
+
+	return obj{
+		"/v1/calls":          obj{"post": schedule, "get": list, "delete": cancelIdentifier},
+		"/v1/calls/batch":    obj{"post": batch},
+		"/v1/calls/{id}":     obj{"parameters": []any{idParam}, "get": get, "delete": cancel},
+		"/v1/history":        obj{"get": history},
+		"/v1/plugins":        obj{"get": listPlugins},
+		"/v1/plugins/{name}": obj{"get": getPlugin},
+		"/healthz":           obj{"get": open("healthz", "The process is up", obj{"200": jsonBody("Up.", ref("Readiness"))})},
+		"/readyz": obj{"get": open("readyz", "The host can take calls: database reachable, plugins loaded", obj{
+			"200": jsonBody("Ready.", ref("Readiness")), "503": jsonBody("Not ready, with the reasons.", ref("Readiness")),
+		})},
+		"/metrics":      obj{"get": metrics},
+		"/openapi.json": obj{"get": openapi},
+	}
+}

@@ -1,0 +1,181 @@
+package client
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// Call is a scheduled call, as GET /v1/calls/{id} returns it.
+type Call struct {
+	ID     int64           `json:"id"`
+	Plugin string          `json:"plugin"`
+	Method string          `json:"method"`
+	Args   json.RawMessage `json:"args"`
+	// RunAt is when the call is due, in UTC.
+	RunAt      time.Time `json:"runAt"`
+	Identifier string    `json:"identifier,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	// Status is StatusWaiting or StatusRunning.
+	Status string `json:"status"`
+	// Attempt counts the attempts started so far.
+	Attempt int             `json:"attempt"`
+	Retry   abi.RetryPolicy `json:"retry"`
+	// ClaimedBy is the host running the call.
+	ClaimedBy  string     `json:"claimedBy,omitempty"`
+	ClaimedAt  *time.Time `json:"claimedAt,omitempty"`
+	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
+	// LastError is the error of the previous attempt of a call waiting for a retry.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Call statuses.
+const (
+	// StatusWaiting: the call waits for its run time (or its next attempt).
+	StatusWaiting = "waiting"
+	// StatusRunning: a host has claimed the call and runs it; it can no longer be
+	// cancelled.
+	StatusRunning = "running"
+)
+
+// CallPage is one page of GET /v1/calls.
+type CallPage struct {
+	Calls []Call `json:"calls"`
+	// NextCursor asks for the following page; empty after the last one.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Batch is the body of POST /v1/calls/batch, and its answer.
+type Batch[T any] struct {
+	Calls []T `json:"calls"`
+}
+
+// Cancelled is the answer of DELETE /v1/calls?identifier=…: how many calls were
+// cancelled.
+type Cancelled struct {
+	Cancelled int64 `json:"cancelled"`
+}
+
+// HistoryEntry is one finished attempt of a call, or a call removed without running.
+type HistoryEntry struct {
+	ID          int64           `json:"id"`
+	CallID      int64           `json:"callId"`
+	Plugin      string          `json:"plugin"`
+	Method      string          `json:"method"`
+	Args        json.RawMessage `json:"args"`
+	Identifier  string          `json:"identifier,omitempty"`
+	ScheduledAt time.Time       `json:"scheduledAt"`
+	StartedAt   *time.Time      `json:"startedAt,omitempty"`
+	FinishedAt  time.Time       `json:"finishedAt"`
+	Attempt     int             `json:"attempt"`
+	// Outcome is one of Outcomes.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+	// Host ran the attempt or recorded the outcome.
+	Host string `json:"host"`
+	// RetryAt is when a failed attempt's call runs again.
+	RetryAt *time.Time `json:"retryAt,omitempty"`
+}
+
+// Outcomes lists the outcomes a HistoryEntry can have.
+var Outcomes = []string{"succeeded", "failed", "timed_out", "interrupted", "broken", "deleted_broken", "cancelled"}
+
+// HistoryPage is one page of GET /v1/history, newest first.
+type HistoryPage struct {
+	Entries []HistoryEntry `json:"entries"`
+	// NextCursor asks for the following page; empty after the last one.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Plugin is a loaded plugin and the calls it offers, with their signatures.
+type Plugin struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Description string `json:"description,omitempty"`
+	// File is the plugin's file name in the host's plugin directory.
+	File  string       `json:"file"`
+	Calls []abi.Method `json:"calls"`
+	// Retry is the plugin's default retry policy, as its manifest declares it.
+	Retry *abi.RetryPolicy `json:"retry,omitempty"`
+}
+
+// PluginList is the answer of GET /v1/plugins.
+type PluginList struct {
+	Plugins []Plugin `json:"plugins"`
+}
+
+// Readiness is the answer of GET /readyz.
+type Readiness struct {
+	// Status is "ready" or "unavailable".
+	Status string `json:"status"`
+	// Reasons say why the host is unavailable.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Error codes of the API. Every error response carries one, with the HTTP status
+// noted here.
+const (
+	CodeMalformedJSON        = "malformed_json"         // 400: the body is not JSON of the expected shape
+	CodeUnknownField         = "unknown_field"          // 400: the body has a field the API does not know
+	CodeInvalidRequest       = "invalid_request"        // 400: the request is well-formed but wrong (both delay and at, …)
+	CodeInvalidParameter     = "invalid_parameter"      // 400: a query or path parameter is wrong
+	CodeUnauthorized         = "unauthorized"           // 401: no or wrong bearer token
+	CodeForbiddenHost        = "forbidden_host"         // 403: without tokens, only loopback host names are served
+	CodeNotFound             = "not_found"              // 404: no such route
+	CodeCallNotFound         = "call_not_found"         // 404: no waiting or running call has this id
+	CodeUnknownPlugin        = "unknown_plugin"         // 404: no loaded plugin has this name
+	CodeUnknownMethod        = "unknown_method"         // 404: the plugin has no call of this name
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405: the route does not take this HTTP method
+	CodeCallRunning          = "call_running"           // 409: the call is running and can no longer be cancelled
+	CodeBodyTooLarge         = "body_too_large"         // 413: the body is over the host's limit
+	CodeUnsupportedMediaType = "unsupported_media_type" // 415: the body is not application/json
+	CodeInvalidArguments     = "invalid_arguments"      // 422: the arguments do not fit the call's signature
+	CodeInternal             = "internal"               // 500: a fault of the host; the request id finds it in the logs
+	CodeUnavailable          = "unavailable"            // 503: the database is unreachable or too slow; try again
+)
+
+// Violation is one way in which a call's arguments do not fit its signature.
+type Violation struct {
+	// Pointer is the JSON pointer (RFC 6901) of the offending value inside "args";
+	// empty for the arguments object itself.
+	Pointer string `json:"pointer"`
+	Message string `json:"message"`
+}
+
+// Error is an error answered by the API. Every error response has the body
+// {"error": Error}.
+type Error struct {
+	// Status is the HTTP status code.
+	Status int `json:"-"`
+	// Code is one of the Code constants.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Violations lists every way the arguments do not fit (CodeInvalidArguments).
+	Violations []Violation `json:"violations,omitempty"`
+	// Index is the position of the failing call in a batch.
+	Index *int `json:"index,omitempty"`
+	// RequestID names the request in the host's logs.
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// Error says what went wrong, with every violation.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "futurecalls: %d %s: %s", e.Status, e.Code, e.Message)
+	for _, v := range e.Violations {
+		b.WriteString("; ")
+		if v.Pointer != "" {
+			b.WriteString(v.Pointer + ": ")
+		}
+		b.WriteString(v.Message)
+	}
+	return b.String()
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}
