@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"regexp"
 	"slices"
 	"strings"
@@ -160,10 +161,14 @@ func compileMethod(c *jsonschema.Compiler, def abi.Method, where string) (*Metho
 	return &Method{def: def, schema: sch}, nil
 }
 
-// compileMessage shortens jsonschema's compile errors: the made-up resource URLs mean
-// nothing to a plugin author.
+// compileMessage puts jsonschema's compile errors on one line, without the made-up
+// resource URLs, which mean nothing to a plugin author.
 func compileMessage(err error) string {
-	return strings.ReplaceAll(err.Error(), resourceBase, "")
+	lines := strings.Split(strings.ReplaceAll(err.Error(), resourceBase, ""), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimPrefix(strings.TrimSpace(l), "- ")
+	}
+	return strings.Join(lines, "; ")
 }
 
 // Validate checks a call's arguments (a JSON object; empty or null means no arguments).
@@ -237,12 +242,42 @@ func collect(e *jsonschema.ValidationError, out *[]Violation) {
 		return
 	}
 	if len(e.Causes) == 0 {
-		*out = append(*out, Violation{Pointer: ptr, Message: e.ErrorKind.LocalizedString(printer)})
+		*out = append(*out, Violation{Pointer: ptr, Message: describe(e.ErrorKind)})
 		return
 	}
 	for _, c := range e.Causes {
 		collect(c, out)
 	}
+}
+
+// describe says what a leaf error means. Numeric bounds are written exactly: the
+// validator's printer writes 3000000000 as "3×10⁰⁹".
+func describe(k jsonschema.ErrorKind) string {
+	bound := func(op string, got, want *big.Rat) string {
+		return fmt.Sprintf("must be %s %s, got %s", op, number(want), number(got))
+	}
+	switch k := k.(type) {
+	case *kind.Minimum:
+		return bound(">=", k.Got, k.Want)
+	case *kind.Maximum:
+		return bound("<=", k.Got, k.Want)
+	case *kind.ExclusiveMinimum:
+		return bound(">", k.Got, k.Want)
+	case *kind.ExclusiveMaximum:
+		return bound("<", k.Got, k.Want)
+	case *kind.MultipleOf:
+		return bound("a multiple of", k.Got, k.Want)
+	}
+	return k.LocalizedString(printer)
+}
+
+// number writes r as a decimal: exactly when it is an integer, else with up to 9 digits
+// after the point.
+func number(r *big.Rat) string {
+	if r.IsInt() {
+		return r.Num().String()
+	}
+	return strings.TrimRight(r.FloatString(9), "0")
 }
 
 // perProperty appends one violation for each named property of the object at ptr, with

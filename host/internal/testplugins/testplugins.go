@@ -6,6 +6,7 @@
 // Test plugins (file name = plugin name unless said otherwise):
 //
 //   - noop (WAT): noop() does nothing, with no imports: the cheapest possible call.
+//   - tightloop (WAT): run() counts to 10 million in a tight loop.
 //   - hostile (WAT): ok, trap, loop, spin, grow, recurse, flood, spam, exit, badptr;
 //     each misbehaves one way (see wat/hostile.wat).
 //   - probe (Go): a well-behaved plugin whose calls show what they did:
@@ -48,6 +49,18 @@ func Dir(t testing.TB) string {
 	dir := filepath.Join(root(t), "host", "internal", "testplugins", "build")
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("test plugins are not built (%v): run make testplugins", err)
+	}
+	return dir
+}
+
+// CacheDir returns a wazero compilation cache directory that outlives the test run (in
+// the build directory), so that the test plugins are compiled once, not once per run or
+// per test: compiling a Go plugin takes seconds, many more under the race detector.
+func CacheDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(Dir(t), ".wazero-cache")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("testplugins: %v", err)
 	}
 	return dir
 }

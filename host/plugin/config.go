@@ -1,0 +1,127 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config says where the plugins are and how each is confined.
+type Config struct {
+	// Dir is the plugins directory: every *.wasm file in it is loaded.
+	Dir string
+	// CacheDir keeps compiled modules between runs (wazero's compilation cache);
+	// empty keeps them in memory only.
+	CacheDir string
+	// Defaults are every plugin's limits; zero fields take DefaultLimits().
+	Defaults Limits
+	// Overrides are limits by plugin name; zero fields take Defaults.
+	Overrides map[string]Limits
+}
+
+// Limits confine a plugin (abi/README.md, Limits and Instances).
+type Limits struct {
+	// MemoryLimit caps each instance's linear memory, in bytes (a multiple of the
+	// 64 KiB WebAssembly page; rounded down).
+	MemoryLimit int64
+	// Timeout is how long one call may run, instantiation included when the call needs
+	// a new instance.
+	Timeout time.Duration
+	// OutputLimit caps the bytes one call may write to the log (fc.log, stdout and
+	// stderr together); beyond it output is dropped and one "output truncated" line
+	// logged.
+	OutputLimit int64
+	// MaxFollowUps is how many fc.schedule requests one call may make.
+	MaxFollowUps int
+	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
+	// warm one from the pool: strict isolation at the cost of instantiating per call.
+	// (An override cannot turn off Fresh set in Defaults.)
+	Fresh bool
+	// PoolSize is how many idle warm instances are kept.
+	PoolSize int
+	// RecycleAbove discards an instance after its call when its memory has grown
+	// beyond this many bytes; zero means half of MemoryLimit.
+	RecycleAbove int64
+}
+
+// DefaultLimits are the limits of abi/README.md: 64 MiB of memory, 30 s per call, 64 KiB
+// of output and 1000 follow-ups per call, warm instances (8 idle at most).
+func DefaultLimits() Limits {
+	return Limits{
+		MemoryLimit:  64 << 20,
+		Timeout:      30 * time.Second,
+		OutputLimit:  64 << 10,
+		MaxFollowUps: 1000,
+		PoolSize:     8,
+	}
+}
+
+// pageSize is the WebAssembly page size.
+const pageSize = 64 << 10
+
+// maxMemory is the most a 32-bit linear memory can hold.
+const maxMemory = 1 << 32
+
+// or fills l's zero fields from d.
+func (l Limits) or(d Limits) Limits {
+	if l.MemoryLimit == 0 {
+		l.MemoryLimit = d.MemoryLimit
+	}
+	if l.Timeout == 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.OutputLimit == 0 {
+		l.OutputLimit = d.OutputLimit
+	}
+	if l.MaxFollowUps == 0 {
+		l.MaxFollowUps = d.MaxFollowUps
+	}
+	l.Fresh = l.Fresh || d.Fresh
+	if l.PoolSize == 0 {
+		l.PoolSize = d.PoolSize
+	}
+	if l.RecycleAbove == 0 {
+		l.RecycleAbove = d.RecycleAbove
+	}
+	return l
+}
+
+// check validates complete limits (after or) and fills in RecycleAbove.
+func (l Limits) check() (Limits, error) {
+	var errs []error
+	if l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory {
+		errs = append(errs, fmt.Errorf("memory limit %d bytes: want 64 KiB to 4 GiB", l.MemoryLimit))
+	}
+	if l.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout %s: want a positive duration", l.Timeout))
+	}
+	if l.OutputLimit < 0 {
+		errs = append(errs, fmt.Errorf("output limit %d: want a non-negative size", l.OutputLimit))
+	}
+	if l.MaxFollowUps < 0 {
+		errs = append(errs, fmt.Errorf("max follow-ups %d: want a non-negative count", l.MaxFollowUps))
+	}
+	if l.PoolSize < 0 {
+		errs = append(errs, fmt.Errorf("pool size %d: want a non-negative count", l.PoolSize))
+	}
+	if l.RecycleAbove < 0 {
+		errs = append(errs, fmt.Errorf("recycle threshold %d: want a non-negative size", l.RecycleAbove))
+	}
+	if l.RecycleAbove == 0 {
+		l.RecycleAbove = l.MemoryLimit / 2
+	}
+	return l, errors.Join(errs...)
+}
+
+// memoryPages is MemoryLimit in pages.
+func (l Limits) memoryPages() uint32 { return uint32(l.MemoryLimit / pageSize) }
+
+// limitsFor returns the checked limits of the named plugin.
+func (c Config) limitsFor(name string) (Limits, error) {
+	l := c.Overrides[name].or(c.Defaults.or(DefaultLimits()))
+	l, err := l.check()
+	if err != nil {
+		return l, fmt.Errorf("limits of plugin %s: %w", name, err)
+	}
+	return l, nil
+}

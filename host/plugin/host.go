@@ -1,0 +1,279 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// HostCalls is what a running call may ask of the host; the executor implements it per
+// call. Both methods run on the call's goroutine, under the call's context (which ends
+// at the call's time limit).
+type HostCalls interface {
+	// Schedule takes the raw JSON of an abi.ScheduleRequest made by the guest, validates
+	// it and keeps it for when the call succeeds. An error wrapping ErrInvalidRequest
+	// makes fc.schedule return -1, any other -3; the error's message is what the guest's
+	// fc.last_error reads.
+	Schedule(ctx context.Context, request []byte) error
+	// Cancel records the cancellation of every call tagged identifier, for when the
+	// call succeeds, and returns how many there are. Errors map as for Schedule.
+	Cancel(ctx context.Context, identifier string) (int64, error)
+}
+
+// ErrInvalidRequest marks a Schedule or Cancel request the host refuses because of its
+// content (malformed, unknown plugin or call, arguments that do not fit): the guest's
+// fc.schedule or fc.cancel returns -1.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// maxLine caps one line of stdout or stderr kept while waiting for its newline.
+const maxLine = 4 << 10
+
+// call is the state of one running call (or of an instantiation) that the host
+// functions and the output streams see. It lives on one goroutine: the one running the
+// guest.
+type call struct {
+	ctx       context.Context // the call's context, with its deadline
+	host      HostCalls       // nil: schedule and cancel are not available
+	base      *slog.Logger
+	attrs     []any // added to every line, lazily: most calls log nothing
+	logger    *slog.Logger
+	limits    *Limits
+	output    int64 // bytes of output so far
+	truncated bool
+	followUps int
+	lastError string
+	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
+	stderr    head            // the start of stderr, for error messages
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	return c
+}
+
+func (c *call) log() *slog.Logger {
+	if c.logger == nil {
+		c.logger = c.base.With(c.attrs...)
+	}
+	return c.logger
+}
+
+// emit writes one line of guest output, within the output cap.
+func (c *call) emit(level slog.Level, line []byte, attrs ...any) {
+	if c.output+int64(len(line)) > c.limits.OutputLimit {
+		if !c.truncated {
+			c.truncated = true
+			c.log().Warn("output truncated", slog.Int64("limit", c.limits.OutputLimit))
+		}
+		return
+	}
+	c.output += int64(len(line))
+	c.log().Log(c.ctx, level, string(line), attrs...)
+}
+
+// write takes a chunk of stdout (fd 1) or stderr (fd 2) and logs its complete lines.
+func (c *call) write(fd int, p []byte) {
+	if fd == 2 {
+		c.stderr.Write(p)
+	}
+	buf := &c.partial[fd]
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			room := maxLine - buf.Len()
+			if len(p) < room {
+				buf.Write(p)
+				return
+			}
+			buf.Write(p[:room])
+			p = p[room:]
+			c.flushStream(fd)
+			continue
+		}
+		buf.Write(p[:i])
+		p = p[i+1:]
+		c.flushStream(fd)
+	}
+}
+
+func (c *call) flushStream(fd int) {
+	buf := &c.partial[fd]
+	if buf.Len() == 0 {
+		return
+	}
+	level, stream := slog.LevelInfo, "stdout"
+	if fd == 2 {
+		level, stream = slog.LevelWarn, "stderr"
+	}
+	c.emit(level, buf.Bytes(), slog.String("stream", stream))
+	buf.Reset()
+}
+
+// flush logs unfinished lines at the end of a call.
+func (c *call) flush() {
+	c.flushStream(1)
+	c.flushStream(2)
+}
+
+// refuse records why a host function refused a request and returns its code.
+func (c *call) refuse(code int64, format string, args ...any) uint64 {
+	c.lastError = fmt.Sprintf(format, args...)
+	return api.EncodeI64(code)
+}
+
+// hostError maps an error of HostCalls to fc.schedule's codes.
+func (c *call) hostError(err error) uint64 {
+	if errors.Is(err, ErrInvalidRequest) {
+		return c.refuse(abi.ScheduleInvalid, "%s", err.Error())
+	}
+	return c.refuse(abi.ScheduleHostError, "%s", err.Error())
+}
+
+// head keeps the first bytes written to it: where a guest's runtime says why it died
+// ("panic: ...", "fatal error: out of memory"), before any stack trace.
+type head struct{ b []byte }
+
+const headSize = 512
+
+func (h *head) Write(p []byte) {
+	if room := headSize - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+}
+
+func (h *head) String() string { return string(bytes.TrimSpace(h.b)) }
+
+// guard turns a panic in a host function (a bug in the host or in HostCalls) into a
+// refusal the guest sees, instead of a crash of the host.
+func guard(c *call, fn string, stack []uint64, hasResult bool) {
+	if r := recover(); r != nil {
+		c.log().Error("host function panicked", slog.String("function", fn), slog.Any("panic", r))
+		if hasResult {
+			stack[0] = c.refuse(abi.ScheduleHostError, "internal host error in %s", fn)
+		}
+	}
+}
+
+// levels maps fc.log's levels to slog's; other values are clamped.
+var levels = [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
+func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	if c == nil {
+		return
+	}
+	defer guard(c, abi.HostLog, stack, false)
+	level := min(max(int32(uint32(stack[0])), abi.LogLevelDebug), abi.LogLevelError)
+	line, ok := mod.Memory().Read(uint32(stack[1]), uint32(stack[2]))
+	if !ok {
+		c.emit(slog.LevelWarn, []byte("fc.log: the line is outside memory: dropped"))
+		return
+	}
+	c.emit(levels[level], line)
+}
+
+func hostSchedule(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	if c == nil {
+		stack[0] = api.EncodeI64(abi.ScheduleHostError)
+		return
+	}
+	defer guard(c, abi.HostSchedule, stack, true)
+	req, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+	if !ok {
+		stack[0] = c.refuse(abi.ScheduleInvalid, "the request is outside memory")
+		return
+	}
+	if c.host == nil {
+		stack[0] = c.refuse(abi.ScheduleHostError, "not available")
+		return
+	}
+	if c.followUps >= c.limits.MaxFollowUps {
+		stack[0] = c.refuse(abi.ScheduleLimit, "limit reached: at most %d follow-ups per call", c.limits.MaxFollowUps)
+		return
+	}
+	if err := c.host.Schedule(c.ctx, bytes.Clone(req)); err != nil {
+		stack[0] = c.hostError(err)
+		return
+	}
+	c.followUps++
+	stack[0] = abi.ScheduleOK
+}
+
+func hostCancel(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	if c == nil {
+		stack[0] = api.EncodeI64(abi.ScheduleHostError)
+		return
+	}
+	defer guard(c, abi.HostCancel, stack, true)
+	id, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+	if !ok {
+		stack[0] = c.refuse(abi.ScheduleInvalid, "the identifier is outside memory")
+		return
+	}
+	if c.host == nil {
+		stack[0] = c.refuse(abi.ScheduleHostError, "not available")
+		return
+	}
+	n, err := c.host.Cancel(c.ctx, string(id))
+	if err != nil {
+		stack[0] = c.hostError(err)
+		return
+	}
+	stack[0] = api.EncodeI64(n)
+}
+
+func hostLastError(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	if c == nil {
+		stack[0] = 0
+		return
+	}
+	defer guard(c, abi.HostLastError, stack, false)
+	msg := c.lastError
+	if n := min(uint32(stack[1]), uint32(len(msg))); n > 0 {
+		mod.Memory().Write(uint32(stack[0]), []byte(msg[:n])) // outside memory: nothing written
+	}
+	stack[0] = uint64(uint32(len(msg)))
+}
+
+var (
+	i32 = api.ValueTypeI32
+	i64 = api.ValueTypeI64
+)
+
+// hostFunc is one function of the fc module.
+type hostFunc struct {
+	fn              api.GoModuleFunc
+	params, results []api.ValueType
+}
+
+// hostFuncs is the fc module of abi/README.md, by name.
+var hostFuncs = map[string]hostFunc{
+	abi.HostLog:       {hostLog, []api.ValueType{i32, i32, i32}, nil},
+	abi.HostSchedule:  {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+}
+
+// instantiateHost adds the fc module to a runtime.
+func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(abi.HostModule)
+	for name, f := range hostFuncs {
+		b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(name)
+	}
+	if _, err := b.Instantiate(ctx); err != nil {
+		return fmt.Errorf("instantiate the %s host module: %w", abi.HostModule, err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package plugin
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// instance is one instantiated module. It runs one call at a time: api.Function is not
+// safe for concurrent calls.
+type instance struct {
+	mod          api.Module
+	mem          api.Memory
+	alloc        api.Function
+	invoke       api.Function
+	manifest     api.Function
+	stack        [2]uint64 // parameters and results of CallWithStack
+	current      *call     // the call running now, for the output streams and sleep
+	instantiated time.Time
+}
+
+// stream is a guest's stdout or stderr: it writes to whichever call the instance runs.
+type stream struct {
+	in *instance
+	fd int
+}
+
+func (s stream) Write(p []byte) (int, error) {
+	if c := s.in.current; c != nil {
+		c.write(s.fd, p)
+	}
+	return len(p), nil
+}
+
+// sleep is the instance's WASI nanosleep (poll_oneoff with a clock): a real sleep, cut
+// short when the call's context ends so that the time limit holds during sleeps too.
+func (in *instance) sleep(ns int64) {
+	var done <-chan struct{}
+	if c := in.current; c != nil {
+		done = c.ctx.Done()
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	}
+}
+
+// newInstance instantiates a plugin's module for c, running _initialize when exported.
+// The module's name stays empty, so a runtime may hold any number of instances.
+func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, argv0 string, c *call) (*instance, error) {
+	in := &instance{current: c}
+	var start []string
+	if _, ok := cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+		start = []string{abi.ExportInitialize}
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(argv0).
+		WithStartFunctions(start...).
+		WithStdout(stream{in, 1}).
+		WithStderr(stream{in, 2}).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithNanosleep(in.sleep).
+		WithRandSource(rand.Reader)
+	mod, err := rt.InstantiateModule(context.WithValue(ctx, callKey{}, c), cm, cfg)
+	if err != nil {
+		return nil, err
+	}
+	in.mod = mod
+	in.mem = mod.Memory()
+	in.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	in.invoke = mod.ExportedFunction(abi.ExportInvoke)
+	in.manifest = mod.ExportedFunction(abi.ExportManifest)
+	in.current = nil
+	in.instantiated = time.Now()
+	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
+		in.close()
+		return nil, fmt.Errorf("an export is missing after instantiation")
+	}
+	return in, nil
+}
+
+// close discards the instance.
+func (in *instance) close() {
+	_ = in.mod.Close(context.Background())
+}
+
+// pool keeps a plugin's idle warm instances.
+type pool struct {
+	mu     sync.Mutex
+	idle   []*instance
+	max    int
+	closed bool
+}
+
+// get takes an idle instance, or returns nil when there is none.
+func (p *pool) get() *instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.idle)
+	if n == 0 {
+		return nil
+	}
+	in := p.idle[n-1] // the most recently used: its memory is warm
+	p.idle[n-1] = nil
+	p.idle = p.idle[:n-1]
+	return in
+}
+
+// put returns an instance after its call, or discards it when the pool is full or
+// closed.
+func (p *pool) put(in *instance) {
+	p.mu.Lock()
+	if !p.closed && len(p.idle) < p.max {
+		p.idle = append(p.idle, in)
+		in = nil
+	}
+	p.mu.Unlock()
+	if in != nil {
+		in.close()
+	}
+}
+
+// close discards the idle instances and every instance put back later.
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close()
+	}
+}
+
+// size is the number of idle instances.
+func (p *pool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}

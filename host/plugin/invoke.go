@@ -1,0 +1,291 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+)
+
+// Plugin is one loaded plugin: its manifest, its compiled signatures and its instances.
+// It is safe for concurrent use.
+type Plugin struct {
+	// Name is the plugin's name, from its manifest.
+	Name string
+	// File is the module's path.
+	File string
+	// Manifest is what the plugin declared.
+	Manifest abi.Manifest
+	// Limits are the plugin's effective limits.
+	Limits Limits
+
+	sig      *signature.Manifest
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	argv0    string
+	log      *slog.Logger
+	pool     pool
+	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
+	closed   bool
+	running  sync.WaitGroup
+}
+
+// Method returns the compiled signature of the named call.
+func (p *Plugin) Method(name string) (*signature.Method, bool) { return p.sig.Method(name) }
+
+// Kind classifies why a call failed.
+type Kind int
+
+// The kinds of CallError.
+const (
+	// KindFailed: the guest returned an error message.
+	KindFailed Kind = iota + 1
+	// KindTrapped: the guest trapped (unreachable, out-of-bounds access, stack
+	// overflow) or called WASI proc_exit.
+	KindTrapped
+	// KindTimedOut: the call ran longer than the plugin's time limit.
+	KindTimedOut
+	// KindCancelled: the caller's context ended (shutdown) or the registry closed.
+	KindCancelled
+	// KindMemory: the guest failed at its memory cap (it trapped or exited with its
+	// memory at the cap, or said it ran out of memory).
+	KindMemory
+	// KindBroken: the call cannot run: the plugin has no such method or the arguments
+	// do not fit its signature (Err is then a *signature.Error). No guest code ran.
+	KindBroken
+)
+
+var kindNames = map[Kind]string{
+	KindFailed: "failed", KindTrapped: "trapped", KindTimedOut: "timed out",
+	KindCancelled: "cancelled", KindMemory: "memory", KindBroken: "broken",
+}
+
+// String names the kind.
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// CallError is why a call did not succeed.
+type CallError struct {
+	Kind Kind
+	// Message says what happened, on one line: the guest's own error message for
+	// KindFailed.
+	Message string
+	// Err is the underlying error, if any (a wazero trap with its stack trace, a
+	// *signature.Error, a context error).
+	Err error
+}
+
+// Error is "<kind>: <message>".
+func (e *CallError) Error() string { return e.Kind.String() + ": " + e.Message }
+
+// Unwrap returns Err.
+func (e *CallError) Unwrap() error { return e.Err }
+
+// ErrClosed is the Err of a call refused because the registry is closed.
+var ErrClosed = errors.New("plugin registry closed")
+
+// maxMessage caps a guest's error message.
+const maxMessage = 64 << 10
+
+// Invoke runs one call of the plugin: the envelope's method with its arguments, on a warm
+// instance (or a fresh one when Limits.Fresh). It checks the arguments against the
+// method's signature first. host serves the guest's fc.schedule and fc.cancel (nil: they
+// are refused as not available); log receives the guest's output (nil: the registry's
+// logger). It returns nil on success, else a *CallError.
+//
+// The call ends at the plugin's time limit or when ctx ends, whichever comes first; an
+// instance that trapped, exited, timed out or was cancelled is discarded, as is one whose
+// memory grew beyond Limits.RecycleAbove.
+func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, log *slog.Logger) error {
+	method, ok := p.sig.Method(env.Method)
+	if !ok {
+		return &CallError{Kind: KindBroken, Message: fmt.Sprintf("plugin %s has no call %q", p.Name, env.Method)}
+	}
+	if err := method.Validate(env.Args); err != nil {
+		return &CallError{Kind: KindBroken, Message: err.Error(), Err: err}
+	}
+	if len(env.Args) == 0 || string(env.Args) == "null" {
+		env.Args = json.RawMessage("{}")
+	}
+	data, err := json.Marshal(env)
+	if err != nil {
+		return &CallError{Kind: KindBroken, Message: "encode the envelope: " + err.Error(), Err: err}
+	}
+	if !p.enter() {
+		return &CallError{Kind: KindCancelled, Message: ErrClosed.Error(), Err: ErrClosed}
+	}
+	defer p.running.Done()
+	if err := ctx.Err(); err != nil {
+		return &CallError{Kind: KindCancelled, Message: "cancelled before it ran: " + context.Cause(ctx).Error(), Err: err}
+	}
+	if log == nil {
+		log = p.log
+	}
+
+	callCtx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	defer cancel()
+	c := &call{host: host, base: log, attrs: []any{slog.String("plugin", p.Name), slog.String("method", env.Method)}, limits: &p.Limits}
+	callCtx = context.WithValue(callCtx, callKey{}, c)
+	c.ctx = callCtx
+
+	in := p.borrow()
+	if in == nil {
+		if in, err = newInstance(callCtx, p.rt, p.compiled, p.argv0, c); err != nil {
+			c.flush()
+			return p.failure(ctx, callCtx, c, nil, "instantiate: ", err)
+		}
+	}
+	in.current = c
+	failure, err := in.run(callCtx, data)
+	in.current = nil
+	c.flush()
+	if err != nil {
+		in.close()
+		return p.failure(ctx, callCtx, c, in, "", err)
+	}
+	if failure != nil {
+		if failure.Kind == KindTrapped { // a result outside memory: the guest is confused
+			in.close()
+		} else {
+			p.release(in)
+		}
+		return failure
+	}
+	p.release(in)
+	return nil
+}
+
+// enter counts a call in, unless the plugin is closed.
+func (p *Plugin) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.running.Add(1)
+	return true
+}
+
+// borrow takes a warm instance, or nil when a new one is needed.
+func (p *Plugin) borrow() *instance {
+	if p.Limits.Fresh {
+		return nil
+	}
+	return p.pool.get()
+}
+
+// release returns an instance after a call that did not trap.
+func (p *Plugin) release(in *instance) {
+	if p.Limits.Fresh || int64(in.mem.Size()) > p.Limits.RecycleAbove {
+		in.close()
+		return
+	}
+	p.pool.put(in)
+}
+
+// run writes the envelope into the instance and calls fc_invoke. It returns a
+// *CallError when the guest reported a failure, err when the guest trapped or was
+// stopped.
+func (in *instance) run(ctx context.Context, envelope []byte) (*CallError, error) {
+	in.stack[0] = uint64(len(envelope))
+	if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
+		return nil, err
+	}
+	ptr := uint32(in.stack[0])
+	if ptr == 0 {
+		return &CallError{Kind: KindFailed, Message: fmt.Sprintf("guest could not allocate %d bytes for the envelope", len(envelope))}, nil
+	}
+	if !in.mem.Write(ptr, envelope) {
+		return &CallError{Kind: KindTrapped, Message: fmt.Sprintf("fc_alloc returned a buffer outside memory (%d bytes at %#x)", len(envelope), ptr)}, nil
+	}
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(envelope))
+	if err := in.invoke.CallWithStack(ctx, in.stack[:]); err != nil {
+		return nil, err
+	}
+	if in.stack[0] == 0 {
+		return nil, nil
+	}
+	ptr, n := abi.Unpack(in.stack[0])
+	msg, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return &CallError{Kind: KindTrapped, Message: fmt.Sprintf("fc_invoke returned an error message outside memory (%d bytes at %#x)", n, ptr)}, nil
+	}
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage]
+	}
+	text := strings.ToValidUTF8(string(msg), "\uFFFD")
+	if text == "" {
+		text = "call failed"
+	}
+	return &CallError{Kind: KindFailed, Message: text}, nil
+}
+
+// failure classifies an error of wazero (a trap, an exit, a closed module) during a call
+// or an instantiation. in is the instance that failed, if any.
+func (p *Plugin) failure(parent, callCtx context.Context, c *call, in *instance, prefix string, err error) *CallError {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return &CallError{Kind: KindCancelled, Message: prefix + ErrClosed.Error(), Err: errors.Join(ErrClosed, err)}
+	}
+	var exit *sys.ExitError
+	isExit := errors.As(err, &exit)
+	switch {
+	case isExit && (exit.ExitCode() == sys.ExitCodeContextCanceled || exit.ExitCode() == sys.ExitCodeDeadlineExceeded),
+		callCtx.Err() != nil && !isExit:
+		if parent.Err() != nil {
+			return &CallError{Kind: KindCancelled, Message: prefix + "cancelled: " + context.Cause(parent).Error(), Err: err}
+		}
+		return &CallError{Kind: KindTimedOut, Message: fmt.Sprintf("%stimed out after %s", prefix, p.Limits.Timeout), Err: err}
+	}
+	msg := firstLine(err.Error())
+	if isExit {
+		msg = fmt.Sprintf("exited with code %d", exit.ExitCode())
+	}
+	if s := c.stderr.String(); s != "" {
+		msg += " (stderr: " + firstLines(s, 2) + ")"
+	}
+	kind := KindTrapped
+	if p.atMemoryCap(in) || strings.Contains(c.stderr.String(), "out of memory") {
+		kind = KindMemory
+		msg = fmt.Sprintf("memory limit of %d bytes reached: %s", p.Limits.MemoryLimit, msg)
+	}
+	return &CallError{Kind: kind, Message: prefix + msg, Err: err}
+}
+
+// atMemoryCap reports whether an instance's memory is within the last eighth of its cap:
+// most guests trap or exit when memory.grow fails, which, short of a hook on memory.grow,
+// is how a host can tell that the cap was the cause.
+func (p *Plugin) atMemoryCap(in *instance) bool {
+	return in != nil && int64(in.mem.Size()) > p.Limits.MemoryLimit-p.Limits.MemoryLimit/8
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// firstLines keeps the first n non-empty lines of s, joined by " | ".
+func firstLines(s string, n int) string {
+	var lines []string
+	for l := range strings.Lines(s) {
+		if l = strings.TrimSpace(l); l != "" && len(lines) < n {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " | ")
+}

@@ -1,0 +1,397 @@
+package plugin
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+)
+
+// Registry holds the loaded plugins. It is safe for concurrent use.
+type Registry struct {
+	log      *slog.Logger
+	cache    wazero.CompilationCache
+	plugins  map[string]*Plugin
+	sorted   []*Plugin
+	problems []Problem
+}
+
+// Problem is a module that was not loaded, and why.
+type Problem struct {
+	// File is the module's path.
+	File string
+	// Err is the reason.
+	Err error
+}
+
+// Error is "<file>: <reason>".
+func (p Problem) Error() string { return p.File + ": " + p.Err.Error() }
+
+// Unwrap returns Err.
+func (p Problem) Unwrap() error { return p.Err }
+
+// Plugin returns the named plugin.
+func (r *Registry) Plugin(name string) (*Plugin, bool) {
+	p, ok := r.plugins[name]
+	return p, ok
+}
+
+// Plugins returns the loaded plugins, sorted by name.
+func (r *Registry) Plugins() []*Plugin { return slices.Clone(r.sorted) }
+
+// Problems returns the modules that were not loaded, sorted by file.
+func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
+
+// options are Load's knobs for tests and benchmarks.
+type options struct {
+	closeOnDone bool // WithCloseOnContextDone: off only to measure what it costs
+}
+
+// Load loads every *.wasm file in cfg.Dir. Each module is compiled once (through the
+// compilation cache), its imports and exports are checked, and one instance reads its
+// manifest, which is checked and whose signatures are compiled. A module that fails is
+// logged and kept in Problems with its reason; the others load. Two modules claiming one
+// plugin name: the second, by file name, is refused, naming both files.
+//
+// Load fails only when the directory cannot be read, the cache cannot be opened or the
+// configured limits are invalid.
+func Load(ctx context.Context, cfg Config, log *slog.Logger) (*Registry, error) {
+	return load(ctx, cfg, log, options{closeOnDone: true})
+}
+
+func load(ctx context.Context, cfg Config, log *slog.Logger, opts options) (*Registry, error) {
+	defaults, err := cfg.limitsFor("")
+	if err != nil {
+		return nil, err
+	}
+	for name := range cfg.Overrides {
+		if _, err := cfg.limitsFor(name); err != nil {
+			return nil, err
+		}
+	}
+	files, err := wasmFiles(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{log: log, plugins: map[string]*Plugin{}}
+	if cfg.CacheDir == "" {
+		r.cache = wazero.NewCompilationCache()
+	} else if r.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+		return nil, fmt.Errorf("open the compilation cache %s: %w", cfg.CacheDir, err)
+	}
+
+	// Compiling is the slow part (about a second for a Go plugin without the cache):
+	// load the modules in parallel.
+	loaded := make([]*Plugin, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, file := range files {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			loaded[i], errs[i] = r.loadFile(ctx, cfg, defaults, file, opts)
+		})
+	}
+	wg.Wait()
+
+	owner := map[string]string{} // plugin name → file
+	for i, file := range files {
+		p, err := loaded[i], errs[i]
+		if err == nil {
+			if first, dup := owner[p.Name]; dup {
+				err = fmt.Errorf("plugin name %q is claimed by both %s and %s: %s refused",
+					p.Name, filepath.Base(first), filepath.Base(file), filepath.Base(file))
+				p.close(ctx)
+			}
+		}
+		if err != nil {
+			r.problems = append(r.problems, Problem{File: file, Err: err})
+			log.Error("plugin not loaded", slog.String("file", file), slog.Any("error", err))
+			continue
+		}
+		owner[p.Name] = file
+		r.plugins[p.Name] = p
+		r.sorted = append(r.sorted, p)
+		log.Info("plugin loaded", slog.String("plugin", p.Name), slog.String("version", p.Manifest.Version),
+			slog.String("file", file), slog.Int("calls", len(p.Manifest.Calls)))
+	}
+	slices.SortFunc(r.sorted, func(a, b *Plugin) int { return cmp.Compare(a.Name, b.Name) })
+	return r, nil
+}
+
+// wasmFiles lists the *.wasm files (or links to files) in dir, sorted.
+func wasmFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read the plugins directory: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".wasm") {
+			continue
+		}
+		file := filepath.Join(dir, e.Name())
+		if info, err := os.Stat(file); err == nil && info.Mode().IsRegular() {
+			files = append(files, file)
+		}
+	}
+	return files, nil // ReadDir sorts by name
+}
+
+// newRuntime makes a runtime for a plugin: its memory cap, the shared compilation cache,
+// WASI and the fc host module.
+func (r *Registry) newRuntime(ctx context.Context, memoryPages uint32, opts options) (wazero.Runtime, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(r.cache).
+		WithMemoryLimitPages(memoryPages).
+		WithCloseOnContextDone(opts.closeOnDone))
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	if err := instantiateHost(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, err
+	}
+	return rt, nil
+}
+
+// loadFile loads one module.
+func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, file string, opts options) (*Plugin, error) {
+	bin, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	// The plugin's name, hence its limits, is known only once its manifest is read: read
+	// it under the largest memory cap configured, then compile again (from the cache)
+	// under the plugin's own cap when it differs.
+	loadLimits := defaults
+	for name := range cfg.Overrides {
+		l, _ := cfg.limitsFor(name)
+		loadLimits.MemoryLimit = max(loadLimits.MemoryLimit, l.MemoryLimit)
+		loadLimits.Timeout = max(loadLimits.Timeout, l.Timeout)
+	}
+	rt, err := r.newRuntime(ctx, loadLimits.memoryPages(), opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, pool: pool{}}
+	if err := p.compile(ctx, bin); err != nil {
+		p.close(ctx)
+		return nil, err
+	}
+	first, err := p.readManifest(ctx, r.log.With(slog.String("file", file)))
+	if err != nil {
+		p.close(ctx)
+		return nil, err
+	}
+	p.Limits, _ = cfg.limitsFor(p.Name)
+	p.pool.max = p.Limits.PoolSize
+	p.log = r.log.With(slog.String("plugin", p.Name))
+	if p.Limits.memoryPages() != loadLimits.memoryPages() {
+		first.close()
+		first = nil
+		_ = p.rt.Close(ctx)
+		if p.rt, err = r.newRuntime(ctx, p.Limits.memoryPages(), opts); err != nil {
+			return nil, err
+		}
+		if err := p.compile(ctx, bin); err != nil {
+			p.close(ctx)
+			return nil, err
+		}
+	}
+	if first != nil {
+		p.release(first) // the first instance is as warm as any
+	}
+	return p, nil
+}
+
+// compile compiles the module and checks its imports and exports.
+func (p *Plugin) compile(ctx context.Context, bin []byte) error {
+	cm, err := p.rt.CompileModule(ctx, bin)
+	if err != nil {
+		return fmt.Errorf("compile: %w", err)
+	}
+	p.compiled = cm
+	wasi := p.rt.Module(abi.WASIModule)
+	return errors.Join(checkImports(cm, wasi.ExportedFunctionDefinitions()), checkExports(cm))
+}
+
+// readManifest instantiates the module once and reads its manifest.
+func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
+	defer cancel()
+	c := &call{base: log, limits: &p.Limits}
+	c.ctx = context.WithValue(ctx, callKey{}, c)
+	in, err := newInstance(c.ctx, p.rt, p.compiled, p.argv0, c)
+	if err != nil {
+		c.flush()
+		return nil, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
+	}
+	in.current = c
+	defer func() { in.current = nil }()
+	if err := in.manifest.CallWithStack(c.ctx, in.stack[:]); err != nil {
+		c.flush()
+		in.close()
+		return nil, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
+	}
+	c.flush()
+	ptr, n := abi.Unpack(in.stack[0])
+	data, ok := in.mem.Read(ptr, n)
+	if !ok {
+		in.close()
+		return nil, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
+	}
+	m, err := signature.ParseManifest(data)
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	p.Name, p.Manifest, p.sig = m.Name, m.Manifest, m
+	return in, nil
+}
+
+// checkImports refuses imports other than the fc functions of the ABI and WASI preview
+// 1, and those with another core type.
+func checkImports(cm wazero.CompiledModule, wasi map[string]api.FunctionDefinition) error {
+	var errs []error
+	for _, def := range cm.ImportedFunctions() {
+		module, name, _ := def.Import()
+		var want api.FunctionDefinition
+		var params, results []api.ValueType
+		switch module {
+		case abi.HostModule:
+			f, ok := hostFuncs[name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("imports %s.%s, which the host does not offer", module, name))
+				continue
+			}
+			params, results = f.params, f.results
+		case abi.WASIModule:
+			if want = wasi[name]; want == nil {
+				errs = append(errs, fmt.Errorf("imports %s.%s, which is not a WASI preview 1 function", module, name))
+				continue
+			}
+			params, results = want.ParamTypes(), want.ResultTypes()
+		default:
+			errs = append(errs, fmt.Errorf("imports %s.%s: only %s and %s may be imported", module, name, abi.HostModule, abi.WASIModule))
+			continue
+		}
+		if got := coreType(def.ParamTypes(), def.ResultTypes()); got != coreType(params, results) {
+			errs = append(errs, fmt.Errorf("imports %s.%s as %s, want %s", module, name, got, coreType(params, results)))
+		}
+	}
+	for _, def := range cm.ImportedMemories() {
+		module, name, _ := def.Import()
+		errs = append(errs, fmt.Errorf("imports memory %s.%s: a plugin must export its own memory", module, name))
+	}
+	return errors.Join(errs...)
+}
+
+// guestFuncs are the function exports of the ABI, by name.
+var guestFuncs = []struct {
+	name            string
+	params, results []api.ValueType
+	optional        bool
+}{
+	{abi.ExportAlloc, []api.ValueType{i32}, []api.ValueType{i32}, false},
+	{abi.ExportManifest, nil, []api.ValueType{i64}, false},
+	{abi.ExportInvoke, []api.ValueType{i32, i32}, []api.ValueType{i64}, false},
+	{abi.ExportInitialize, nil, nil, true},
+}
+
+// checkExports requires memory and the ABI's functions with their core types.
+func checkExports(cm wazero.CompiledModule) error {
+	var errs []error
+	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
+		errs = append(errs, fmt.Errorf("does not export its memory as %q", abi.ExportMemory))
+	}
+	exported := cm.ExportedFunctions()
+	for _, f := range guestFuncs {
+		def, ok := exported[f.name]
+		switch {
+		case !ok && !f.optional:
+			errs = append(errs, fmt.Errorf("does not export %s %s", f.name, coreType(f.params, f.results)))
+		case ok:
+			if got, want := coreType(def.ParamTypes(), def.ResultTypes()), coreType(f.params, f.results); got != want {
+				errs = append(errs, fmt.Errorf("exports %s as %s, want %s", f.name, got, want))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// coreType writes a function type as "(i32, i32) -> i64".
+func coreType(params, results []api.ValueType) string {
+	names := func(types []api.ValueType) string {
+		var b bytes.Buffer
+		b.WriteByte('(')
+		for i, t := range types {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(api.ValueTypeName(t))
+		}
+		b.WriteByte(')')
+		return b.String()
+	}
+	return names(params) + " -> " + names(results)
+}
+
+// close releases what a plugin holds: its instances and runtime.
+func (p *Plugin) close(ctx context.Context) {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.pool.close()
+	if p.rt != nil {
+		_ = p.rt.Close(ctx)
+	}
+}
+
+// Close stops the registry: new calls are refused at once, calls in flight may finish
+// until ctx ends, then every instance and runtime is closed (a call still running then
+// fails as cancelled) and the compilation cache released.
+func (r *Registry) Close(ctx context.Context) error {
+	for _, p := range r.sorted {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, p := range r.sorted {
+			p.running.Wait()
+		}
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("close plugins: calls still running: %w", context.Cause(ctx))
+	}
+	for _, p := range r.sorted {
+		p.close(context.Background())
+	}
+	if cerr := r.cache.Close(context.Background()); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close the compilation cache: %w", cerr))
+	}
+	return err
+}
