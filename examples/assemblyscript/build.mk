@@ -14,7 +14,7 @@ $(AS_DIR)/node_modules/.package-lock.json: $(AS_DIR)/package-lock.json | deps-no
 	touch $@
 
 .PHONY: deps-node
-# deps-node installs Node.js and npm when npm is missing (the compiler wants Node 20 or
-# later).
+# deps-node installs Node.js and npm when npm is missing. The compiler asks for Node 20;
+# Debian 12's Node 18 builds these examples all the same, with a warning.
 deps-node:
 	$(call apt_install,npm,nodejs npm)
