@@ -68,16 +68,7 @@ var (
 )
 
 func TestPlugins(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(pluginsDir, "*.wasm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range built {
-		if _, err := os.Stat(filepath.Join(pluginsDir, name+".wasm")); err != nil {
-			t.Fatalf("plugin %s is not built (%v): run make plugins", name, err)
-		}
-	}
-	for _, file := range files {
+	for _, file := range pluginFiles(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".wasm"), func(t *testing.T) {
 			t.Parallel()
 			p := load(t, file)
@@ -92,11 +83,69 @@ func TestPlugins(t *testing.T) {
 	}
 }
 
+// BenchmarkPlugins measures the guest's side of a doOtherWork call of each language's
+// example plugin, with the stub host functions: on a fresh instance (instantiation,
+// _initialize, the call) and on a warm one (the call alone). It reports the module's
+// size too.
+func BenchmarkPlugins(b *testing.B) {
+	for _, file := range pluginFiles(b) {
+		p := load(b, file)
+		if !p.kind("example") {
+			continue
+		}
+		env := envelope(b, p.name, "doOtherWork", json.RawMessage(`{"data":"1"}`))
+		b.Run(p.name+"/fresh", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p.instantiate(b)
+				if res := p.invoke(b, env); res.failed {
+					b.Fatalf("doOtherWork failed: %q", res.failure)
+				}
+				p.mod.Close(context.Background())
+			}
+			b.ReportMetric(float64(p.size), "wasm-bytes")
+		})
+		b.Run(p.name+"/warm", func(b *testing.B) {
+			p.instantiate(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := p.invoke(b, env); res.failed {
+					b.Fatalf("doOtherWork failed: %q", res.failure)
+				}
+			}
+			b.ReportMetric(float64(p.size), "wasm-bytes")
+		})
+	}
+}
+
+// pluginFiles returns the plugins `make plugins` built, and fails unless every one of
+// built is there.
+func pluginFiles(tb testing.TB) []string {
+	tb.Helper()
+	for _, name := range built {
+		if _, err := os.Stat(filepath.Join(pluginsDir, name+".wasm")); err != nil {
+			tb.Fatalf("plugin %s is not built (%v): run make plugins", name, err)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(pluginsDir, "*.wasm"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
+
 // plugin is one instance of a plugin module, with stub fc functions that record what it
 // asks of the host.
 type plugin struct {
-	name     string
+	name string
+	size int
+	rt   wazero.Runtime
+	cm   wazero.CompiledModule
+	// output is what the plugin's instances wrote to stdout and stderr.
+	output bytes.Buffer
+	// mod is the current instance, and funcs the exports of it that were called.
 	mod      api.Module
+	funcs    map[string]api.Function
 	manifest abi.Manifest
 	// schemas holds the compiled schema of every parameter, by call and parameter name.
 	schemas map[string]map[string]*jsonschema.Schema
@@ -120,50 +169,54 @@ func (p *plugin) kind(kind string) bool {
 
 // load compiles file, checks its imports and exports, instantiates it as the host does
 // and reads its manifest.
-func load(t *testing.T, file string) *plugin {
-	t.Helper()
+func load(tb testing.TB, file string) *plugin {
+	tb.Helper()
 	ctx := context.Background()
 	bin, err := os.ReadFile(file)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	r := wazero.NewRuntime(ctx)
-	t.Cleanup(func() { r.Close(ctx) })
-	cm, err := r.CompileModule(ctx, bin)
-	if err != nil {
-		t.Fatalf("compile: %v", err)
+	p := &plugin{size: len(bin), rt: wazero.NewRuntime(ctx)}
+	tb.Cleanup(func() { p.rt.Close(ctx) })
+	if p.cm, err = p.rt.CompileModule(ctx, bin); err != nil {
+		tb.Fatalf("compile: %v", err)
 	}
-	checkImports(t, cm)
-	checkExports(t, cm)
+	checkImports(tb, p.cm)
+	checkExports(tb, p.cm)
 
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	p := &plugin{}
-	if err := p.instantiateHost(ctx, r); err != nil {
-		t.Fatal(err)
+	wasi_snapshot_preview1.MustInstantiate(ctx, p.rt)
+	if err := p.instantiateHost(ctx); err != nil {
+		tb.Fatal(err)
 	}
-	var output bytes.Buffer
-	cfg := wazero.NewModuleConfig().WithStartFunctions().WithStdout(&output).WithStderr(&output)
-	if p.mod, err = r.InstantiateModule(ctx, cm, cfg); err != nil {
-		t.Fatalf("instantiate: %v", err)
-	}
-	t.Cleanup(func() {
-		if output.Len() > 0 {
-			t.Logf("stdout and stderr:\n%s", output.String())
+	tb.Cleanup(func() {
+		if p.output.Len() > 0 {
+			tb.Logf("stdout and stderr:\n%s", p.output.String())
 		}
 	})
-	if _, ok := cm.ExportedFunctions()[abi.ExportInitialize]; ok {
-		if _, err := p.mod.ExportedFunction(abi.ExportInitialize).Call(ctx); err != nil {
-			t.Fatalf("%s: %v", abi.ExportInitialize, err)
-		}
-	}
-	p.readManifest(t)
+	p.instantiate(tb)
+	p.readManifest(tb)
 	if want := strings.TrimSuffix(filepath.Base(file), ".wasm"); p.name != want {
-		t.Errorf("manifest names the plugin %q: want %q, the file's name", p.name, want)
+		tb.Errorf("manifest names the plugin %q: want %q, the file's name", p.name, want)
 	}
 	return p
 }
 
-func checkImports(t *testing.T, cm wazero.CompiledModule) {
+// instantiate makes a new current instance as the host does: it calls no start function
+// but _initialize, when exported.
+func (p *plugin) instantiate(tb testing.TB) {
+	tb.Helper()
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().WithStdout(&p.output).WithStderr(&p.output)
+	mod, err := p.rt.InstantiateModule(context.Background(), p.cm, cfg)
+	if err != nil {
+		tb.Fatalf("instantiate: %v", err)
+	}
+	p.mod, p.funcs = mod, map[string]api.Function{}
+	if mod.ExportedFunction(abi.ExportInitialize) != nil {
+		p.call(tb, abi.ExportInitialize)
+	}
+}
+
+func checkImports(t testing.TB, cm wazero.CompiledModule) {
 	t.Helper()
 	for _, def := range cm.ImportedFunctions() {
 		module, name, _ := def.Import()
@@ -188,7 +241,7 @@ func checkImports(t *testing.T, cm wazero.CompiledModule) {
 	}
 }
 
-func checkExports(t *testing.T, cm wazero.CompiledModule) {
+func checkExports(t testing.TB, cm wazero.CompiledModule) {
 	t.Helper()
 	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
 		t.Errorf("does not export its memory as %q", abi.ExportMemory)
@@ -230,7 +283,7 @@ const cancelled = 2
 
 // instantiateHost instantiates the fc module with functions that record their arguments
 // in p and accept every request.
-func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
+func (p *plugin) instantiateHost(ctx context.Context) error {
 	read := func(m api.Module, fn string, ptr, n uint32) (string, bool) {
 		b, ok := m.Memory().Read(ptr, n)
 		if !ok {
@@ -249,7 +302,7 @@ func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
 			return ok
 		}
 	}
-	_, err := r.NewHostModuleBuilder(abi.HostModule).
+	_, err := p.rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, level int32, ptr, n uint32) {
 		if line, ok := read(m, abi.HostLog, ptr, n); ok {
 			p.events = append(p.events, event{fn: abi.HostLog, level: level, data: line})
@@ -265,18 +318,28 @@ func (p *plugin) instantiateHost(ctx context.Context, r wazero.Runtime) error {
 	return err
 }
 
-// call calls a guest export and fails the test on a trap.
-func (p *plugin) call(t *testing.T, name string, params ...uint64) uint64 {
+// call calls an export of the current instance, and fails on a trap. It returns the
+// export's result, if any.
+func (p *plugin) call(t testing.TB, name string, params ...uint64) uint64 {
 	t.Helper()
-	res, err := p.mod.ExportedFunction(name).Call(context.Background(), params...)
+	fn, ok := p.funcs[name]
+	if !ok {
+		// Looked up once per instance: each api.Function carries its own stack.
+		fn = p.mod.ExportedFunction(name)
+		p.funcs[name] = fn
+	}
+	res, err := fn.Call(context.Background(), params...)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
+	}
+	if len(res) == 0 {
+		return 0
 	}
 	return res[0]
 }
 
 // read copies a packed pointer and length out of the guest's memory.
-func (p *plugin) read(t *testing.T, what string, packed uint64) string {
+func (p *plugin) read(t testing.TB, what string, packed uint64) string {
 	t.Helper()
 	ptr, n := abi.Unpack(packed)
 	b, ok := p.mod.Memory().Read(ptr, n)
@@ -286,7 +349,7 @@ func (p *plugin) read(t *testing.T, what string, packed uint64) string {
 	return string(b)
 }
 
-func (p *plugin) readManifest(t *testing.T) {
+func (p *plugin) readManifest(t testing.TB) {
 	t.Helper()
 	text := p.read(t, abi.ExportManifest, p.call(t, abi.ExportManifest))
 	dec := json.NewDecoder(strings.NewReader(text))
@@ -418,7 +481,7 @@ type result struct {
 
 // invoke runs one call as the host does: fc_alloc, the envelope written at the pointer it
 // returned, fc_invoke.
-func (p *plugin) invoke(t *testing.T, envelope []byte) result {
+func (p *plugin) invoke(t testing.TB, envelope []byte) result {
 	t.Helper()
 	p.events, p.faults = nil, nil
 	ptr := uint32(p.call(t, abi.ExportAlloc, uint64(len(envelope))))
@@ -455,7 +518,7 @@ func (p *plugin) succeed(t *testing.T, method string, args any) result {
 }
 
 // envelope is what the host passes to fc_invoke for a call of method with args.
-func envelope(t *testing.T, plugin, method string, args json.RawMessage) []byte {
+func envelope(t testing.TB, plugin, method string, args json.RawMessage) []byte {
 	t.Helper()
 	b, err := json.Marshal(abi.Envelope{Method: method, Args: args, Call: abi.CallInfo{
 		ID:          4711,

@@ -22,7 +22,7 @@
   (import "fc" "cancel" (func $cancel (param $ptr i32) (param $len i32) (result i64)))
   (import "fc" "last_error" (func $last_error (param $ptr i32) (param $cap i32) (result i32)))
 
-  (memory (export "memory") 1)
+  (memory (export "memory") 2)
 
   ;; Static data, NUL-terminated, 64 bytes apart.
   (data (i32.const 0x100) "method\00")

@@ -13,8 +13,9 @@
   (import "fc" "log" (func $log (param $level i32) (param $ptr i32) (param $len i32)))
 
   ;; The plugin's own linear memory, exported as "memory": every pointer crossing the
-  ;; boundary indexes it. One page to start with; $alloc grows it.
-  (memory (export "memory") 1)
+  ;; boundary indexes it. Two pages to start with, the static data and the start of the
+  ;; arena (see lib.wat); $alloc grows it.
+  (memory (export "memory") 2)
 
   ;; Static data: NUL-terminated strings in page 0, at hand-picked addresses 64 bytes
   ;; apart (the text format has no symbolic data addresses).
