@@ -137,6 +137,28 @@ func TestValidateAnyOf(t *testing.T) {
 	}
 }
 
+func TestValidateNumbers(t *testing.T) {
+	t.Parallel()
+	sig := compile(t, abi.Method{Name: "m", Params: []abi.Param{
+		{Name: "small", Schema: json.RawMessage(`{"type": "integer", "minimum": -128, "maximum": 127}`)},
+		{Name: "positive", Schema: json.RawMessage(`{"exclusiveMinimum": 0, "exclusiveMaximum": 1e10}`)},
+		{Name: "half", Schema: json.RawMessage(`{"multipleOf": 0.5}`)},
+	}})
+	err := sig.Validate(json.RawMessage(`{"small": 3000000000, "positive": 0, "half": 0.25}`))
+	var verr *signature.Error
+	if !errors.As(err, &verr) {
+		t.Fatalf("Validate: %v", err)
+	}
+	want := []signature.Violation{
+		{Pointer: "/half", Message: "must be a multiple of 0.5, got 0.25"},
+		{Pointer: "/positive", Message: "must be > 0, got 0"},
+		{Pointer: "/small", Message: "must be <= 127, got 3000000000"},
+	}
+	if !slices.Equal(verr.Violations, want) {
+		t.Errorf("violations:\n got %q\nwant %q", verr.Violations, want)
+	}
+}
+
 func TestCompileRefusesRemoteRefs(t *testing.T) {
 	t.Parallel()
 	for _, ref := range []string{"https://example.com/schema.json", "file:///etc/passwd", "other.json", "/etc/passwd"} {

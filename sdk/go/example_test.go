@@ -1,0 +1,33 @@
+package fc_test
+
+import (
+	"fmt"
+
+	fc "github.com/futurecalls/futurecalls/sdk/go"
+)
+
+// Signup is a record parameter: its JSON Schema comes from its fields and json tags.
+type Signup struct {
+	UserID int64    `json:"userId"`
+	Email  string   `json:"email"`
+	Tags   []string `json:"tags,omitempty"`
+}
+
+func welcome(c fc.Call, s Signup, note *string) error {
+	fc.Logf(fc.LevelInfo, "welcome %s", s.Email)
+	return nil
+}
+
+func ExampleRegister() {
+	// In a plugin, these calls go in an init function.
+	fc.Plugin("drip", "1.0.0")
+	fc.Register("welcome", welcome, "signup", "note")
+
+	m, _ := fc.Manifest()
+	for _, p := range m.Calls[0].Params {
+		fmt.Printf("%s (optional: %t): %s\n", p.Name, p.Optional, p.Schema)
+	}
+	// Output:
+	// signup (optional: false): {"additionalProperties":false,"properties":{"email":{"type":"string"},"tags":{"items":{"type":"string"},"type":["array","null"]},"userId":{"type":"integer"}},"required":["userId","email"],"type":"object"}
+	// note (optional: true): {"type":"string"}
+}
