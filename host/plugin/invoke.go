@@ -103,8 +103,9 @@ const maxMessage = 64 << 10
 // Invoke runs one call of the plugin: the envelope's method with its arguments, on a warm
 // instance (or a fresh one when Limits.Fresh). It checks the arguments against the
 // method's signature first. host serves the guest's fc.schedule and fc.cancel (nil: they
-// are refused as not available); log receives the guest's output (nil: the registry's
-// logger). It returns nil on success, else a *CallError.
+// are refused as not available); log receives the guest's output, each line tagged with
+// the plugin and method (nil: the registry's logger). It returns nil on success, else a
+// *CallError.
 //
 // The call ends at the plugin's time limit or when ctx ends, whichever comes first; an
 // instance that trapped, exited, timed out or was cancelled is discarded, as is one whose
@@ -119,6 +120,9 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	}
 	if len(env.Args) == 0 || string(env.Args) == "null" {
 		env.Args = json.RawMessage("{}")
+	}
+	if env.Call.Plugin == "" {
+		env.Call.Plugin = p.Name
 	}
 	data, err := json.Marshal(env)
 	if err != nil {

@@ -203,7 +203,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	}
 	p.Limits, _ = cfg.limitsFor(p.Name)
 	p.pool.max = p.Limits.PoolSize
-	p.log = r.log.With(slog.String("plugin", p.Name))
+	p.log = r.log
 	if p.Limits.memoryPages() != loadLimits.memoryPages() {
 		first.close()
 		first = nil
