@@ -13,18 +13,25 @@ import (
 
 	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/abi/signature"
+	"github.com/futurecalls/futurecalls/host/internal/testplugins"
 	"github.com/futurecalls/futurecalls/host/plugin"
 )
 
 func TestInvokeExample(t *testing.T) {
 	t.Parallel()
-	reg := loadPlugins(t, plugin.Limits{}, "example:example")
+	regCapt, regLog := newCapture()
+	reg := load(t, plugin.Config{Dir: testplugins.DirWith(t, testplugins.Example(t, "example"))}, regLog)
 	p := mustPlugin(t, reg, "example")
-	capt, log := newCapture()
-	invokeOK(t, p, "doWork", `{}`, nil, log)
-	l := capt.want(t, "doWork: call 4711")
+	// Without a logger of its own, a call logs to the registry's, tagged.
+	invokeOK(t, p, "doWork", `{}`, nil, nil)
+	l := regCapt.want(t, "doWork: call 4711")
 	if l.level != slog.LevelInfo || l.attrs["plugin"] != "example" || l.attrs["method"] != "doWork" {
 		t.Errorf("log line %+v: want info, tagged with plugin and method", l)
+	}
+	capt, log := newCapture()
+	invokeOK(t, p, "doWork", `{}`, nil, log.With("call", 4711))
+	if l := capt.want(t, "doWork: call 4711"); l.attrs["call"] != "4711" {
+		t.Errorf("log line %+v: want it in the caller's logger", l)
 	}
 	invokeOK(t, p, "doOtherWork", `{"data": "1"}`, nil, log)
 	capt.want(t, "doOtherWork: 1")
