@@ -152,6 +152,8 @@ type plugin struct {
 	// events and faults are what the stub fc functions saw during the current call.
 	events []event
 	faults []string
+	// refusal, when set, is why the stub fc.schedule refuses every request.
+	refusal string
 }
 
 // event is one call the guest made to an fc function.
@@ -282,7 +284,7 @@ func (s signature) String() string {
 const cancelled = 2
 
 // instantiateHost instantiates the fc module with functions that record their arguments
-// in p and accept every request.
+// in p and accept every request, unless p.refusal is set: then schedule refuses with it.
 func (p *plugin) instantiateHost(ctx context.Context) error {
 	read := func(m api.Module, fn string, ptr, n uint32) (string, bool) {
 		b, ok := m.Memory().Read(ptr, n)
@@ -291,28 +293,34 @@ func (p *plugin) instantiateHost(ctx context.Context) error {
 		}
 		return string(b), ok
 	}
-	// request records the string argument of fn, and returns ok.
-	request := func(fn string, ok int64) func(context.Context, api.Module, uint32, uint32) int64 {
+	// request records the string argument of fn, and returns ok unless refused says no.
+	request := func(fn string, ok int64, refused func() bool) func(context.Context, api.Module, uint32, uint32) int64 {
 		return func(_ context.Context, m api.Module, ptr, n uint32) int64 {
 			data, inside := read(m, fn, ptr, n)
-			if !inside {
+			if !inside || refused() {
 				return abi.ScheduleInvalid
 			}
 			p.events = append(p.events, event{fn: fn, data: data})
 			return ok
 		}
 	}
+	never := func() bool { return false }
 	_, err := p.rt.NewHostModuleBuilder(abi.HostModule).
 		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, level int32, ptr, n uint32) {
 		if line, ok := read(m, abi.HostLog, ptr, n); ok {
 			p.events = append(p.events, event{fn: abi.HostLog, level: level, data: line})
 		}
 	}).Export(abi.HostLog).
-		NewFunctionBuilder().WithFunc(request(abi.HostSchedule, abi.ScheduleOK)).Export(abi.HostSchedule).
-		NewFunctionBuilder().WithFunc(request(abi.HostCancel, cancelled)).Export(abi.HostCancel).
-		NewFunctionBuilder().WithFunc(func(context.Context, uint32, uint32) uint32 {
+		NewFunctionBuilder().WithFunc(request(abi.HostSchedule, abi.ScheduleOK, func() bool { return p.refusal != "" })).
+		Export(abi.HostSchedule).
+		NewFunctionBuilder().WithFunc(request(abi.HostCancel, cancelled, never)).Export(abi.HostCancel).
+		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, ptr, size uint32) uint32 {
 		p.events = append(p.events, event{fn: abi.HostLastError})
-		return 0
+		msg := p.refusal[:min(len(p.refusal), int(size))]
+		if !m.Memory().WriteString(ptr, msg) {
+			p.faults = append(p.faults, fmt.Sprintf("%s(%d, %d) writes outside memory", abi.HostLastError, ptr, size))
+		}
+		return uint32(len(p.refusal))
 	}).Export(abi.HostLastError).
 		Instantiate(ctx)
 	return err
@@ -621,6 +629,15 @@ func checkDrip(t *testing.T, p *plugin) {
 	p.wantFollowUp(t, res, bob)
 
 	p.wantLog(t, p.succeed(t, "followUp", map[string]any{"signup": ada}), "followUp", ada.Email)
+
+	// A refused follow-up fails welcome with the host's reason, read with fc.last_error.
+	p.refusal = "plugin drip is being replaced: try again"
+	res = p.invoke(t, envelope(t, p.name, "welcome", json.RawMessage(`{"signup": {"userId": 7, "email": "eve@example.com", "plan": "free"}}`)))
+	p.refusal = ""
+	if !res.failed || !strings.Contains(res.failure, "plugin drip is being replaced: try again") {
+		t.Errorf("welcome with its follow-up refused returned failed=%t, message %q: want a failure with the host's reason",
+			res.failed, res.failure)
+	}
 
 	res = p.succeed(t, "unsubscribe", map[string]any{"userId": ada.UserID})
 	wantLine(t, res, "unsubscribe", fmt.Sprintf("unsubscribed user %d: %d pending", ada.UserID, cancelled))

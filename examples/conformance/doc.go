@@ -22,6 +22,8 @@
 //     followUp(signup) logs a line containing the e-mail address.
 //     unsubscribe(userId integer) cancels "drip-user-<userId>" and logs a line containing
 //     "unsubscribed user <userId>: <n> pending", n being what fc.cancel returned.
+//     When fc.schedule refuses the follow-up, welcome fails with the reason fc.last_error
+//     gives.
 //
 // The package has no code besides this comment: its test is all there is.
 package conformance
