@@ -14,6 +14,8 @@
 //     identifier "probe-<label>"; fail(message) fails with message; sleep(ms) sleeps and
 //     busy(ms) busy-waits ms milliseconds; schedule(request) passes a raw schedule
 //     request (any JSON) to fc.schedule and fails with the host's reason when refused;
+//     scheduleThenFail(request) does the same and then fails; chain(left) logs
+//     "chain <left>" and, while left > 0, schedules chain(left-1) with its identifier;
 //     cancel(identifier) logs "cancel <identifier>: <count>"; alloc(mb) allocates and
 //     keeps mb MiB; exit(code) calls os.Exit; panic(message) panics; stdout(text) prints
 //     text to stdout and stderr; counter() logs "counter <n>", n counting its calls on

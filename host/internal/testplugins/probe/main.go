@@ -22,6 +22,8 @@ func init() {
 	fc.Register("sleep", sleep, "ms")
 	fc.Register("busy", busy, "ms")
 	fc.Register("schedule", schedule, "request")
+	fc.Register("scheduleThenFail", scheduleThenFail, "request")
+	fc.Register("chain", chain, "left")
 	fc.Register("cancel", cancel, "identifier")
 	fc.Register("alloc", alloc, "mb")
 	fc.Register("exit", exit, "code")
@@ -56,6 +58,23 @@ func busy(c fc.Call, ms int) error {
 }
 
 func schedule(c fc.Call, request json.RawMessage) error { return fc.ScheduleJSON(request) }
+
+func scheduleThenFail(c fc.Call, request json.RawMessage) error {
+	if err := fc.ScheduleJSON(request); err != nil {
+		return err
+	}
+	return errors.New("failed after scheduling")
+}
+
+// chain is the recurring-task pattern: a call that schedules its own next run, left
+// more times.
+func chain(c fc.Call, left int) error {
+	fc.Logf(fc.LevelInfo, "chain %d", left)
+	if left == 0 {
+		return nil
+	}
+	return fc.Schedule(fc.Request{Method: "chain", Args: fc.Args{"left": left - 1}, Identifier: c.Identifier})
+}
 
 func cancel(c fc.Call, identifier string) error {
 	n, err := fc.Cancel(identifier)

@@ -1,0 +1,513 @@
+// Package executor runs due calls. It claims them from the store in batches no larger
+// than its free concurrency slots (FOR UPDATE SKIP LOCKED, so hosts sharing the
+// database split the work and a call runs once across all of them), runs each in its
+// plugin's sandbox, and records every outcome in the history.
+//
+// It wakes up every scan interval, and also when a call is due sooner: a timer follows
+// the earliest due call it knows of, and PostgreSQL LISTEN/NOTIFY tells it of calls
+// scheduled by any host. A call scheduled a second ahead therefore starts on time, not
+// at the next scan.
+//
+// Guarantees: a call is run at most once unless its retry policy asks for more
+// attempts. A failed attempt is recorded and, with attempts left, retried after an
+// exponential backoff with jitter. The follow-up calls and cancellations a call asks
+// for (fc.schedule, fc.cancel) are committed in the same transaction as its success,
+// and dropped if it fails. A call claimed by a host that died is found when its lease
+// runs out, and recorded as interrupted (or retried, if it has attempts left).
+package executor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/metrics"
+	"github.com/futurecalls/futurecalls/host/plugin"
+	"github.com/futurecalls/futurecalls/host/request"
+	"github.com/futurecalls/futurecalls/host/store"
+)
+
+// Invoker runs one call in a plugin's sandbox; the plugin registry implements it.
+type Invoker interface {
+	// Invoke runs env's method in the named plugin, with host serving the call's
+	// fc.schedule and fc.cancel requests. It returns nil on success.
+	Invoke(ctx context.Context, plugin string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error
+	// Classify names the outcome of a failed Invoke: store.Failed, store.TimedOut,
+	// store.Interrupted or store.Broken.
+	Classify(err error) string
+}
+
+// Options configure an Executor.
+type Options struct {
+	Store   *store.Store
+	Catalog request.Catalog
+	Plugins Invoker
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Host identifies this host in claims and in the history.
+	Host string
+	// Concurrency caps the calls running at once; negative means unlimited.
+	Concurrency int
+	// ScanInterval is the time between scans for due calls.
+	ScanInterval time.Duration
+	// Lease is how long a claim holds: longer than any call's time limit, so that a
+	// claim outliving it means the host died.
+	Lease time.Duration
+	// ShutdownGrace is how long running calls may finish once Run's context ends.
+	ShutdownGrace time.Duration
+	// HistoryRetention is how long history rows are kept; 0 keeps them.
+	HistoryRetention time.Duration
+}
+
+// unlimitedBatch caps one claim when concurrency is unlimited.
+const unlimitedBatch = 256
+
+// Executor runs due calls. Create it with New and start it with Run.
+type Executor struct {
+	opts Options
+	log  *slog.Logger
+	// slots holds one token per running call; nil when unlimited.
+	slots chan struct{}
+	// wake is signalled when a call may be due before the timer: a notification,
+	// a slot set free.
+	wake chan struct{}
+	// mu guards next.
+	mu   sync.Mutex
+	next time.Time // earliest due time heard of by notification
+	done chan<- store.Outcome
+}
+
+// New creates an executor.
+func New(opts Options) *Executor {
+	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Concurrency > 0 {
+		e.slots = make(chan struct{}, opts.Concurrency)
+	}
+	return e
+}
+
+// Run claims and runs due calls until ctx ends, then stops claiming, lets running calls
+// finish within the shutdown grace, interrupts the rest, records every outcome and
+// returns.
+func (e *Executor) Run(ctx context.Context) error {
+	// Calls run under their own context, cancelled only after the grace period.
+	callCtx, interrupt := context.WithCancel(context.WithoutCancel(ctx))
+	defer interrupt()
+
+	outcomes := make(chan store.Outcome, 1024)
+	e.done = outcomes
+	completerDone := make(chan struct{})
+	go func() {
+		defer close(completerDone)
+		e.complete(outcomes)
+	}()
+
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); e.listen(ctx) }()
+	go func() { defer bg.Done(); e.maintain(ctx) }()
+
+	var running sync.WaitGroup
+	e.loop(ctx, callCtx, &running)
+
+	// Shutdown: no more claims. Give running calls their grace, then interrupt them.
+	finished := make(chan struct{})
+	go func() { running.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(e.opts.ShutdownGrace):
+		e.log.Warn("shutdown grace over: interrupting running calls", slog.Duration("grace", e.opts.ShutdownGrace))
+		interrupt()
+		<-finished
+	}
+	close(outcomes)
+	<-completerDone
+	bg.Wait()
+	return nil
+}
+
+// loop claims due calls whenever slots are free and calls are due, until ctx ends.
+func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-e.wake:
+		}
+		claimed, full := e.claim(ctx, callCtx, running)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := e.opts.ScanInterval
+		switch {
+		case full:
+			// The batch was full: more calls may be due. Go again once a slot frees
+			// (a finishing call signals wake), or at once when unlimited.
+			if e.slots == nil || len(e.slots) < cap(e.slots) {
+				wait = 0
+			}
+		case claimed >= 0:
+			if at, ok := e.nextDue(ctx); ok {
+				wait = min(wait, max(time.Until(at), time.Millisecond))
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// claim takes as many due calls as there are free slots and starts them. It returns
+// how many it claimed (-1 on error) and whether the batch was full.
+func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) (int, bool) {
+	free := unlimitedBatch
+	if e.slots != nil {
+		free = cap(e.slots) - len(e.slots)
+	}
+	if free == 0 {
+		return 0, true
+	}
+	calls, err := e.opts.Store.Claim(ctx, e.opts.Host, free, e.opts.Lease)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
+		}
+		return -1, false
+	}
+	e.opts.Metrics.Claimed.Add(float64(len(calls)))
+	for _, c := range calls {
+		if e.slots != nil {
+			e.slots <- struct{}{} // never blocks: we claimed no more than the free slots
+		}
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			e.done <- e.run(callCtx, c)
+			if e.slots != nil {
+				<-e.slots
+				e.signal()
+			}
+		}()
+	}
+	return len(calls), len(calls) == free
+}
+
+// nextDue returns the earliest time a waiting call is due, from the store and from
+// notifications.
+func (e *Executor) nextDue(ctx context.Context) (time.Time, bool) {
+	at, ok, err := e.opts.Store.NextDue(ctx)
+	if err != nil {
+		return time.Time{}, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.next.IsZero() && (!ok || e.next.Before(at)) {
+		at, ok = e.next, true
+	}
+	e.next = time.Time{}
+	return at, ok
+}
+
+// signal wakes the loop without blocking.
+func (e *Executor) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notified handles a wake-up notification carrying a run time in Unix milliseconds.
+func (e *Executor) notified(payload string) {
+	ms, err := strconv.ParseInt(payload, 10, 64)
+	if err != nil {
+		e.signal()
+		return
+	}
+	at := time.UnixMilli(ms)
+	if time.Until(at) > e.opts.ScanInterval {
+		return // the regular scan will find it
+	}
+	e.mu.Lock()
+	if e.next.IsZero() || at.Before(e.next) {
+		e.next = at
+	}
+	e.mu.Unlock()
+	e.signal()
+}
+
+// run runs one claimed call and returns its outcome.
+func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
+	started := time.Now()
+	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, StartedAt: started}
+	m := e.opts.Metrics
+	m.Lateness.WithLabelValues(c.Plugin).Observe(metrics.Seconds(started.Sub(c.RunAt)))
+	log := e.log.With(slog.String("plugin", c.Plugin), slog.String("method", c.Method),
+		slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt))
+
+	host := &effects{e: e, call: c, now: started}
+	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
+		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
+	m.Running.WithLabelValues(c.Plugin).Inc()
+	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, log)
+	m.Running.WithLabelValues(c.Plugin).Dec()
+	o.FinishedAt = time.Now()
+	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(metrics.Seconds(o.FinishedAt.Sub(started)))
+
+	if err == nil {
+		o.Kind, o.Effects = store.Succeeded, host.list
+	} else {
+		// The plugin checks the arguments against its current signature first: a
+		// newer version dropped in since the call was scheduled fails it as broken,
+		// without running guest code. A broken call is not retried.
+		o.Kind, o.Error = e.opts.Plugins.Classify(err), err.Error()
+		if c.Attempt < c.Retry.MaxAttempts && o.Kind != store.Broken {
+			at := o.FinishedAt.Add(backoff(c.Retry, c.Attempt))
+			o.RetryAt = &at
+		}
+		log.Warn("call failed", slog.String("outcome", o.Kind), slog.String("error", o.Error),
+			slog.Bool("retry", o.RetryAt != nil))
+	}
+	m.Outcomes.WithLabelValues(c.Plugin, c.Method, o.Kind).Inc()
+	return o
+}
+
+// backoff is the wait before the attempt after attempt n: Backoff·2^(n-1), capped at
+// MaxBackoff, with ±25 % jitter.
+func backoff(r store.Retry, n int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < n && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, r.MaxBackoff)
+	jitter := time.Duration((rand.Float64()*0.5 - 0.25) * float64(d))
+	return d + jitter
+}
+
+// complete records outcomes in batches: whatever has arrived while the previous batch
+// was being written goes into the next one, so batches grow with the load and add no
+// delay when idle. It retries a failed write until it succeeds or the outcomes'
+// leases have run out (then the reaper of another host records them).
+func (e *Executor) complete(outcomes <-chan store.Outcome) {
+	const maxBatch = 512
+	batch := make([]store.Outcome, 0, maxBatch)
+	for o := range outcomes {
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		e.record(batch)
+	}
+}
+
+// record writes one batch of outcomes, retrying while the database is unreachable.
+func (e *Executor) record(batch []store.Outcome) {
+	deadline := time.Now().Add(e.opts.Lease)
+	wait := 100 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		lost, err := e.opts.Store.Complete(ctx, e.opts.Host, batch)
+		cancel()
+		if err == nil {
+			if len(lost) > 0 {
+				e.log.Error("outcomes not recorded: the claims had expired and were taken over as interrupted",
+					slog.Any("calls", lost))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			e.log.Error("giving up recording outcomes; their leases ran out and other hosts will record them as interrupted",
+				slog.Int("calls", len(batch)), slog.Any("error", err))
+			return
+		}
+		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// listen wakes the loop on notifications of calls due soon, reconnecting when the
+// connection drops.
+func (e *Executor) listen(ctx context.Context) {
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := e.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		e.log.Warn("lost the wake-up channel; scans continue, reconnecting", slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (e *Executor) listenOnce(ctx context.Context) error {
+	pooled, err := e.opts.Store.Pool().Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// The connection will be in LISTEN state: take it out of the pool for good.
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+store.DueChannel); err != nil {
+		return err
+	}
+	e.signal() // calls scheduled while we were not listening
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		e.notified(n.Payload)
+	}
+}
+
+// maintain reaps expired claims every scan interval and trims the history hourly.
+func (e *Executor) maintain(ctx context.Context) {
+	reap := time.NewTicker(e.opts.ScanInterval)
+	defer reap.Stop()
+	trim := time.NewTicker(time.Hour)
+	defer trim.Stop()
+	e.trimHistory(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reap.C:
+			e.reap(ctx)
+		case <-trim.C:
+			e.trimHistory(ctx)
+		}
+	}
+}
+
+func (e *Executor) reap(ctx context.Context) {
+	for {
+		n, err := e.opts.Store.Reap(ctx, e.opts.Host, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("reaping expired claims failed", slog.Any("error", err))
+			}
+			return
+		}
+		if n > 0 {
+			e.opts.Metrics.Reaped.Add(float64(n))
+			e.log.Warn("recorded calls of a host that died as interrupted (or put them back for a retry)", slog.Int("calls", n))
+			e.signal()
+		}
+		if n < 500 {
+			return
+		}
+	}
+}
+
+func (e *Executor) trimHistory(ctx context.Context) {
+	if e.opts.HistoryRetention <= 0 {
+		return
+	}
+	n, err := e.opts.Store.TrimHistory(ctx, time.Now().Add(-e.opts.HistoryRetention))
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("trimming the history failed", slog.Any("error", err))
+		}
+		return
+	}
+	if n > 0 {
+		e.log.Info("trimmed the history", slog.Int64("rows", n), slog.Duration("retention", e.opts.HistoryRetention))
+	}
+}
+
+// effects collects the fc.schedule and fc.cancel requests of one running call. They
+// are applied with its outcome, only if it succeeds.
+type effects struct {
+	e    *Executor
+	call store.Call
+	now  time.Time
+	list []store.Effect
+}
+
+// Schedule validates a follow-up request and keeps it.
+func (h *effects) Schedule(ctx context.Context, raw []byte) error {
+	var req abi.ScheduleRequest
+	if err := decodeStrict(raw, &req); err != nil {
+		return refused{err}
+	}
+	if req.Plugin == "" {
+		req.Plugin = h.call.Plugin
+	}
+	c, err := request.Prepare(h.e.opts.Catalog, req, time.Now())
+	if err != nil {
+		return refused{err}
+	}
+	h.list = append(h.list, store.Effect{Schedule: &c})
+	return nil
+}
+
+// Cancel keeps a cancellation and returns how many calls carry the identifier now.
+func (h *effects) Cancel(ctx context.Context, identifier string) (int64, error) {
+	if identifier == "" {
+		return 0, refused{errors.New("empty identifier")}
+	}
+	n, err := h.e.opts.Store.CountIdentifier(ctx, identifier)
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range h.list {
+		if f.Schedule != nil && f.Schedule.Identifier == identifier {
+			n++
+		}
+	}
+	h.list = append(h.list, store.Effect{CancelIdentifier: identifier})
+	return n, nil
+}
+
+// refused marks a request the plugin made that the host refuses because of its
+// content; the guest's fc.schedule or fc.cancel then returns "invalid request".
+type refused struct{ err error }
+
+func (r refused) Error() string   { return r.err.Error() }
+func (r refused) Unwrap() []error { return []error{plugin.ErrInvalidRequest, r.err} }
+
+// decodeStrict decodes one JSON object, refusing unknown fields (a misspelt "delay"
+// must not silently mean "now") and trailing data.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("malformed request: %w", err)
+	}
+	if dec.More() {
+		return errors.New("malformed request: data after the JSON object")
+	}
+	return nil
+}
