@@ -400,4 +400,3 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 		t.Errorf("%d calls left claimed by a stopped host", n)
 	}
 }
-
