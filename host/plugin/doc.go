@@ -32,6 +32,13 @@
 // refused to the guest rather than crashing the host. A trap, a WASI proc_exit, a time
 // limit or a cancellation ends the call with a *CallError and discards the instance.
 //
+// Two costs of the sandbox are wazero's, not configurable here: WithCloseOnContextDone
+// makes every loop iteration of guest code check for termination (BenchmarkCloseOnContextDone:
+// about 25 times slower in the tightest loop, about 6 times per call for Go guests, whose
+// WebAssembly is loop-heavy); and a guest's call stack lives outside its linear memory,
+// growing up to wazero's ceiling of 400 MB per running call, so deep recursion costs the
+// host memory beyond Limits.MemoryLimit until it traps with a stack overflow.
+//
 // # Isolation
 //
 // Plugins never share memory, instances or runtimes with one another. Within a plugin,
