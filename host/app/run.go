@@ -1,0 +1,184 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/api"
+	"github.com/futurecalls/futurecalls/host/catalog"
+	"github.com/futurecalls/futurecalls/host/check"
+	"github.com/futurecalls/futurecalls/host/config"
+	"github.com/futurecalls/futurecalls/host/executor"
+	"github.com/futurecalls/futurecalls/host/metrics"
+	"github.com/futurecalls/futurecalls/host/plugin"
+)
+
+// Run runs the host in cfg.Role until ctx ends (monolith, serverless) or the check is
+// done (maintenance). It logs to log.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	host := HostID()
+	log.Info("starting", slog.String("host", host), slog.String("role", cfg.Role))
+
+	st, closeStore, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	reg, cat, err := LoadPlugins(ctx, cfg, cfg.Plugins.Dir, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = reg.Close(ctx)
+	}()
+
+	// The maintenance role exists to run the check: it does unless told never to.
+	setting := cfg.CheckBrokenCalls
+	if cfg.Role == config.RoleMaintenance && setting == nil {
+		always := true
+		setting = &always
+	}
+	if _, _, err := check.AtStartup(ctx, log, setting, check.Options{Store: st, Signatures: cat,
+		Delete: cfg.DeleteBrokenCalls, Host: host}); err != nil {
+		return err
+	}
+	if cfg.Role == config.RoleMaintenance {
+		log.Info("maintenance done")
+		return nil
+	}
+
+	registry := prometheus.NewRegistry()
+	m := metrics.New(registry)
+	plugins := make([]api.Plugin, 0, len(reg.Plugins()))
+	for _, p := range reg.Plugins() {
+		plugins = append(plugins, api.Plugin{Manifest: p.Manifest, File: p.File})
+	}
+	server := api.New(api.Options{Store: st, Catalog: cat, Plugins: plugins, Metrics: m, Registry: registry,
+		Logger: log, Tokens: cfg.API.Tokens, BodyLimit: int64(cfg.API.BodyLimit), Host: host})
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
+	}
+	log.Info("API listening", slog.String("address", "http://"+ln.Addr().String()), slog.Int("plugins", len(plugins)))
+
+	// The API and the executor stop together: when ctx ends, or when one fails.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := server.Serve(ctx, ln); err != nil {
+			cancel(err)
+		}
+	}()
+
+	execute := cfg.Role == config.RoleMonolith && cfg.FutureCallExecutionEnabled
+	if execute {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ex := executor.New(executor.Options{Store: st, Catalog: cat, Plugins: cat, Metrics: m, Logger: log, Host: host,
+				Concurrency: cfg.FutureCall.Concurrency(), ScanInterval: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
+				Lease:         longestTimeout(reg) + cfg.FutureCall.ClaimLeaseMargin.D(),
+				ShutdownGrace: cfg.FutureCall.ShutdownGrace.D(), HistoryRetention: cfg.FutureCall.HistoryRetention.D()})
+			if err := ex.Run(ctx); err != nil {
+				cancel(err)
+			}
+		}()
+	} else {
+		log.Info("future call execution is off on this host: calls are scheduled here and run by other hosts",
+			slog.String("role", cfg.Role), slog.Bool("futureCallExecutionEnabled", cfg.FutureCallExecutionEnabled))
+	}
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// LoadPlugins loads the plugins of dir with the configured sandbox limits and builds
+// their catalog. Modules that fail to load are logged and skipped.
+func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.Logger) (*plugin.Registry, *catalog.Catalog, error) {
+	overrides := map[string]plugin.Limits{}
+	for name := range cfg.Sandbox.Plugins {
+		overrides[name] = pluginLimits(cfg.Sandbox.PluginLimits(name))
+	}
+	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: cfg.Plugins.CacheDir,
+		Defaults: pluginLimits(cfg.Sandbox.Limits), Overrides: overrides}, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load plugins: %w", err)
+	}
+	cat, err := catalog.New(reg, catalog.RetryPolicies{
+		Default: retry(cfg.Sandbox.Retry),
+		Override: func(name string) (abi.Retry, bool) {
+			l, ok := cfg.Sandbox.Plugins[name]
+			if !ok || l.Retry.MaxAttempts == 0 {
+				return abi.Retry{}, false
+			}
+			return retry(cfg.Sandbox.PluginLimits(name).Retry), true
+		},
+	})
+	if err != nil {
+		_ = reg.Close(ctx)
+		return nil, nil, err
+	}
+	return reg, cat, nil
+}
+
+func pluginLimits(l config.Limits) plugin.Limits {
+	return plugin.Limits{MemoryLimit: int64(l.MemoryLimit), Timeout: l.Timeout.D(), OutputLimit: int64(l.OutputLimit),
+		MaxFollowUps: l.MaxFollowUps, Fresh: l.Fresh, PoolSize: l.PoolSize}
+}
+
+func retry(r config.Retry) abi.Retry {
+	return abi.Retry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.D(), MaxBackoff: r.MaxBackoff.D()}
+}
+
+// longestTimeout is the longest time limit of any loaded plugin.
+func longestTimeout(reg *plugin.Registry) time.Duration {
+	var d time.Duration
+	for _, p := range reg.Plugins() {
+		d = max(d, p.Limits.Timeout)
+	}
+	return d
+}
+
+// PreDeploy checks the stored calls against the plugins in candidateDir, without
+// migrating the database or touching the running plugins, writes the JSON report to
+// w, and returns the exit code of check.ExitCode.
+func PreDeploy(ctx context.Context, cfg config.Config, candidateDir string, w io.Writer, log *slog.Logger) int {
+	st, closeStore, err := openStore(ctx, cfg, log, false)
+	if err != nil {
+		log.Error("pre-deploy check", slog.Any("error", err))
+		return check.ExitError
+	}
+	defer closeStore()
+	reg, cat, err := LoadPlugins(ctx, cfg, candidateDir, log)
+	if err != nil {
+		log.Error("pre-deploy check", slog.Any("error", err))
+		return check.ExitError
+	}
+	defer func() { _ = reg.Close(context.Background()) }()
+	r, err := check.PreDeploy(ctx, st, cat, w)
+	if err != nil {
+		log.Error("pre-deploy check", slog.Any("error", err))
+	}
+	return check.ExitCode(r, err)
+}
