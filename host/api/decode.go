@@ -112,7 +112,11 @@ type query struct {
 }
 
 func newQuery(c echo.Context, known ...string) *query {
-	q := &query{values: c.QueryParams()}
+	values, err := url.ParseQuery(c.Request().URL.RawQuery)
+	q := &query{values: values}
+	if err != nil {
+		q.fail(fail(http.StatusBadRequest, client.CodeInvalidParameter, "malformed query string: %v", err))
+	}
 	names := make([]string, 0, len(q.values))
 	for name := range q.values {
 		names = append(names, name)

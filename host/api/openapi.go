@@ -133,9 +133,9 @@ func argsSchema(schemas obj, prefix string, m abi.Method) obj {
 			required = append(required, p.Name)
 		}
 	}
-	desc := fmt.Sprintf("The arguments of %s: an object of its parameters by name.", prefix)
+	desc := fmt.Sprintf("The arguments of %s, by parameter name.", prefix)
 	if m.Description != "" {
-		desc += " " + m.Description
+		desc = fmt.Sprintf("The arguments of %s (%s), by parameter name.", prefix, m.Description)
 	}
 	return object(desc, props, required...)
 }
@@ -144,7 +144,7 @@ func argsSchema(schemas obj, prefix string, m abi.Method) obj {
 func requestSchema(plugin string, m abi.Method, prefix string) obj {
 	desc := fmt.Sprintf("Schedules %s.", prefix)
 	if m.Description != "" {
-		desc += " " + m.Description
+		desc = fmt.Sprintf("Schedules %s: %s", prefix, m.Description)
 	}
 	required := []string{"plugin", "method"}
 	for _, p := range m.Params {
