@@ -316,13 +316,18 @@ var guestFuncs = []struct {
 	{abi.ExportInitialize, nil, nil, true},
 }
 
-// checkExports requires memory and the ABI's functions with their core types.
+// checkExports requires memory and the ABI's functions with their core types, and
+// refuses commands (modules exporting _start).
 func checkExports(cm wazero.CompiledModule) error {
 	var errs []error
 	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
 		errs = append(errs, fmt.Errorf("does not export its memory as %q", abi.ExportMemory))
 	}
 	exported := cm.ExportedFunctions()
+	if _, ok := exported["_start"]; ok {
+		errs = append(errs, errors.New("exports _start: it was built as a command, and a plugin must be a reactor "+
+			"(Go: -buildmode=c-shared; C: -mexec-model=reactor; Rust: --crate-type cdylib)"))
+	}
 	for _, f := range guestFuncs {
 		def, ok := exported[f.name]
 		switch {

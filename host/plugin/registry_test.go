@@ -35,6 +35,7 @@ func TestLoad(t *testing.T) {
 		"badmanifest.wasm":    "not a valid JSON manifest",
 		"badschema.wasm":      "calls[0] (a): params[0] (p): schema does not compile",
 		"bigmem.wasm":         "compile: ",
+		"command.wasm":        "exports _start: it was built as a command",
 		"fcunknown.wasm":      "imports fc.sleep, which the host does not offer",
 		"foreign.wasm":        "imports env.now: only fc and wasi_snapshot_preview1 may be imported",
 		"initfail.wasm":       "instantiate: ",

@@ -23,7 +23,7 @@
 //   - refused at load: badmanifest (manifest not JSON), badabi (ABI 2), badschema (a
 //     schema that does not compile), noexport (no fc_invoke), wrongtype (fc_invoke as
 //     (i32) -> i32), foreign (imports env.now), memimport (imports its memory),
-//     badimport (fc.log with a wrong type), fcunknown (imports fc.sleep), initfail
+//     badimport (fc.log with a wrong type), command (exports _start), fcunknown (imports fc.sleep), initfail
 //     (_initialize traps), bigmem (128 MiB of initial memory), invalid.wasm (not
 //     WebAssembly), noop_duplicate.wasm (a copy of noop: a second plugin named noop).
 package testplugins
