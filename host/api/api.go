@@ -199,7 +199,6 @@ func (a *API) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	a.log.Info("api listening", slog.String("addr", ln.Addr().String()), slog.Bool("auth", len(a.tokens) > 0))
 	select {
 	case err := <-served:
 		return fmt.Errorf("api: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -221,12 +222,24 @@ func toCall(c store.Call) client.Call {
 		Attempt:    c.Attempt,
 		Retry: abi.RetryPolicy{
 			MaxAttempts: c.Retry.MaxAttempts,
-			Backoff:     c.Retry.Backoff.String(),
-			MaxBackoff:  c.Retry.MaxBackoff.String(),
+			Backoff:     duration(c.Retry.Backoff),
+			MaxBackoff:  duration(c.Retry.MaxBackoff),
 		},
 		ClaimedBy:  c.ClaimedBy,
 		ClaimedAt:  c.ClaimedAt,
 		LeaseUntil: c.LeaseUntil,
 		LastError:  c.LastError,
 	}
+}
+
+// duration writes d as Go does, without zero trailing units: "1h", not "1h0m0s".
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

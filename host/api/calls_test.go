@@ -81,7 +81,7 @@ func TestScheduleAnswers201WithLocation(t *testing.T) {
 	if !strings.Contains(string(body), `"runAt":"2031-05-06T05:08:09Z"`) {
 		t.Errorf("runAt not in UTC: %s", body)
 	}
-	if call.Identifier != "drip-user-7" || call.Retry != (abi.RetryPolicy{MaxAttempts: 3, Backoff: "2s", MaxBackoff: "1h0m0s"}) {
+	if call.Identifier != "drip-user-7" || call.Retry != (abi.RetryPolicy{MaxAttempts: 3, Backoff: "2s", MaxBackoff: "1h"}) {
 		t.Errorf("call = %+v", call)
 	}
 	if n, _ := e.rows(t); n != 1 {

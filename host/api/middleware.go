@@ -119,7 +119,7 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		scheme, token, ok := strings.Cut(c.Request().Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return fail(http.StatusUnauthorized, client.CodeUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+			return fail(http.StatusUnauthorized, client.CodeUnauthorized, "missing bearer token: send the header \"Authorization: Bearer\" with one of the host's api.tokens")
 		}
 		digest := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		match := 0
