@@ -1,0 +1,177 @@
+// Package series computes the run times of recurring calls: cron series (five fields,
+// or six with seconds first, month and weekday names, descriptors such as @daily) in an
+// IANA time zone, and interval series that keep their anchor.
+//
+// Cron expressions are parsed by github.com/netresearch/go-cron, the maintained fork of
+// robfig/cron, with standard cron semantics: when both day of month and day of week are
+// restricted, a day matching either runs ("0 9 1 * MON" is the 1st and every Monday).
+// Across daylight-saving changes, a local time skipped by the spring-forward runs an
+// hour later (02:30 becomes 03:30), and a local time repeated by the fall-back runs once
+// — unless the hour or minute field is a wildcard or a step, as in ISC cron: "every
+// hour" keeps running every hour of real time.
+//
+// Missed runs collapse: the next run of a series is always computed from the later of
+// "now" and its previous run time, so a series whose host was down for an hour runs
+// once on its return, then resumes on its schedule, never in a burst.
+package series
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones work on machines without a zoneinfo database
+
+	cron "github.com/netresearch/go-cron"
+)
+
+// MinEvery bounds an interval series from below.
+const MinEvery = time.Second
+
+// Spec is what a recurring call's request says about its schedule: either Cron (with
+// an optional TimeZone, UTC by default) or Every (with an optional Start anchor).
+type Spec struct {
+	Cron     string
+	TimeZone string
+	Every    time.Duration
+	Start    time.Time
+}
+
+// Schedule is a parsed Spec.
+type Schedule struct {
+	spec Spec
+	cron cron.Schedule
+	loc  *time.Location
+	// fixedTime: the hour and minute fields name fixed times, so a wall-clock time
+	// repeated by a fall-back change must run only once.
+	fixedTime bool
+}
+
+var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
+	cron.Descriptor | cron.DowOrDom)
+
+// Parse checks s and returns its schedule. Errors name the offending field.
+func Parse(s Spec) (*Schedule, error) {
+	switch {
+	case s.Cron != "" && s.Every != 0:
+		return nil, errors.New(`give either "cron" or "every", not both`)
+	case s.Cron == "" && s.Every == 0:
+		return nil, errors.New(`a recurring call needs "cron" or "every"`)
+	case s.Every != 0:
+		if s.TimeZone != "" {
+			return nil, errors.New(`"timezone" applies to "cron" only`)
+		}
+		if s.Every < MinEvery {
+			return nil, fmt.Errorf(`"every" must be at least %s, got %s`, MinEvery, s.Every)
+		}
+		return &Schedule{spec: s}, nil
+	}
+	if !s.Start.IsZero() {
+		return nil, errors.New(`"start" applies to "every" only`)
+	}
+	if strings.Contains(s.Cron, "TZ=") {
+		return nil, errors.New(`give the time zone in "timezone", not in "cron"`)
+	}
+	if strings.HasPrefix(strings.TrimSpace(s.Cron), "@every") {
+		return nil, errors.New(`"cron": for a fixed interval use "every" instead of @every`)
+	}
+	loc := time.UTC
+	if s.TimeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(s.TimeZone); err != nil {
+			return nil, fmt.Errorf(`"timezone": %q is not an IANA time zone such as Europe/Berlin`, s.TimeZone)
+		}
+	}
+	sched, err := parser.Parse(s.Cron)
+	if err != nil {
+		return nil, fmt.Errorf(`"cron": %v`, err)
+	}
+	if sched.Next(time.Now().In(loc)).IsZero() {
+		return nil, fmt.Errorf(`"cron": %q never runs`, s.Cron)
+	}
+	return &Schedule{spec: s, cron: sched, loc: loc, fixedTime: fixedTime(s.Cron)}, nil
+}
+
+// fixedTime reports whether a cron expression's hour and minute fields name fixed
+// values (no wildcard, no step). Descriptors other than @hourly name fixed times.
+func fixedTime(expr string) bool {
+	expr = strings.TrimSpace(expr)
+	if strings.HasPrefix(expr, "@") {
+		return expr != "@hourly"
+	}
+	fields := strings.Fields(expr)
+	if len(fields) < 5 {
+		return false
+	}
+	hour, minute := fields[len(fields)-4], fields[len(fields)-5]
+	return !strings.ContainsAny(hour+minute, "*/")
+}
+
+// repeated reports whether the wall-clock time of t (in its location) already happened
+// earlier, in the hour a fall-back change repeats.
+func repeated(t time.Time) bool {
+	_, offset := t.Zone()
+	_, before := t.Add(-3 * time.Hour).Zone()
+	if before <= offset {
+		return false
+	}
+	earlier := t.Add(-time.Duration(before-offset) * time.Second)
+	y1, m1, d1 := t.Date()
+	y2, m2, d2 := earlier.Date()
+	return y1 == y2 && m1 == m2 && d1 == d2 && t.Hour() == earlier.Hour() && t.Minute() == earlier.Minute() && t.Second() == earlier.Second()
+}
+
+// Spec returns the schedule's spec.
+func (s *Schedule) Spec() Spec { return s.spec }
+
+// First returns the first run time of a series created at now: for cron, the first
+// matching time after now; for an interval, Start if it is still ahead, the first time
+// on Start's grid from now on if it has passed, and now + Every without a Start.
+func (s *Schedule) First(now time.Time) time.Time {
+	if s.cron != nil {
+		return s.Next(now)
+	}
+	if s.spec.Start.IsZero() {
+		return now.Add(s.spec.Every).UTC()
+	}
+	if !s.spec.Start.Before(now) {
+		return s.spec.Start.UTC()
+	}
+	return s.onGrid(s.spec.Start, now, false)
+}
+
+// Next returns the first run time strictly after t.
+func (s *Schedule) Next(t time.Time) time.Time {
+	if s.cron != nil {
+		next := s.cron.Next(t.In(s.loc))
+		for s.fixedTime && !next.IsZero() && repeated(next) {
+			next = s.cron.Next(next)
+		}
+		return next.UTC()
+	}
+	return s.onGrid(s.spec.Start, t, true)
+}
+
+// onGrid returns the first time anchor + k·Every at or (strictly) after t.
+func (s *Schedule) onGrid(anchor, t time.Time, strictly bool) time.Time {
+	every := s.spec.Every
+	if t.Before(anchor) {
+		return anchor.UTC()
+	}
+	k := t.Sub(anchor) / every
+	at := anchor.Add(k * every)
+	if at.Before(t) || (strictly && at.Equal(t)) {
+		at = at.Add(every)
+	}
+	return at.UTC()
+}
+
+// Successor returns the run time of the occurrence after one due at runAt that
+// finished at now: the first scheduled time after both, so that runs missed while no
+// host was up collapse into the one that just ran.
+func (s *Schedule) Successor(runAt, now time.Time) time.Time {
+	if now.Before(runAt) {
+		now = runAt
+	}
+	return s.Next(now)
+}
