@@ -80,7 +80,11 @@ func (a *API) answerFor(c echo.Context, err error) *apiError {
 		return fail(http.StatusBadRequest, client.CodeInvalidParameter, "cursor: not a cursor this listing handed out")
 	case store.IsBadData(err):
 		return fail(http.StatusBadRequest, client.CodeInvalidRequest, "the database refused a value of the request: %v", err)
-	case store.IsUnavailable(err), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		a.log.Debug("request cancelled by the client", slog.String("request_id", requestID(c)), slog.Any("err", err))
+		return fail(http.StatusServiceUnavailable, client.CodeUnavailable, "the request was cancelled")
+	case store.IsUnavailable(err):
 		a.log.Warn("database unavailable", slog.String("request_id", requestID(c)), slog.Any("err", err))
 		return fail(http.StatusServiceUnavailable, client.CodeUnavailable, "the database is unavailable; try again later")
 	}
