@@ -87,8 +87,12 @@ type CallInfo struct {
 }
 
 // ScheduleRequest asks for a call to be scheduled. It is the body of POST /v1/calls and
-// the argument of the fc.schedule host function. Delay and At are exclusive; with
-// neither, the call is due at once.
+// the argument of the fc.schedule host function.
+//
+// A one-off call gives Delay or At (exclusive; with neither, the call is due at once).
+// A recurring call gives Cron (with an optional IANA TimeZone, UTC by default) or Every
+// (with an optional Start anchor) instead, and needs an Identifier, which cancels the
+// whole series.
 type ScheduleRequest struct {
 	Plugin     string          `json:"plugin"`
 	Method     string          `json:"method"`
@@ -97,7 +101,14 @@ type ScheduleRequest struct {
 	At         *time.Time      `json:"at,omitempty"`
 	Identifier string          `json:"identifier,omitempty"`
 	Retry      *RetryPolicy    `json:"retry,omitempty"`
+	Cron       string          `json:"cron,omitempty"`
+	TimeZone   string          `json:"timezone,omitempty"`
+	Every      string          `json:"every,omitempty"`
+	Start      *time.Time      `json:"start,omitempty"`
 }
+
+// Recurring reports whether the request asks for a series rather than one call.
+func (r ScheduleRequest) Recurring() bool { return r.Cron != "" || r.Every != "" }
 
 // RetryPolicy says how often a failed call is tried again. MaxAttempts counts every
 // attempt, the first included, so 1 means no retry. Backoff and MaxBackoff are Go

@@ -1,7 +1,7 @@
 // Package request turns a schedule request — the body of POST /v1/calls or the
 // argument of a plugin's fc.schedule — into a call ready to store: it resolves the run
-// time (UTC), checks the arguments against the target method's signature, and fixes the
-// retry policy. The REST API and the executor share it, so a call is accepted on the
+// time (UTC) or the series of a recurring call, checks the arguments against the target
+// method's signature, and fixes the retry policy. The REST API and the executor share it, so a call is accepted on the
 // same terms whoever schedules it.
 package request
 
@@ -15,6 +15,7 @@ import (
 
 	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/abi/signature"
+	"github.com/futurecalls/futurecalls/host/series"
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
@@ -51,7 +52,7 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 	if req.Plugin == "" || req.Method == "" {
 		return store.NewCall{}, fmt.Errorf(`%w: "plugin" and "method" are required`, ErrInvalid)
 	}
-	runAt, err := req.RunAt(now)
+	runAt, recurring, err := when(req, now)
 	if err != nil {
 		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -84,5 +85,51 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 		RunAt:      runAt,
 		Identifier: req.Identifier,
 		Retry:      store.Retry{MaxAttempts: retry.MaxAttempts, Backoff: retry.Backoff, MaxBackoff: retry.MaxBackoff},
+		Series:     recurring,
 	}, nil
+}
+
+// when resolves the first run time of req, and its series when it is recurring.
+func when(req abi.ScheduleRequest, now time.Time) (time.Time, *store.Series, error) {
+	if !req.Recurring() {
+		if req.TimeZone != "" || req.Start != nil {
+			return time.Time{}, nil, errors.New(`"timezone" and "start" belong to a recurring call ("cron" or "every")`)
+		}
+		at, err := req.RunAt(now)
+		return at, nil, err
+	}
+	if req.Delay != "" || req.At != nil {
+		return time.Time{}, nil, errors.New(`a recurring call takes no "delay" or "at": an interval series starts at "start"`)
+	}
+	if req.Identifier == "" {
+		return time.Time{}, nil, errors.New(`a recurring call needs an "identifier": it is how the series is cancelled`)
+	}
+	spec := series.Spec{Cron: req.Cron, TimeZone: req.TimeZone}
+	if req.Every != "" {
+		every, err := abi.ParseDelay(req.Every)
+		if err != nil {
+			return time.Time{}, nil, fmt.Errorf(`"every": %v`, err)
+		}
+		spec.Every = every
+	}
+	if req.Start != nil {
+		spec.Start = req.Start.UTC()
+	}
+	sched, err := series.Parse(spec)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	first := sched.First(now)
+	if first.IsZero() {
+		return time.Time{}, nil, errors.New(`"cron" never runs again`)
+	}
+	s := &store.Series{Cron: spec.Cron, TimeZone: spec.TimeZone, Every: spec.Every}
+	if spec.Every > 0 {
+		// The anchor of an interval series is its start, or else its first run.
+		s.Anchor = spec.Start
+		if s.Anchor.IsZero() {
+			s.Anchor = first
+		}
+	}
+	return first.UTC(), s, nil
 }

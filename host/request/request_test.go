@@ -114,3 +114,52 @@ func TestPrepareRefuses(t *testing.T) {
 		t.Fatalf("wrong arguments: %v, want a *signature.Error with 2 violations", err)
 	}
 }
+
+func TestPrepareRecurring(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) // a Wednesday
+
+	call, err := request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doWork",
+		Cron: "0 9 * * MON-FRI", TimeZone: "Europe/Berlin", Identifier: "mornings"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC); !call.RunAt.Equal(want) {
+		t.Errorf("first cron run = %v, want %v (09:00 in Berlin)", call.RunAt, want)
+	}
+	if s := call.Series; s == nil || s.Cron != "0 9 * * MON-FRI" || s.TimeZone != "Europe/Berlin" || s.ID != 0 {
+		t.Errorf("series = %+v", call.Series)
+	}
+
+	call, err = request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doWork", Every: "15m", Identifier: "tick"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(15 * time.Minute); !call.RunAt.Equal(want) || !call.Series.Anchor.Equal(want) || call.Series.Every != 15*time.Minute {
+		t.Errorf("interval without start: run %v, series %+v; want both at %v", call.RunAt, call.Series, want)
+	}
+
+	start := now.Add(-50 * time.Minute)
+	call, err = request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doWork", Every: "1h", Start: &start, Identifier: "hourly"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(time.Hour); !call.RunAt.Equal(want) || !call.Series.Anchor.Equal(start) {
+		t.Errorf("interval with a past start: run %v anchor %v, want run %v on anchor %v", call.RunAt, call.Series.Anchor, want, start)
+	}
+
+	at := now.Add(time.Hour)
+	for name, req := range map[string]abi.ScheduleRequest{
+		"no identifier":  {Plugin: "example", Method: "doWork", Every: "1h"},
+		"cron and delay": {Plugin: "example", Method: "doWork", Cron: "@daily", Delay: "1h", Identifier: "x"},
+		"every and at":   {Plugin: "example", Method: "doWork", Every: "1h", At: &at, Identifier: "x"},
+		"bad cron":       {Plugin: "example", Method: "doWork", Cron: "every day", Identifier: "x"},
+		"bad every":      {Plugin: "example", Method: "doWork", Every: "often", Identifier: "x"},
+		"zone alone":     {Plugin: "example", Method: "doWork", TimeZone: "UTC"},
+	} {
+		if _, err := request.Prepare(cat, req, now); !errors.Is(err, request.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrRunning means the call is being run by a host and cannot be cancelled any more.
@@ -33,7 +34,7 @@ func (s *Store) ScheduleBatch(ctx context.Context, calls []NewCall) ([]Call, err
 	out := make([]Call, 0, len(calls))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.insert(ctx, tx, calls, out)
+		out, err = s.insert(ctx, tx, calls, out, false)
 		return err
 	})
 	if err != nil {
@@ -43,12 +44,15 @@ func (s *Store) ScheduleBatch(ctx context.Context, calls []NewCall) ([]Call, err
 }
 
 // insert adds calls inside tx and wakes executors when one is due soon. It appends the
-// stored calls to out.
-func (s *Store) insert(ctx context.Context, tx pgx.Tx, calls []NewCall, out []Call) ([]Call, error) {
+// stored calls to out. With successors, the calls are next occurrences of series, and
+// one whose series already has an occurrence at that time is skipped.
+func (s *Store) insert(ctx context.Context, tx pgx.Tx, calls []NewCall, out []Call, successors bool) ([]Call, error) {
 	n := len(calls)
 	plugins, methods, args := make([]string, n), make([]string, n), make([]string, n)
 	runAt, idents := make([]time.Time, n), make([]*string, n)
 	maxAttempts, backoff, maxBackoff := make([]int32, n), make([]int64, n), make([]int64, n)
+	recurring, seriesIDs := make([]bool, n), make([]*int64, n)
+	crons, zones, everyMS, anchors := make([]*string, n), make([]*string, n), make([]*int64, n), make([]*time.Time, n)
 	earliest := calls[0].RunAt
 	for i, c := range calls {
 		plugins[i], methods[i], runAt[i], idents[i] = c.Plugin, c.Method, c.RunAt.UTC(), nullIfEmpty(c.Identifier)
@@ -58,17 +62,35 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, calls []NewCall, out []Ca
 		}
 		r := c.Retry.orDefault()
 		maxAttempts[i], backoff[i], maxBackoff[i] = int32(r.MaxAttempts), r.Backoff.Milliseconds(), r.MaxBackoff.Milliseconds()
+		if sr := c.Series; sr != nil {
+			recurring[i], crons[i], zones[i] = true, nullIfEmpty(sr.Cron), nullIfEmpty(sr.TimeZone)
+			if sr.ID != 0 {
+				seriesIDs[i] = &sr.ID
+			}
+			if sr.Every > 0 {
+				ms, anchor := sr.Every.Milliseconds(), sr.Anchor.UTC()
+				everyMS[i], anchors[i] = &ms, &anchor
+			}
+		}
 		if c.RunAt.Before(earliest) {
 			earliest = c.RunAt
 		}
 	}
+	conflict := ""
+	if successors {
+		conflict = " ON CONFLICT (series_id, run_at) WHERE series_id IS NOT NULL DO NOTHING"
+	}
 	rows, err := tx.Query(ctx, `
-		INSERT INTO future_call (plugin, method, args, run_at, identifier, max_attempts, backoff_ms, max_backoff_ms)
-		SELECT p, m, a::jsonb, r, i, ma, b, mb
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::bigint[], $8::bigint[])
-			AS t(p, m, a, r, i, ma, b, mb)
+		INSERT INTO future_call (plugin, method, args, run_at, identifier, max_attempts, backoff_ms, max_backoff_ms,
+			series_id, cron, timezone, every_ms, anchor)
+		SELECT p, m, a::jsonb, r, i, ma, b, mb,
+			CASE WHEN rec THEN coalesce(sid, nextval('future_call_series_id')) END, cr, tz, ev, an
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::bigint[], $8::bigint[],
+			$9::bool[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::timestamptz[])
+			AS t(p, m, a, r, i, ma, b, mb, rec, sid, cr, tz, ev, an)`+conflict+`
 		RETURNING `+callColumns,
-		plugins, methods, args, runAt, idents, maxAttempts, backoff, maxBackoff)
+		plugins, methods, args, runAt, idents, maxAttempts, backoff, maxBackoff,
+		recurring, seriesIDs, crons, zones, everyMS, anchors)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +100,7 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, calls []NewCall, out []Ca
 	if err != nil {
 		return nil, err
 	}
-	if len(out)-start != n {
+	if len(out)-start != n && !successors {
 		return nil, fmt.Errorf("inserted %d calls, want %d", len(out)-start, n)
 	}
 	if time.Until(earliest) < s.notifyWithin {
@@ -248,7 +270,7 @@ func decodeCursor(c string) (time.Time, int64, error) {
 // cancelled. It returns ErrNotFound when there is no such call and ErrRunning when a
 // host is running it.
 func (s *Store) Cancel(ctx context.Context, id int64, host string) error {
-	tag, err := s.pool.Exec(ctx, cancelSQL("id = $1 AND claimed_by IS NULL"), id, host)
+	tag, err := s.pool.Exec(ctx, cancelSQL("id = $1"), id, host)
 	if err != nil {
 		return fmt.Errorf("cancel call %d: %w", id, err)
 	}
@@ -267,20 +289,37 @@ func (s *Store) Cancel(ctx context.Context, id int64, host string) error {
 
 // CancelIdentifier removes every waiting call carrying identifier, records each in the
 // history as cancelled, and returns how many there were (Serverpod's
-// cancel(identifier)). Calls already running finish.
+// cancel(identifier)). Calls already running finish, but a running occurrence of a
+// series gets no successor: cancelling stops the whole series.
 func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, cancelSQL("identifier = $1 AND claimed_by IS NULL"), identifier, host)
+	return cancelIdentifier(ctx, s.pool, identifier, host)
+}
+
+// cancelSQL deletes the waiting calls matching where ($1) into the history, recorded by
+// host ($2).
+func cancelSQL(where string) string {
+	return `WITH gone AS (DELETE FROM future_call WHERE ` + where + ` AND claimed_by IS NULL RETURNING *)
+		INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, host, series_id)
+		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, 'cancelled', $2, series_id FROM gone`
+}
+
+// cancelIdentifierSQL cancels by identifier ($1, host $2): it removes the waiting calls
+// and stops the series whose occurrence is running, so that it gets no successor.
+var cancelIdentifierSQL = `WITH stopped AS (
+		UPDATE future_call SET series_stopped = true
+		WHERE identifier = $1 AND claimed_by IS NOT NULL AND series_id IS NOT NULL),
+	` + strings.TrimPrefix(cancelSQL("identifier = $1"), "WITH ")
+
+// cancelIdentifier runs cancelIdentifierSQL on db and returns how many waiting calls it
+// removed.
+func cancelIdentifier(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, identifier, host string) (int64, error) {
+	tag, err := db.Exec(ctx, cancelIdentifierSQL, identifier, host)
 	if err != nil {
 		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
 	}
 	return tag.RowsAffected(), nil
-}
-
-// cancelSQL deletes the calls matching where ($1) into the history, recorded by host ($2).
-func cancelSQL(where string) string {
-	return `WITH gone AS (DELETE FROM future_call WHERE ` + where + ` RETURNING *)
-		INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, host)
-		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, 'cancelled', $2 FROM gone`
 }
 
 // CountUpTo counts stored calls, stopping at limit: cheap however many there are.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/futurecalls/futurecalls/host/series"
 )
 
 // Claim takes up to limit due calls for host, oldest first, and holds them for lease.
@@ -151,18 +153,24 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 			), gone AS (
 				DELETE FROM future_call c USING o
 				WHERE c.id = o.id AND c.attempt = o.attempt AND c.claimed_by = $1
-				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, c.run_at
+				RETURNING c.*
+			), history AS (
+				INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
+					finished_at, attempt, outcome, error, host, series_id)
+				SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at,
+					o.attempt, o.outcome, o.error, $1, g.series_id
+				FROM gone g JOIN o ON o.id = g.id
 			)
-			INSERT INTO future_call_history
-				(call_id, plugin, method, args, identifier, scheduled_at, started_at, finished_at, attempt, outcome, error, host)
-			SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at, o.attempt, o.outcome, o.error, $1
-			FROM gone g JOIN o ON o.id = g.id
-			RETURNING call_id`,
+			SELECT `+callColumns+`, series_stopped FROM gone`,
 			host, done.ids, done.attempts, done.kinds, done.errors, done.started, done.finished)
 		if err != nil {
 			return nil, err
 		}
-		if err := collect(rows); err != nil {
+		finished, err := collectFinished(rows, recorded)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.insertSuccessors(ctx, tx, finished, outcomes); err != nil {
 			return nil, err
 		}
 	}
@@ -180,11 +188,12 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 				SET claimed_by = NULL, claimed_at = NULL, lease_until = NULL, run_at = o.retry_at, last_error = o.error
 				FROM o, old
 				WHERE c.id = o.id AND old.id = o.id
-				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at
+				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at, c.series_id
 			)
-			INSERT INTO future_call_history
-				(call_id, plugin, method, args, identifier, scheduled_at, started_at, finished_at, attempt, outcome, error, host, retry_at)
-			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at, o.attempt, o.outcome, o.error, $1, o.retry_at
+			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
+				finished_at, attempt, outcome, error, host, retry_at, series_id)
+			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at,
+				o.attempt, o.outcome, o.error, $1, o.retry_at, b.series_id
 			FROM back b JOIN o ON o.id = b.id
 			RETURNING call_id`,
 			host, retry.ids, retry.attempts, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt)
@@ -196,6 +205,80 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 		}
 	}
 	return recorded, nil
+}
+
+// finishedCall is a call whose final outcome was just recorded.
+type finishedCall struct {
+	Call
+	seriesStopped bool
+}
+
+// collectFinished reads the calls removed by an outcome and marks them recorded.
+func collectFinished(rows pgx.Rows, recorded map[int64]bool) ([]finishedCall, error) {
+	defer rows.Close()
+	var out []finishedCall
+	for rows.Next() {
+		var f finishedCall
+		var err error
+		f.Call, err = scanCall(rowWithExtra{rows, &f.seriesStopped})
+		if err != nil {
+			return nil, err
+		}
+		recorded[f.ID] = true
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// rowWithExtra scans one more column after those scanCall reads.
+type rowWithExtra struct {
+	pgx.Row
+	extra any
+}
+
+func (r rowWithExtra) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extra)...) }
+
+// insertSuccessors inserts the next occurrence of every series whose occurrence just
+// finished, unless the series was cancelled meanwhile or the occurrence was broken (its
+// successors would be broken too). The next run time is computed from the outcome's
+// finishing time, so runs missed while no host was up collapse into the one that just
+// ran. The unique (series_id, run_at) index makes each successor appear exactly once.
+func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []finishedCall, outcomes []Outcome) error {
+	var next []NewCall
+	for _, f := range finished {
+		if f.Series == nil || f.seriesStopped {
+			continue
+		}
+		o := outcomeOf(outcomes, f.ID)
+		if o.Kind == Broken {
+			continue
+		}
+		sched, err := series.Parse(series.Spec{Cron: f.Series.Cron, TimeZone: f.Series.TimeZone,
+			Every: f.Series.Every, Start: f.Series.Anchor})
+		if err != nil {
+			return fmt.Errorf("series %d of call %d: %w", f.Series.ID, f.ID, err)
+		}
+		at := sched.Successor(f.RunAt, o.FinishedAt)
+		if at.IsZero() {
+			continue // a cron expression with no run left
+		}
+		next = append(next, NewCall{Plugin: f.Plugin, Method: f.Method, Args: f.Args, RunAt: at,
+			Identifier: f.Identifier, Retry: f.Retry, Series: f.Series})
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	_, err := s.insert(ctx, tx, next, nil, true)
+	return err
+}
+
+func outcomeOf(outcomes []Outcome, id int64) Outcome {
+	for _, o := range outcomes {
+		if o.ID == id {
+			return o
+		}
+	}
+	return Outcome{}
 }
 
 // outcomeColumns holds outcomes column by column, for unnest.
@@ -229,7 +312,7 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 		if len(pending) == 0 {
 			return nil
 		}
-		_, err := s.insert(ctx, tx, pending, nil)
+		_, err := s.insert(ctx, tx, pending, nil, false)
 		pending = pending[:0]
 		return err
 	}
@@ -245,7 +328,7 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 				if err := flush(); err != nil {
 					return err
 				}
-				if _, err := tx.Exec(ctx, cancelSQL("identifier = $1 AND claimed_by IS NULL"), e.CancelIdentifier, host); err != nil {
+				if _, err := cancelIdentifier(ctx, tx, e.CancelIdentifier, host); err != nil {
 					return err
 				}
 			default:

@@ -119,6 +119,20 @@ type Call struct {
 	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
 	// LastError is the error of the previous attempt of a call waiting for a retry.
 	LastError string `json:"lastError,omitempty"`
+	// Series is set when the call is an occurrence of a recurring call.
+	Series *Series `json:"series,omitempty"`
+}
+
+// Series is the schedule of a recurring call: Cron in TimeZone, or Every on Anchor.
+// Its occurrences are stored one at a time: when one finishes, the store inserts the
+// next, in the transaction that records the outcome.
+type Series struct {
+	// ID identifies the series; the store assigns it to a new series.
+	ID       int64         `json:"id"`
+	Cron     string        `json:"cron,omitempty"`
+	TimeZone string        `json:"timezone,omitempty"`
+	Every    time.Duration `json:"every,omitempty"`
+	Anchor   time.Time     `json:"anchor,omitempty"`
 }
 
 // Retry is the retry policy stored with a call.
@@ -136,20 +150,27 @@ type NewCall struct {
 	RunAt      time.Time
 	Identifier string
 	Retry      Retry
+	// Series makes the call the first occurrence of a new series (Series.ID zero), or
+	// the next occurrence of an existing one.
+	Series *Series
 }
 
 // callColumns are selected, in this order, by scanCall.
 const callColumns = `id, plugin, method, args, run_at, coalesce(identifier, ''), created_at, attempt,
-	max_attempts, backoff_ms, max_backoff_ms, coalesce(claimed_by, ''), claimed_at, lease_until, coalesce(last_error, '')`
+	max_attempts, backoff_ms, max_backoff_ms, coalesce(claimed_by, ''), claimed_at, lease_until, coalesce(last_error, ''),
+	series_id, coalesce(cron, ''), coalesce(timezone, ''), every_ms, anchor`
 
 func scanCall(row pgx.Row) (Call, error) {
 	var c Call
 	var backoff, maxBackoff int64
+	var series seriesColumns
 	err := row.Scan(&c.ID, &c.Plugin, &c.Method, &c.Args, &c.RunAt, &c.Identifier, &c.CreatedAt, &c.Attempt,
-		&c.Retry.MaxAttempts, &backoff, &maxBackoff, &c.ClaimedBy, &c.ClaimedAt, &c.LeaseUntil, &c.LastError)
+		&c.Retry.MaxAttempts, &backoff, &maxBackoff, &c.ClaimedBy, &c.ClaimedAt, &c.LeaseUntil, &c.LastError,
+		&series.id, &series.cron, &series.timezone, &series.everyMS, &series.anchor)
 	if err != nil {
 		return Call{}, err
 	}
+	c.Series = series.series()
 	c.Retry.Backoff = time.Duration(backoff) * time.Millisecond
 	c.Retry.MaxBackoff = time.Duration(maxBackoff) * time.Millisecond
 	c.RunAt, c.CreatedAt = c.RunAt.UTC(), c.CreatedAt.UTC()
@@ -170,4 +191,27 @@ func nullIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// seriesColumns are the series columns of a row as scanned.
+type seriesColumns struct {
+	id       *int64
+	cron     string
+	timezone string
+	everyMS  *int64
+	anchor   *time.Time
+}
+
+func (c seriesColumns) series() *Series {
+	if c.id == nil {
+		return nil
+	}
+	s := &Series{ID: *c.id, Cron: c.cron, TimeZone: c.timezone}
+	if c.everyMS != nil {
+		s.Every = time.Duration(*c.everyMS) * time.Millisecond
+	}
+	if c.anchor != nil {
+		s.Anchor = c.anchor.UTC()
+	}
+	return s
 }
