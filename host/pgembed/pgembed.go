@@ -68,6 +68,10 @@ type Options struct {
 	User string
 	// Ephemeral trades durability for speed (no fsync, no full-page writes): for tests.
 	Ephemeral bool
+	// Port is the loopback TCP port the server listens on; 0 picks a free one at every
+	// start. A fixed port keeps the URL across restarts, so that clients holding it
+	// (other processes, tests restarting the database under a running host) reconnect.
+	Port int
 	// Logger receives start and stop messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -117,14 +121,14 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{dir: dir, lock: lock, log: log, exited: make(chan struct{})}
-	if err := c.start(ctx, bin, runAs, opts.Ephemeral); err != nil {
+	if err := c.start(ctx, bin, runAs, opts.Ephemeral, opts.Port); err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Cluster) start(ctx context.Context, bin string, runAs *credential, ephemeral bool) error {
+func (c *Cluster) start(ctx context.Context, bin string, runAs *credential, ephemeral bool, port int) error {
 	data := filepath.Join(c.dir, "data")
 	password, err := c.password()
 	if err != nil {
@@ -141,9 +145,10 @@ func (c *Cluster) start(ctx context.Context, bin string, runAs *credential, ephe
 	if err := stopOrphan(ctx, data, c.log); err != nil {
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return fmt.Errorf("embedded postgres: %w", err)
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return fmt.Errorf("embedded postgres: %w", err)
+		}
 	}
 	logFile, err := os.OpenFile(filepath.Join(c.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

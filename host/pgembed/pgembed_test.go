@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,59 @@ func TestMissingBinariesSayWhatToDo(t *testing.T) {
 	if !strings.Contains(pgembed.ErrNoBinaries.Error(), "apt-get install postgresql") ||
 		!strings.Contains(pgembed.ErrNoBinaries.Error(), "database.url") {
 		t.Errorf("ErrNoBinaries should say how to install PostgreSQL or set database.url: %v", pgembed.ErrNoBinaries)
+	}
+}
+
+// TestFixedPortKeepsTheURL restarts a cluster on the port it was given: the URL stays
+// the same, so a client holding it (a running host) reconnects to the restarted server.
+func TestFixedPortKeepsTheURL(t *testing.T) {
+	ctx := context.Background()
+	dir := tempDir(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	opts := pgembed.Options{Dir: dir, Ephemeral: true, Port: port}
+
+	first, err := pgembed.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ":" + strconv.Itoa(port) + "/"; !strings.Contains(first.URL(), want) {
+		t.Fatalf("URL %s does not use port %d", first.URL(), port)
+	}
+	s, err := store.Open(ctx, first.URL(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("the database answered while stopped")
+	}
+
+	second, err := pgembed.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Stop(ctx) })
+	if second.URL() != first.URL() {
+		t.Errorf("URL after the restart = %s, want %s", second.URL(), first.URL())
+	}
+	// The pool opened before the restart reconnects on its own.
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("the store did not reconnect after the restart: %v", err)
+	}
+
+	// A port taken by another server fails the start with the server's reason.
+	if _, err := pgembed.Start(ctx, pgembed.Options{Dir: tempDir(t), Ephemeral: true, Port: port}); err == nil {
+		t.Error("a second cluster started on a port in use")
 	}
 }

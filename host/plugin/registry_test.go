@@ -25,7 +25,7 @@ func TestLoad(t *testing.T) {
 	for _, p := range reg.Plugins() {
 		names = append(names, p.Name)
 	}
-	if want := []string{"hostile", "noop", "probe", "tightloop"}; !slices.Equal(names, want) {
+	if want := []string{"hostile", "liar", "noop", "probe", "tightloop"}; !slices.Equal(names, want) {
 		t.Errorf("Plugins() = %q, want %q", names, want)
 	}
 
@@ -44,6 +44,8 @@ func TestLoad(t *testing.T) {
 		"noexport.wasm":       "does not export fc_invoke (i32, i32) -> (i64)",
 		"wrongtype.wasm":      "exports fc_invoke as (i32) -> (i32), want (i32, i32) -> (i64)",
 		"noop_duplicate.wasm": `plugin name "noop" is claimed by both noop.wasm and noop_duplicate.wasm: noop_duplicate.wasm refused`,
+		"cannotrun.wasm":      "does not export fc_invoke (i32, i32) -> (i64)",
+		"probe_v2.wasm":       `plugin name "probe" is claimed by both probe.wasm and probe_v2.wasm: probe_v2.wasm refused`,
 	}
 	problems := map[string]string{}
 	for _, p := range reg.Problems() {

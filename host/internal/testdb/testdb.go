@@ -37,7 +37,11 @@ var (
 
 // Main runs a package's tests and then stops the private cluster, if one was started.
 // Use it as the package's TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with cleaning of its own to do before it exits: it runs
+// the tests, stops the private cluster, and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -47,7 +51,7 @@ func Main(m *testing.M) {
 	if tmpDir != "" {
 		_ = os.RemoveAll(tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func setup() error {

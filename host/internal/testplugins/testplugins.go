@@ -20,12 +20,26 @@
 //     keeps mb MiB; exit(code) calls os.Exit; panic(message) panics; stdout(text) prints
 //     text to stdout and stderr; counter() logs "counter <n>", n counting its calls on
 //     the instance; typed(signup, tags, at, limits, note?) takes typed parameters.
+//     Sandbox probes, which log what they got and succeed either way: readFile(path)
+//     logs "readFile <path>: ok <bytes>" or "readFile <path>: error <reason>" and the
+//     same for listing "/" and "."; env(name) logs "env <name>: set=<bool> value=<v>;
+//     <n> variables, args [...]"; dial(address) logs "dial <address>: error <reason>"
+//     (or "connected") and "dial: open descriptors [<fds 3-15 that answer>]".
+//     nul(where) hands the host text it cannot store as it is: a NUL byte and invalid
+//     UTF-8 in its error message ("error"), a NUL in a follow-up's arguments
+//     ("schedule"), or on stderr before exiting with code 5 ("stderr").
+//   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
+//     fails with "liar: no call named ghost here".
+//   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
+//     "probe"): echo, sleep and counter unchanged, record(label) takes an integer, the
+//     other calls are gone; its calls do nothing. For the pre-deploy check.
 //   - refused at load: badmanifest (manifest not JSON), badabi (ABI 2), badschema (a
 //     schema that does not compile), noexport (no fc_invoke), wrongtype (fc_invoke as
 //     (i32) -> i32), foreign (imports env.now), memimport (imports its memory),
 //     badimport (fc.log with a wrong type), command (exports _start), fcunknown (imports fc.sleep), initfail
-//     (_initialize traps), bigmem (128 MiB of initial memory), invalid.wasm (not
-//     WebAssembly), noop_duplicate.wasm (a copy of noop: a second plugin named noop).
+//     (_initialize traps), bigmem (128 MiB of initial memory), cannotrun (declares
+//     calls, but its fc_invoke is a global), invalid.wasm (not WebAssembly),
+//     noop_duplicate.wasm (a copy of noop: a second plugin named noop).
 package testplugins
 
 import (

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strings"
 	"time"
 
 	fc "github.com/futurecalls/futurecalls/sdk/go"
@@ -31,6 +33,10 @@ func init() {
 	fc.Register("stdout", stdout, "text")
 	fc.Register("counter", counter)
 	fc.Register("typed", typed, "signup", "tags", "at", "limits", "note")
+	fc.Register("readFile", readFile, "path")
+	fc.Register("env", env, "name")
+	fc.Register("dial", dial, "address")
+	fc.Register("nul", nul, "where")
 }
 
 func echo(c fc.Call, text string) error {
@@ -132,6 +138,74 @@ type Signup struct {
 func typed(c fc.Call, s Signup, tags []string, at time.Time, limits map[string]int32, note *string) error {
 	fc.Logger().Info("typed", "signup", s, "tags", tags, "at", at, "limits", limits, "note", note != nil)
 	return nil
+}
+
+// The sandbox probes below try to reach outside the sandbox and log what they got, one
+// line each, starting with their own name; they succeed either way, so that the log
+// line, not the outcome, says whether the sandbox held.
+
+// readFile logs what reading path, listing "/" and "." and finding pre-opened
+// directories gave.
+func readFile(c fc.Call, path string) error {
+	b, err := os.ReadFile(path)
+	fc.Logf(fc.LevelInfo, "readFile %s: %s", path, result(len(b), err))
+	for _, dir := range []string{"/", "."} {
+		entries, err := os.ReadDir(dir)
+		fc.Logf(fc.LevelInfo, "readFile: list %s: %s", dir, result(len(entries), err))
+	}
+	return nil
+}
+
+// env logs the named variable and how many variables the guest sees.
+func env(c fc.Call, name string) error {
+	v, ok := os.LookupEnv(name)
+	fc.Logf(fc.LevelInfo, "env %s: set=%t value=%q; %d variables, args %q", name, ok, v, len(os.Environ()), os.Args)
+	return nil
+}
+
+// dial logs what dialling address over TCP gave, and what the descriptors a host might
+// have passed on (3 to 15: pre-opened sockets and files) are.
+func dial(c fc.Call, address string) error {
+	conn, err := net.DialTimeout("tcp", address, 2*time.Second)
+	if err == nil {
+		_, werr := conn.Write([]byte("probe was here\n"))
+		conn.Close()
+		fc.Logf(fc.LevelInfo, "dial %s: connected (write error: %v)", address, werr)
+	} else {
+		fc.Logf(fc.LevelInfo, "dial %s: error %v", address, err)
+	}
+	var open []string
+	for fd := 3; fd <= 15; fd++ {
+		f := os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", fd))
+		if _, err := f.Stat(); err == nil {
+			open = append(open, fmt.Sprint(fd))
+		}
+	}
+	fc.Logf(fc.LevelInfo, "dial: open descriptors [%s]", strings.Join(open, " "))
+	return nil
+}
+
+func result(n int, err error) string {
+	if err != nil {
+		return "error " + err.Error()
+	}
+	return fmt.Sprintf("ok %d", n)
+}
+
+// nul hands the host text it cannot store as it is: a NUL byte in an error message
+// (where = "error"), in a follow-up's arguments ("schedule"), or a NUL and invalid
+// UTF-8 on stderr before exiting with code 5 ("stderr"); it fails for any other where.
+func nul(c fc.Call, where string) error {
+	switch where {
+	case "error":
+		return errors.New("nul\x00byte \xff")
+	case "schedule":
+		return fc.Schedule(fc.Request{Method: "echo", Args: fc.Args{"text": "nul\x00byte"}})
+	case "stderr":
+		os.Stderr.WriteString("nul\x00byte \xff\n")
+		os.Exit(5)
+	}
+	return fmt.Errorf("nul: unknown where %q", where)
 }
 
 func main() {}
