@@ -230,7 +230,7 @@ func (in *instance) run(ctx context.Context, envelope []byte) (*CallError, error
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage]
 	}
-	text := strings.ToValidUTF8(string(msg), "\uFFFD")
+	text := storable(string(msg))
 	if text == "" {
 		text = "call failed"
 	}
@@ -261,7 +261,7 @@ func (p *Plugin) failure(parent, callCtx context.Context, c *call, in *instance,
 		msg = fmt.Sprintf("exited with code %d", exit.ExitCode())
 	}
 	if s := c.stderr.String(); s != "" {
-		msg += " (stderr: " + firstLines(s, 2) + ")"
+		msg += " (stderr: " + storable(firstLines(s, 2)) + ")"
 	}
 	kind := KindTrapped
 	if p.atMemoryCap(in) || strings.Contains(c.stderr.String(), "out of memory") {
@@ -276,6 +276,14 @@ func (p *Plugin) failure(parent, callCtx context.Context, c *call, in *instance,
 // is how a host can tell that the cap was the cause.
 func (p *Plugin) atMemoryCap(in *instance) bool {
 	return in != nil && int64(in.mem.Size()) > p.Limits.MemoryLimit-p.Limits.MemoryLimit/8
+}
+
+// storable makes text that came from a guest fit a PostgreSQL text column, where the
+// error message of a call is recorded: valid UTF-8 without NUL characters, each
+// offending byte replaced by U+FFFD. PostgreSQL refuses anything else, and with it the
+// call's outcome.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func firstLine(s string) string {

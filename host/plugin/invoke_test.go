@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/abi/signature"
@@ -423,6 +424,34 @@ func TestConcurrent(t *testing.T) {
 			close(errs)
 			for err := range errs {
 				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestGuestTextIsStorable: what a guest says about its failure (its error message, its
+// stderr) reaches the CallError as text PostgreSQL can store: valid UTF-8 without NUL,
+// each offending byte replaced. Otherwise the database refused the outcome and the
+// call ended up recorded as interrupted, its error lost (found end to end by the e2e
+// suite's hostile plugins).
+func TestGuestTextIsStorable(t *testing.T) {
+	t.Parallel()
+	p := mustPlugin(t, loadPlugins(t, plugin.Limits{}, "probe"), "probe")
+	tests := []struct {
+		where string
+		kind  plugin.Kind
+		msg   string
+	}{
+		{"error", plugin.KindFailed, "nul\uFFFDbyte \uFFFD"},
+		{"stderr", plugin.KindTrapped, "exited with code 5 (stderr: nul\uFFFDbyte \uFFFD)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.where, func(t *testing.T) {
+			t.Parallel()
+			err := p.Invoke(context.Background(), envelope("probe", "nul", `{"where": "`+tt.where+`"}`), nil, nil)
+			ce := wantKind(t, err, tt.kind, tt.msg)
+			if !utf8.ValidString(ce.Message) || strings.ContainsRune(ce.Message, 0) {
+				t.Errorf("message %q: want valid UTF-8 without NUL", ce.Message)
 			}
 		})
 	}
