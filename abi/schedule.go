@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// MaxDelayDays bounds a delay (about 100 years), far from time.Duration's overflow.
+const MaxDelayDays = 36500
+
 // MaxRetryAttempts bounds RetryPolicy.MaxAttempts.
 const MaxRetryAttempts = 100
 
@@ -24,8 +27,8 @@ func ParseDelay(s string) (time.Duration, error) {
 	var days int64
 	if i := strings.IndexByte(s, 'd'); i > 0 {
 		n, err := strconv.ParseInt(s[:i], 10, 32)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid delay %q: days must be a non-negative integer", s)
+		if err != nil || n < 0 || n > MaxDelayDays {
+			return 0, fmt.Errorf("invalid delay %q: days must be an integer from 0 to %d", s, MaxDelayDays)
 		}
 		days, s = n, s[i+1:]
 		if s == "" {
@@ -36,10 +39,13 @@ func ParseDelay(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("invalid delay: %w", err)
 	}
-	d += time.Duration(days) * 24 * time.Hour
 	if d < 0 {
 		return 0, errors.New("invalid delay: negative")
 	}
+	if d > MaxDelayDays*24*time.Hour-time.Duration(days)*24*time.Hour {
+		return 0, fmt.Errorf("invalid delay: more than %d days", MaxDelayDays)
+	}
+	d += time.Duration(days) * 24 * time.Hour
 	return d, nil
 }
 

@@ -31,14 +31,6 @@ func decodeRequest(data []byte) (abi.ScheduleRequest, *apiError) {
 	return req, nil
 }
 
-// Run times outside [minRunAt, maxRunAt) are refused. A time the database stores but
-// JSON cannot carry (the year 10000, which 9999-12-31T23:59:59.9999999Z rounds to in
-// PostgreSQL) would make the call unreadable through the API ever after.
-var (
-	minRunAt = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxRunAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
 // prepare checks one request against the loaded plugins. Its errors are *apiError,
 // except faults of the catalog.
 func (a *API) prepare(req abi.ScheduleRequest, now time.Time) (store.NewCall, error) {
@@ -48,10 +40,6 @@ func (a *API) prepare(req abi.ScheduleRequest, now time.Time) (store.NewCall, er
 			return store.NewCall{}, e
 		}
 		return store.NewCall{}, fmt.Errorf("check request for %s.%s: %w", req.Plugin, req.Method, err)
-	}
-	if call.RunAt.Before(minRunAt) || !call.RunAt.Before(maxRunAt) {
-		return store.NewCall{}, fail(http.StatusBadRequest, client.CodeInvalidRequest,
-			"the run time %s is out of range: it must be after %s and before %s", call.RunAt.Format(time.RFC3339Nano), minRunAt.Format(time.DateOnly), maxRunAt.Format(time.DateOnly))
 	}
 	return call, nil
 }
@@ -229,7 +217,20 @@ func toCall(c store.Call) client.Call {
 		ClaimedAt:  c.ClaimedAt,
 		LeaseUntil: c.LeaseUntil,
 		LastError:  c.LastError,
+		Series:     toSeries(c.Series),
 	}
+}
+
+func toSeries(s *store.Series) *client.Series {
+	if s == nil {
+		return nil
+	}
+	out := &client.Series{ID: s.ID, Cron: s.Cron, TimeZone: s.TimeZone}
+	if s.Every > 0 {
+		anchor := s.Anchor
+		out.Every, out.Anchor = duration(s.Every), &anchor
+	}
+	return out
 }
 
 // duration writes d as Go does, without zero trailing units: "1h", not "1h0m0s".

@@ -13,9 +13,10 @@ import (
 
 // history is GET /v1/history: finished attempts and removed calls, newest first.
 func (a *API) history(c echo.Context) error {
-	q := newQuery(c, "callId", "plugin", "method", "identifier", "outcome", "finishedBefore", "finishedAfter", "limit", "cursor")
+	q := newQuery(c, "callId", "seriesId", "plugin", "method", "identifier", "outcome", "finishedBefore", "finishedAfter", "limit", "cursor")
 	f := store.HistoryFilter{
 		CallID:         q.int("callId", 1, math.MaxInt64),
+		SeriesID:       q.int("seriesId", 1, math.MaxInt64),
 		Plugin:         q.str("plugin"),
 		Method:         q.str("method"),
 		Identifier:     q.str("identifier"),

@@ -161,6 +161,10 @@ func requestSchema(plugin string, m abi.Method, prefix string) obj {
 		"at":         ref("At"),
 		"identifier": ref("Identifier"),
 		"retry":      ref("RetryPolicy"),
+		"cron":       ref("Cron"),
+		"timezone":   ref("TimeZone"),
+		"every":      ref("Every"),
+		"start":      ref("Start"),
 	}, required...)
 	o["title"] = prefix
 	return o
@@ -176,6 +180,10 @@ func genericRequestSchema() obj {
 		"at":         ref("At"),
 		"identifier": ref("Identifier"),
 		"retry":      ref("RetryPolicy"),
+		"cron":       ref("Cron"),
+		"timezone":   ref("TimeZone"),
+		"every":      ref("Every"),
+		"start":      ref("Start"),
 	}, "plugin", "method")
 }
 
@@ -287,6 +295,21 @@ func baseSchemas() obj {
 			"backoff":     str("Wait after the first failure, a Go duration (1s); doubled after each further failure."),
 			"maxBackoff":  str("The longest wait between attempts, a Go duration (1h)."),
 		}, "maxAttempts"),
+		"Cron": obj{"type": "string", "examples": []any{"0 9 * * MON-FRI", "*/30 * * * * *", "@daily"},
+			"description": "Makes the call recurring on a cron schedule: five fields (minute hour day-of-month month day-of-week), or six with seconds first; month and weekday names; descriptors such as @daily. A day matching either a restricted day of month or a restricted day of week runs. Needs an identifier, which cancels the series; exclusive with every, delay and at."},
+		"TimeZone": obj{"type": "string", "examples": []any{"Europe/Berlin"},
+			"description": "The IANA time zone of cron (UTC when absent). Across daylight-saving changes a skipped local time runs an hour later and a repeated one runs once."},
+		"Every": obj{"type": "string", "examples": []any{"15m", "1d"},
+			"description": "Makes the call recurring at a fixed interval (a Go duration, plus d for days), on the grid start + k·every. Runs missed while no host was up collapse into one. Needs an identifier; exclusive with cron, delay and at."},
+		"Start": obj{"type": "string", "format": "date-time",
+			"description": "The anchor of an every series: its first run (or, if past, the grid it keeps). Default: one interval from now."},
+		"Series": object("The schedule of a recurring call.", obj{
+			"id":       integer("The series' id; the history's seriesId."),
+			"cron":     str("The cron expression."),
+			"timezone": str("The cron expression's time zone."),
+			"every":    str("The interval."),
+			"anchor":   dateTime("The interval's anchor."),
+		}, "id"),
 		"Call": object("A waiting or running call.", obj{
 			"id":         integer("The call's id."),
 			"plugin":     str("The plugin."),
@@ -302,6 +325,7 @@ func baseSchemas() obj {
 			"claimedAt":  dateTime("When the host claimed it."),
 			"leaseUntil": dateTime("Until when the claim holds."),
 			"lastError":  str("The error of the previous attempt, when waiting for a retry."),
+			"series":     ref("Series"),
 		}, "id", "plugin", "method", "args", "runAt", "createdAt", "status", "attempt", "retry"),
 		"CallPage": object("One page of calls, by run time.", obj{
 			"calls":      arrayOf(ref("Call")),
@@ -329,6 +353,7 @@ func baseSchemas() obj {
 			"error":       str("Why the attempt failed."),
 			"host":        str("The host that ran the attempt or recorded the outcome."),
 			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
+			"seriesId":    integer("The series of a recurring call's occurrence."),
 		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
@@ -468,6 +493,7 @@ func paths() obj {
 	}, "BadRequest")
 	history["parameters"] = []any{
 		queryParam("callId", "Only this call's entries.", obj{"type": "integer", "format": "int64", "minimum": 1}),
+		queryParam("seriesId", "Only the occurrences of this series.", obj{"type": "integer", "format": "int64", "minimum": 1}),
 		filter("plugin", "Only this plugin's entries."), filter("method", "Only entries of this method."),
 		filter("identifier", "Only entries carrying this identifier."),
 		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": store.Outcomes}),

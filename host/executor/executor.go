@@ -341,6 +341,12 @@ func (e *Executor) record(batch []store.Outcome) {
 			}
 			return
 		}
+		if store.IsBadData(err) {
+			// The database refused a value: one call's follow-ups, whatever checks they
+			// passed. Keep that call from failing the others' outcomes.
+			e.isolate(batch, err)
+			return
+		}
 		if time.Now().After(deadline) {
 			e.log.Error("giving up recording outcomes; their leases ran out and other hosts will record them as interrupted",
 				slog.Int("calls", len(batch)), slog.Any("error", err))
@@ -350,6 +356,27 @@ func (e *Executor) record(batch []store.Outcome) {
 		time.Sleep(wait)
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// isolate records the outcomes of a batch the database refused one by one; an outcome
+// refused on its own loses its effects and is recorded as failed, with the reason.
+func (e *Executor) isolate(batch []store.Outcome, err error) {
+	if len(batch) > 1 {
+		for _, o := range batch {
+			e.record([]store.Outcome{o})
+		}
+		return
+	}
+	o := batch[0]
+	if len(o.Effects) == 0 {
+		e.log.Error("the database refused an outcome; its claim will expire and be recorded as interrupted",
+			slog.Int64("call", o.ID), slog.Any("error", err))
+		return
+	}
+	o.Kind, o.Effects, o.RetryAt = store.Failed, nil, nil
+	o.Error = "its follow-up calls could not be stored: " + err.Error()
+	e.log.Warn("a call's follow-ups were refused by the database; recording it as failed", slog.Int64("call", o.ID), slog.Any("error", err))
+	e.record([]store.Outcome{o})
 }
 
 // listen wakes the loop on notifications of calls due soon, reconnecting when the

@@ -400,3 +400,45 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 		t.Errorf("%d calls left claimed by a stopped host", n)
 	}
 }
+
+func TestIntervalSeriesRunsUntilCancelled(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, plugin.Limits{})
+	start := time.Now().Add(200 * time.Millisecond).Truncate(time.Microsecond) // as stored
+	c := probe("echo", `{"text":"tick"}`, start)
+	c.Identifier = "ticks"
+	c.Series = &store.Series{Every: time.Second, Anchor: start}
+	r.schedule(t, c)
+	r.start(t, "a", executor.Options{})
+	r.start(t, "b", executor.Options{})
+	r.waitFor(t, "occurrences", 3, "SELECT least(count(*), 3) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'")
+	if _, err := r.store.CancelIdentifier(ctx, "ticks", "test"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "waiting occurrences", 0, "SELECT count(*) FROM future_call")
+	ran := r.count(t, "SELECT count(*) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'")
+	time.Sleep(2500 * time.Millisecond) // two more periods: nothing may run
+	if again := r.count(t, "SELECT count(*) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'"); again != ran {
+		t.Errorf("the cancelled series ran %d more times", again-ran)
+	}
+	// Every occurrence ran on the anchor's grid, once.
+	rows, err := r.store.Pool().Query(ctx, "SELECT scheduled_at FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded' ORDER BY scheduled_at")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var prev time.Time
+	for rows.Next() {
+		var at time.Time
+		if err := rows.Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		if off := at.Sub(start) % time.Second; off.Abs() > time.Millisecond {
+			t.Errorf("occurrence at %v is off the anchor's grid by %v", at, off)
+		}
+		if !prev.IsZero() && !at.After(prev) {
+			t.Errorf("occurrence at %v ran twice", at)
+		}
+		prev = at
+	}
+}

@@ -163,3 +163,32 @@ func TestPrepareRecurring(t *testing.T) {
 		}
 	}
 }
+
+func TestPrepareRefusesWhatCannotBeStored(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	past := time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)
+	for name, req := range map[string]abi.ScheduleRequest{
+		"NUL in a string":   {Args: json.RawMessage(`{"data":"a\u0000b"}`)},
+		"lone low":          {Args: json.RawMessage(`{"data":"\udc00"}`)},
+		"lone high":         {Args: json.RawMessage(`{"data":"\ud800x"}`)},
+		"high then escape":  {Args: json.RawMessage(`{"data":"\ud800\n"}`)},
+		"huge exponent":     {Args: json.RawMessage(`{"data":"x","n":1e1000000000}`)},
+		"before 1970":       {At: &past},
+		"delay of millenia": {Delay: "36501d"},
+	} {
+		req.Plugin, req.Method = "example", "doOtherWork"
+		if req.Args == nil {
+			req.Args = json.RawMessage(`{"data":"x"}`)
+		}
+		if _, err := request.Prepare(cat, req, time.Now()); !errors.Is(err, request.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	// Escaped backslashes and paired surrogates are fine.
+	for _, ok := range []string{`{"data":"\\u0000 is not NUL"}`, `{"data":"\ud83d\ude00"}`, `{"data":"e1000000 in text"}`} {
+		if _, err := request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doOtherWork", Args: json.RawMessage(ok)}, time.Now()); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}

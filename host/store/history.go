@@ -39,11 +39,14 @@ type HistoryEntry struct {
 	Host string `json:"host"`
 	// RetryAt is when the next attempt is due, for a failed attempt that is retried.
 	RetryAt *time.Time `json:"retryAt,omitempty"`
+	// SeriesID is the series of a recurring call's occurrence, 0 for a one-off call.
+	SeriesID int64 `json:"seriesId,omitempty"`
 }
 
 // HistoryFilter selects history entries; zero fields match everything.
 type HistoryFilter struct {
 	CallID     int64
+	SeriesID   int64
 	Plugin     string
 	Method     string
 	Identifier string
@@ -56,12 +59,12 @@ type HistoryFilter struct {
 }
 
 const historyColumns = `id, call_id, plugin, method, args, coalesce(identifier, ''), scheduled_at, started_at,
-	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at`
+	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at, coalesce(series_id, 0)`
 
 func scanHistory(row pgx.Row) (HistoryEntry, error) {
 	var h HistoryEntry
 	err := row.Scan(&h.ID, &h.CallID, &h.Plugin, &h.Method, &h.Args, &h.Identifier, &h.ScheduledAt, &h.StartedAt,
-		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt)
+		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt, &h.SeriesID)
 	if err != nil {
 		return HistoryEntry{}, err
 	}
@@ -76,6 +79,9 @@ func scanHistory(row pgx.Row) (HistoryEntry, error) {
 // following page, empty after the last one.
 func (s *Store) ListHistory(ctx context.Context, f HistoryFilter, p Page) (entries []HistoryEntry, next string, err error) {
 	var q query
+	if f.SeriesID != 0 {
+		q.cond("series_id = " + q.arg(f.SeriesID))
+	}
 	if f.CallID != 0 {
 		q.cond("call_id = " + q.arg(f.CallID))
 	}

@@ -143,7 +143,9 @@ func (c *Client) CancelIdentifier(ctx context.Context, identifier string) (int64
 
 // HistoryOptions filter and page GET /v1/history; zero fields are left out.
 type HistoryOptions struct {
-	CallID     int64
+	CallID int64
+	// SeriesID selects the occurrences of one recurring call.
+	SeriesID   int64
 	Plugin     string
 	Method     string
 	Identifier string
@@ -160,6 +162,7 @@ type HistoryOptions struct {
 func (o HistoryOptions) query() url.Values {
 	q := url.Values{}
 	setInt(q, "callId", o.CallID)
+	setInt(q, "seriesId", o.SeriesID)
 	set(q, "plugin", o.Plugin)
 	set(q, "method", o.Method)
 	set(q, "identifier", o.Identifier)

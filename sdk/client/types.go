@@ -30,6 +30,19 @@ type Call struct {
 	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
 	// LastError is the error of the previous attempt of a call waiting for a retry.
 	LastError string `json:"lastError,omitempty"`
+	// Series is set when the call is the next occurrence of a recurring call.
+	Series *Series `json:"series,omitempty"`
+}
+
+// Series is the schedule of a recurring call, as its occurrences show it.
+type Series struct {
+	ID int64 `json:"id"`
+	// Cron and TimeZone describe a cron series.
+	Cron     string `json:"cron,omitempty"`
+	TimeZone string `json:"timezone,omitempty"`
+	// Every and Anchor describe an interval series: it runs at Anchor + k·Every.
+	Every  string     `json:"every,omitempty"`
+	Anchor *time.Time `json:"anchor,omitempty"`
 }
 
 // Call statuses.
@@ -78,6 +91,8 @@ type HistoryEntry struct {
 	Host string `json:"host"`
 	// RetryAt is when a failed attempt's call runs again.
 	RetryAt *time.Time `json:"retryAt,omitempty"`
+	// SeriesID is the series of a recurring call's occurrence.
+	SeriesID int64 `json:"seriesId,omitempty"`
 }
 
 // Outcomes lists the outcomes a HistoryEntry can have.
