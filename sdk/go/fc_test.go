@@ -258,6 +258,10 @@ func TestSchedule(t *testing.T) {
 		{Request{Method: "m", At: at, Args: struct {
 			N int `json:"n"`
 		}{3}}, `{"plugin":"","method":"m","args":{"n":3},"at":"2026-05-01T12:00:00Z"}`},
+		{Request{Method: "m", Cron: "0 9 * * MON-FRI", TimeZone: "Europe/Berlin", Identifier: "mornings"},
+			`{"plugin":"","method":"m","identifier":"mornings","cron":"0 9 * * MON-FRI","timezone":"Europe/Berlin"}`},
+		{Request{Method: "m", Every: 24 * time.Hour, Start: at, Identifier: "daily"},
+			`{"plugin":"","method":"m","identifier":"daily","every":"1d","start":"2026-05-01T12:00:00Z"}`},
 	}
 	for _, r := range requests {
 		if err := Schedule(r.r); err != nil {

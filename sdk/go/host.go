@@ -137,6 +137,15 @@ type Request struct {
 	Identifier string
 	// Retry overrides the retry policy of the call.
 	Retry *RetryPolicy
+	// Cron makes the call recurring on a cron schedule ("0 9 * * MON-FRI") in
+	// TimeZone (an IANA name; UTC when empty). A recurring call needs an Identifier,
+	// which cancels the whole series, and takes no Delay or At.
+	Cron     string
+	TimeZone string
+	// Every makes the call recurring at a fixed interval, on the grid Start + k·Every
+	// (Start defaults to one interval from now).
+	Every time.Duration
+	Start time.Time
 }
 
 // Errors of Schedule and Cancel, to test with errors.Is.
@@ -181,7 +190,15 @@ func (e *HostError) Unwrap() error {
 // accepted follow-up is stored only if the current call succeeds, so a chain of calls
 // never half-happens. The error is a *HostError.
 func Schedule(r Request) error {
-	req := abi.ScheduleRequest{Plugin: r.Plugin, Method: r.Method, Identifier: r.Identifier, Retry: r.Retry}
+	req := abi.ScheduleRequest{Plugin: r.Plugin, Method: r.Method, Identifier: r.Identifier, Retry: r.Retry,
+		Cron: r.Cron, TimeZone: r.TimeZone}
+	if r.Every != 0 {
+		req.Every = formatDelay(r.Every)
+	}
+	if !r.Start.IsZero() {
+		start := r.Start
+		req.Start = &start
+	}
 	if r.Args != nil {
 		args, err := json.Marshal(r.Args)
 		if err != nil {
