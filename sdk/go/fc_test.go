@@ -273,8 +273,8 @@ func TestSchedule(t *testing.T) {
 			t.Errorf("request %d = %s\nwant %s", i, h.requests[i], r.want)
 		}
 	}
-	if err := ScheduleJSON([]byte(`{"method": "raw"}`)); err != nil || h.requests[3] != `{"method": "raw"}` {
-		t.Errorf("ScheduleJSON: %v, sent %q", err, h.requests[3:])
+	if err := ScheduleJSON([]byte(`{"method": "raw"}`)); err != nil || h.requests[len(requests)] != `{"method": "raw"}` {
+		t.Errorf("ScheduleJSON: %v, sent %q", err, h.requests[len(requests):])
 	}
 	if err := Schedule(Request{Method: "m", Args: func() {}}); err == nil || !strings.Contains(err.Error(), "encode arguments") {
 		t.Errorf("Schedule with unencodable arguments: %v", err)
