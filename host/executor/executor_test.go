@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -440,5 +441,29 @@ func TestIntervalSeriesRunsUntilCancelled(t *testing.T) {
 			t.Errorf("occurrence at %v ran twice", at)
 		}
 		prev = at
+	}
+}
+
+func TestAPluginSchedulesARecurringCall(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, plugin.Limits{})
+	req := `{"method":"echo","args":{"text":"nightly"},"cron":"0 3 * * *","timezone":"Asia/Tokyo","identifier":"nightly"}`
+	noID := `{"method":"echo","args":{"text":"x"},"every":"1h"}`
+	stored := r.schedule(t, probe("schedule", `{"request":`+req+`}`, time.Now()), probe("schedule", `{"request":`+noID+`}`, time.Now()))
+	r.start(t, "h", executor.Options{})
+	r.waitFor(t, "finished", 2, "SELECT count(*) FROM future_call_history")
+	calls, _, err := r.store.List(ctx, store.Filter{Identifier: "nightly"}, store.Page{})
+	if err != nil || len(calls) != 1 || calls[0].Series == nil || calls[0].Series.Cron != "0 3 * * *" || calls[0].Series.TimeZone != "Asia/Tokyo" {
+		t.Fatalf("series scheduled by the plugin: %+v (%v)", calls, err)
+	}
+	if h := calls[0].RunAt.In(time.FixedZone("JST", 9*3600)); h.Hour() != 3 || h.Minute() != 0 {
+		t.Errorf("next run %v is not 03:00 in Tokyo", calls[0].RunAt)
+	}
+	var outcome, msg string
+	if err := r.store.Pool().QueryRow(ctx, "SELECT outcome, error FROM future_call_history WHERE call_id = $1", stored[1].ID).Scan(&outcome, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != store.Failed || !strings.Contains(msg, `needs an "identifier"`) {
+		t.Errorf("a recurring follow-up without identifier: %s: %s", outcome, msg)
 	}
 }
