@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.Logger) (*plugin.Registry, *catalog.Catalog, error) {
 	overrides := map[string]plugin.Limits{}
 	for name := range cfg.Sandbox.Plugins {
-		overrides[name] = pluginLimits(cfg.Sandbox.PluginLimits(name))
+		overrides[name] = pluginLimits(cfg.Sandbox.Plugins[name]) // zero fields take the defaults
 	}
 	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: cfg.Plugins.CacheDir,
 		Defaults: pluginLimits(cfg.Sandbox.Limits), Overrides: overrides}, log)
@@ -128,11 +128,8 @@ func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.L
 	cat, err := catalog.New(reg, catalog.RetryPolicies{
 		Default: retry(cfg.Sandbox.Retry),
 		Override: func(name string) (abi.Retry, bool) {
-			l, ok := cfg.Sandbox.Plugins[name]
-			if !ok || l.Retry.MaxAttempts == 0 {
-				return abi.Retry{}, false
-			}
-			return retry(cfg.Sandbox.PluginLimits(name).Retry), true
+			r, ok := cfg.Sandbox.PluginRetry(name)
+			return retry(r), ok
 		},
 	})
 	if err != nil {

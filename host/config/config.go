@@ -115,7 +115,8 @@ type Plugins struct {
 }
 
 // Sandbox holds the limits every plugin runs under; Plugins overrides them by plugin
-// name (keys left out of an override keep the default).
+// name (keys left out of an override keep the default; an override cannot turn off
+// Fresh when the default turns it on).
 type Sandbox struct {
 	Limits  `koanf:",squash"`
 	Plugins map[string]Limits `koanf:"plugins"`
@@ -192,44 +193,20 @@ func (c FutureCall) Concurrency() int {
 	return *c.ConcurrencyLimit
 }
 
-// PluginLimits returns the limits of the named plugin: the defaults with that plugin's
-// override applied.
-func (s Sandbox) PluginLimits(name string) Limits {
-	l, ok := s.Plugins[name]
-	if !ok {
-		return s.Limits
+// PluginRetry returns the retry policy the operator set for the named plugin, its
+// unset fields taken from the default policy, and whether there is one.
+func (s Sandbox) PluginRetry(name string) (Retry, bool) {
+	r := s.Plugins[name].Retry
+	if r.MaxAttempts == 0 {
+		return Retry{}, false
 	}
-	return l.over(s.Limits)
-}
-
-// over fills the zero fields of l from d.
-func (l Limits) over(d Limits) Limits {
-	if l.MemoryLimit == 0 {
-		l.MemoryLimit = d.MemoryLimit
+	if r.Backoff == 0 {
+		r.Backoff = s.Retry.Backoff
 	}
-	if l.Timeout == 0 {
-		l.Timeout = d.Timeout
+	if r.MaxBackoff == 0 {
+		r.MaxBackoff = s.Retry.MaxBackoff
 	}
-	if l.OutputLimit == 0 {
-		l.OutputLimit = d.OutputLimit
-	}
-	if l.MaxFollowUps == 0 {
-		l.MaxFollowUps = d.MaxFollowUps
-	}
-	l.Fresh = l.Fresh || d.Fresh
-	if l.PoolSize == 0 {
-		l.PoolSize = d.PoolSize
-	}
-	if l.Retry.MaxAttempts == 0 {
-		l.Retry.MaxAttempts = d.Retry.MaxAttempts
-	}
-	if l.Retry.Backoff == 0 {
-		l.Retry.Backoff = d.Retry.Backoff
-	}
-	if l.Retry.MaxBackoff == 0 {
-		l.Retry.MaxBackoff = d.Retry.MaxBackoff
-	}
-	return l
+	return r, true
 }
 
 // Validate checks the values a type cannot express. Errors name the key.

@@ -215,15 +215,19 @@ sandbox:
 	if err != nil {
 		t.Fatal(err)
 	}
-	drip := cfg.Sandbox.PluginLimits("drip")
-	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Retry.MaxAttempts != 5 {
-		t.Errorf("drip override not applied: %+v", drip)
+	drip := cfg.Sandbox.Plugins["drip"]
+	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Timeout != 0 {
+		t.Errorf("drip override = %+v, want its own memory limit and fresh, nothing else", drip)
 	}
-	if drip.Timeout != cfg.Sandbox.Timeout || drip.Retry.Backoff != cfg.Sandbox.Retry.Backoff {
-		t.Errorf("drip should keep the defaults it does not override: %+v", drip)
+	retry, ok := cfg.Sandbox.PluginRetry("drip")
+	if !ok || retry.MaxAttempts != 5 || retry.Backoff != cfg.Sandbox.Retry.Backoff || retry.MaxBackoff != cfg.Sandbox.Retry.MaxBackoff {
+		t.Errorf("drip retry = %+v, %v; want 5 attempts with the default backoffs", retry, ok)
 	}
-	if other := cfg.Sandbox.PluginLimits("example"); other.MemoryLimit != 32<<20 || other.Fresh {
-		t.Errorf("example should have the defaults: %+v", other)
+	if _, ok := cfg.Sandbox.PluginRetry("example"); ok {
+		t.Errorf("example has no retry override")
+	}
+	if cfg.Sandbox.MemoryLimit != 32<<20 {
+		t.Errorf("default memory limit = %d", cfg.Sandbox.MemoryLimit)
 	}
 }
 
