@@ -1,12 +1,13 @@
 package fc
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/futurecalls/futurecalls/abi"
@@ -247,8 +248,8 @@ func invoke(data []byte) (err error) {
 		name := m.def.Params[i].Name
 		v := reflect.New(pt)
 		if raw, given := env.Args[name]; given {
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			if err := dec.Decode(v.Interface()); err != nil {
+			var err error
+			if v, err = decodeArg(raw, pt); err != nil {
 				return fmt.Errorf("fc: argument %s: %w", name, err)
 			}
 		} else if !m.def.Params[i].Optional {
@@ -267,6 +268,116 @@ func invoke(data []byte) (err error) {
 		return e
 	}
 	return nil
+}
+
+// decodeArg decodes one argument into a new value of type t and returns a pointer to it.
+//
+// JSON Schema's "integer" is any number without a fractional part, so the host accepts
+// 1.0, 1e2 and -0 for an integer parameter, numbers encoding/json refuses for Go's
+// integer types. When decoding fails and the argument holds such numbers, they are
+// rewritten as plain integers and decoding is tried once more, so that the plugin runs
+// every call whose arguments fit its signature.
+func decodeArg(raw json.RawMessage, t reflect.Type) (reflect.Value, error) {
+	v := reflect.New(t)
+	err := json.Unmarshal(raw, v.Interface())
+	if err == nil {
+		return v, nil
+	}
+	plain, changed := plainIntegers(raw)
+	if !changed {
+		return v, err
+	}
+	again := reflect.New(t)
+	if json.Unmarshal(plain, again.Interface()) != nil {
+		return v, err
+	}
+	return again, nil
+}
+
+// plainIntegers rewrites the numbers of a JSON document that have an integral value in
+// another form ("1.0", "1e2", "-0") as plain integers ("1", "100", "0"), leaving every
+// other byte as it is. changed says whether it rewrote any.
+func plainIntegers(doc []byte) (out []byte, changed bool) {
+	inString := false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		switch {
+		case inString && c == '\\' && i+1 < len(doc):
+			if changed {
+				out = append(out, c, doc[i+1])
+			}
+			i++
+			continue
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '-' || '0' <= c && c <= '9':
+			j := i
+			for j < len(doc) && strings.IndexByte("0123456789+-.eE", doc[j]) >= 0 {
+				j++
+			}
+			if plain, ok := plainInteger(string(doc[i:j])); ok {
+				if !changed {
+					out, changed = append([]byte(nil), doc[:i]...), true
+				}
+				out = append(out, plain...)
+			} else if changed {
+				out = append(out, doc[i:j]...)
+			}
+			i = j - 1
+			continue
+		}
+		if changed {
+			out = append(out, c)
+		}
+	}
+	return out, changed
+}
+
+// plainInteger returns the plain integer form of a JSON number written with a fraction,
+// an exponent or as -0, when its value is an integer of at most 20 digits (more fit no
+// Go integer type); ok is false otherwise.
+func plainInteger(num string) (plain string, ok bool) {
+	if !strings.ContainsAny(num, ".eE") && num != "-0" {
+		return "", false
+	}
+	neg := strings.HasPrefix(num, "-")
+	mantissa, exp := strings.TrimPrefix(num, "-"), 0
+	if i := strings.IndexAny(mantissa, "eE"); i >= 0 {
+		e, err := strconv.Atoi(mantissa[i+1:])
+		if err != nil || e > 20 || e < -1000 {
+			return "", false
+		}
+		mantissa, exp = mantissa[:i], e
+	}
+	whole, fraction, _ := strings.Cut(mantissa, ".")
+	digits := whole + fraction
+	point := len(whole) + exp // digits[:point] is the integer part
+	if point > 20 {
+		return "", false
+	}
+	for i := max(point, 0); i < len(digits); i++ {
+		if digits[i] != '0' {
+			return "", false
+		}
+	}
+	switch {
+	case point <= 0:
+		plain = ""
+	case point <= len(digits):
+		plain = digits[:point]
+	default:
+		plain = digits + strings.Repeat("0", point-len(digits))
+	}
+	plain = strings.TrimLeft(plain, "0")
+	switch {
+	case plain == "":
+		plain = "0"
+	case neg:
+		plain = "-" + plain
+	}
+	return plain, true
 }
 
 // errNotAllocated: fc_invoke was given a buffer fc_alloc did not hand out.

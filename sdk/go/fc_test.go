@@ -51,7 +51,7 @@ func (h *fakeHost) lastError() string { return h.message }
 var hostMu sync.Mutex
 
 // withHost runs the test against a fake host and an empty registry, restoring both.
-func withHost(t *testing.T) *fakeHost {
+func withHost(t testing.TB) *fakeHost {
 	t.Helper()
 	hostMu.Lock()
 	h := &fakeHost{}
@@ -351,20 +351,7 @@ func TestFormatDelay(t *testing.T) {
 // FuzzInvoke checks that no envelope crashes the dispatcher: whatever the host writes,
 // a call returns an error or runs.
 func FuzzInvoke(f *testing.F) {
-	hostMu.Lock()
-	defer hostMu.Unlock()
-	savedHost := host
-	host = &fakeHost{}
-	defer func() { host = savedHost }()
-	registry.Lock()
-	saved := registry.methods
-	registry.methods = map[string]*method{}
-	registry.Unlock()
-	defer func() {
-		registry.Lock()
-		registry.methods = saved
-		registry.Unlock()
-	}()
+	withHost(f)
 	m, err := newMethod("welcome", func(Call, signup, *string, map[string][]int) error { return nil }, []string{"signup", "note", "m"})
 	if err != nil {
 		f.Fatal(err)

@@ -36,7 +36,10 @@ var (
 	errorType         = reflect.TypeFor[error]()
 	callType          = reflect.TypeFor[Call]()
 	// integerBounds bounds the integer kinds: 8 to 32 bits by their range, the 64-bit
-	// ones only by sign, since JSON tools rarely cope with numbers beyond 2^53.
+	// ones only by sign, since JSON tools rarely cope with numbers beyond 2^53 (and
+	// every language's SDK writes a 64-bit integer as a plain "integer"). A number
+	// beyond a 64-bit type's range is therefore accepted by the host and fails the call
+	// when the SDK decodes it.
 	integerBounds = map[reflect.Kind][2]any{
 		reflect.Int8:    {math.MinInt8, math.MaxInt8},
 		reflect.Int16:   {math.MinInt16, math.MaxInt16},
@@ -52,13 +55,23 @@ var (
 	}
 )
 
+// Patterns that narrow a string format to what encoding/json decodes. JSON Schema's
+// "date-time" is RFC 3339, which also allows a lowercase "t" and "z" and the leap second
+// 60, all of which time.Time refuses; "contentEncoding" is only an annotation, so the
+// base64 of []byte needs a pattern: standard alphabet, padded.
+const (
+	dateTimePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`
+	base64Pattern   = `^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$`
+)
+
 // schemaOf derives the JSON Schema of the values of t, as encoding/json reads and writes
 // them:
 //   - bool, string and floats map to their JSON types; integers to "integer", bounded
 //     by the type's range for 8 to 32 bits and to non-negative numbers for unsigned
 //     ones (64-bit bounds are left out: JSON tools rarely handle numbers beyond 2^53);
-//   - time.Time is a "date-time" string; []byte a base64 string; json.RawMessage and
-//     interfaces accept anything;
+//   - time.Time is a "date-time" string in the form time.Time reads (an uppercase T and
+//     Z, no leap second); []byte a padded base64 string; json.RawMessage and interfaces
+//     accept anything;
 //   - slices and arrays are arrays ([N]T with exactly N items), maps with string or
 //     integer keys are objects with additionalProperties;
 //   - structs are objects with their exported fields under their json names: a field is
@@ -163,7 +176,7 @@ func (g *schemaGen) of(t reflect.Type, path string) (schema, error) {
 		return nullable(s), err
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 && !custom(t.Elem()) {
-			return nullable(schema{"type": "string", "contentEncoding": "base64"}), nil
+			return nullable(schema{"type": "string", "contentEncoding": "base64", "pattern": base64Pattern}), nil
 		}
 		items, err := g.of(t.Elem(), path+"[]")
 		return nullable(schema{"type": "array", "items": items}), err
@@ -204,7 +217,7 @@ func customSchema(t reflect.Type) (schema, bool, error) {
 		}
 		return s, true, nil
 	case t == timeType:
-		return schema{"type": "string", "format": "date-time"}, true, nil
+		return schema{"type": "string", "format": "date-time", "pattern": dateTimePattern}, true, nil
 	case t == numberType:
 		return schema{"type": "number"}, true, nil
 	case t == rawMessageType, t.Implements(jsonUnmarshalType), pt.Implements(jsonUnmarshalType):
