@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short plugins testplugins check-format vet clean deps-postgres deps-wabt
+.PHONY: all build run test test-short soak plugins testplugins check-format vet clean deps-postgres deps-wabt
 
 all: build plugins
 
@@ -56,6 +56,13 @@ vet:
 
 test: plugins testplugins deps-postgres vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000
+# calls over three host processes, and ten times the CI calls around a killed host, a
+# restarted database and hostile plugins. Each test logs its figures (calls, duplicates,
+# lost, faults); -v shows them.
+soak: plugins testplugins deps-postgres
+	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestCrash|TestDatabaseRestart|TestHostilePlugins' ./host/internal/e2e
 
 clean:
 	rm -rf $(BIN) $(TESTPLUGINS_DIR)

@@ -76,10 +76,10 @@ func TestCrash(t *testing.T) {
 	if code := victim.wait(10 * time.Second); code != -1 || !strings.Contains(victim.state.String(), "killed") {
 		t.Fatalf("victim exited with %v, want killed", victim.state)
 	}
-	held := heldCalls(t, d, victimID)
-	t.Logf("killed the victim holding %d calls: %s", len(held), describeHeld(held))
-	if len(held) < len(slow) {
-		t.Fatalf("the victim held %d calls when killed, want at least the %d slow ones", len(held), len(slow))
+	atKill := heldCalls(t, d, victimID)
+	t.Logf("killed the victim holding %d calls: %s", len(atKill), describeHeld(atKill))
+	if len(atKill) < len(slow) {
+		t.Fatalf("the victim held %d calls when killed, want at least the %d slow ones", len(atKill), len(slow))
 	}
 
 	// Nothing of the victim lingers: no process it started, none in its group.
@@ -101,46 +101,55 @@ func TestCrash(t *testing.T) {
 	d.waitDrained(n, 3*time.Minute)
 	reaped := time.Since(killedAt)
 
-	// The held calls: interrupted under the victim's name, by a survivor; run again
-	// on a survivor when they had attempts left.
+	// The calls the victim held: those it had claimed when it died, and those whose
+	// claim it had asked for and PostgreSQL committed after its death (the server
+	// finishes a statement whose client is gone). Each is recorded as interrupted
+	// under its name by a survivor, then run again on a survivor when it had attempts
+	// left.
 	except := map[string]bool{}
 	survivorIDs := map[string]bool{survivors[0].id(): true, survivors[1].id(): true}
-	interrupted, rerun := 0, 0
-	for _, c := range held {
-		rows := d.history("call_id = $1", c.id)
-		if len(rows) == 0 {
-			t.Errorf("held call %d (%s %s): no history", c.id, c.method, c.label)
-			continue
+	held := d.history("outcome = 'interrupted' AND host = $1", victimID)
+	heldIDs := map[int64]bool{}
+	for _, r := range held {
+		heldIDs[r.CallID] = true
+	}
+	for _, c := range atKill {
+		if !heldIDs[c.id] {
+			t.Errorf("call %d (%s %s), claimed by the victim when it died, was not recorded as interrupted", c.id, c.method, c.label)
 		}
-		first := rows[0]
-		if first.Outcome != "interrupted" || first.Host != victimID || first.Attempt != c.attempt ||
-			!strings.Contains(first.Error, "host "+victimID+" claimed the call") || !strings.Contains(first.Error, "found by host") {
-			t.Errorf("held call %d (%s): first history row %+v, want interrupted under the victim's name, found by a survivor", c.id, c.method, first)
+	}
+	if n := d.count("SELECT count(*) FROM future_call_history WHERE outcome = 'interrupted'"); n != len(held) {
+		t.Errorf("%d calls were interrupted, %d of them held by the victim", n, len(held))
+	}
+	logged := echoes(append(survivors, victim)...)
+	rerun := 0
+	for _, first := range held {
+		rows := d.history("call_id = $1", first.CallID)
+		name := fmt.Sprintf("held call %d (%s %s, attempt %d)", first.CallID, first.Method, first.Label, first.Attempt)
+		if rows[0].Outcome != "interrupted" || rows[0].Host != victimID || !strings.Contains(first.Error, "host "+victimID+" claimed the call") || !strings.Contains(first.Error, "found by host") {
+			t.Errorf("%s: history %+v, want it first interrupted under the victim's name, found by a survivor", name, rows)
 		}
-		interrupted++
-		retries := c.attempt < c.maxAttempts
 		switch {
-		case retries && (len(rows) != 2 || !first.Retried || rows[1].Outcome != "succeeded" || !survivorIDs[rows[1].Host]):
-			t.Errorf("held call %d (%s, attempt %d of %d): history %+v, want interrupted then succeeded on a survivor",
-				c.id, c.method, c.attempt, c.maxAttempts, rows)
-		case retries:
+		case first.Retried && (len(rows) != 2 || rows[1].Outcome != "succeeded" || !survivorIDs[rows[1].Host]):
+			t.Errorf("%s: history %+v, want interrupted then succeeded on a survivor", name, rows)
+		case first.Retried:
 			rerun++
-		case len(rows) != 1 || first.Retried:
-			t.Errorf("held call %d (%s, no attempts left): history %+v, want one interrupted row", c.id, c.method, rows)
+		case len(rows) != 1:
+			t.Errorf("%s, no attempts left: history %+v, want one interrupted row", name, rows)
 		}
 		// A record call run again echoes once; one that was not never echoes; an
 		// echo call the victim held may have logged its line before it died, but
 		// never twice (it has no attempts to spare).
 		switch {
-		case c.method == "record" && !retries:
-			except[c.label] = true
-			if n := echoes(append(survivors, victim)...)[c.label]; n != 0 {
-				t.Errorf("record call %d (%s) was interrupted, yet its follow-up echoed %d times", c.id, c.label, n)
+		case first.Method == "record" && !first.Retried:
+			except[first.Label] = true
+			if logged[first.Label] != 0 {
+				t.Errorf("%s was interrupted, yet its follow-up echoed %d times", name, logged[first.Label])
 			}
-		case c.method == "echo":
-			except[c.label] = true
-			if n := echoes(append(survivors, victim)...)[c.label]; n > 1 {
-				t.Errorf("echo call %d (%s) held by the victim echoed %d times", c.id, c.label, n)
+		case first.Method == "echo":
+			except[first.Label] = true
+			if logged[first.Label] > 1 {
+				t.Errorf("%s echoed %d times", name, logged[first.Label])
 			}
 		}
 	}
@@ -154,8 +163,8 @@ func TestCrash(t *testing.T) {
 		t.Error("no survivor logged that it recorded the victim's calls as interrupted")
 	}
 	res := checkExactlyOnce(t, d, labels, except, append(survivors, victim)...)
-	t.Logf("crash: 1 host killed (SIGKILL) holding %d calls: %d recorded as interrupted, %d of them run again (retries); other calls: %s; all finished %s after the kill",
-		len(held), interrupted, rerun, res, reaped.Round(time.Millisecond))
+	t.Logf("crash: 1 host killed (SIGKILL) holding %d calls (%d when it died, %d claimed in its last moment): all recorded as interrupted, %d of them run again (retries); other calls: %s; all finished %s after the kill",
+		len(held), len(atKill), len(held)-len(atKill), rerun, res, reaped.Round(time.Millisecond))
 }
 
 // heldCalls returns the calls host id had claimed and not finished.

@@ -81,8 +81,10 @@ func (d *database) groups(sql string, args ...any) map[string]int {
 
 // historyRow is one row of future_call_history, as the tests look at it.
 type historyRow struct {
-	CallID     int64
-	Method     string
+	CallID int64
+	Method string
+	// Label is the label of a probe.record call, the text of a probe.echo call.
+	Label      string
 	Identifier string
 	Attempt    int
 	Outcome    string
@@ -98,7 +100,7 @@ func (d *database) history(where string, args ...any) []historyRow {
 	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rows, err := d.pool.Query(ctx, `SELECT call_id, method, coalesce(identifier, ''), attempt, outcome,
+	rows, err := d.pool.Query(ctx, `SELECT call_id, method, coalesce(args->>'label', args->>'text', ''), coalesce(identifier, ''), attempt, outcome,
 		coalesce(error, ''), host, retry_at IS NOT NULL, finished_at
 		FROM future_call_history WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
@@ -108,7 +110,7 @@ func (d *database) history(where string, args ...any) []historyRow {
 	var out []historyRow
 	for rows.Next() {
 		var r historyRow
-		if err := rows.Scan(&r.CallID, &r.Method, &r.Identifier, &r.Attempt, &r.Outcome, &r.Error, &r.Host, &r.Retried, &r.FinishedAt); err != nil {
+		if err := rows.Scan(&r.CallID, &r.Method, &r.Label, &r.Identifier, &r.Attempt, &r.Outcome, &r.Error, &r.Host, &r.Retried, &r.FinishedAt); err != nil {
 			d.t.Fatal(err)
 		}
 		out = append(out, r)

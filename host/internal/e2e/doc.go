@@ -22,13 +22,13 @@
 //   - cli_test.go: the maintenance role, the pre-deploy check's exit codes and JSON
 //     report, the serverless role, execution switched off, and graceful shutdown.
 //
-// The tests are bounded for CI (a few minutes on two cores). FC_SOAK=1 (make soak)
+// The tests are bounded for CI (a few minutes on two cores). E2E_SOAK=1 (make soak)
 // scales the workloads up: 100,000 calls over three hosts, and more calls under each
 // fault.
 //
 // The host binary is built without the race detector: under it the hosts run several
 // times slower and its build adds a minute, while every package of the host runs its own
-// tests under -race in make test. FC_E2E_RACE=1 builds the host with -race (and any
+// tests under -race in make test. E2E_RACE=1 builds the host with -race (and any
 // race report fails the test that sees it in a host's output).
 //
 // Each host's output goes to a file; when a test fails, the end of every host's log is

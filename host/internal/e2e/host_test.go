@@ -172,7 +172,7 @@ func (s *suite) launch(name string, o hostOptions, command string, more ...strin
 		s.t.Fatal(err)
 	}
 	h.cmd = exec.Command(hostBinary, args...)
-	h.cmd.Env = append(os.Environ(), o.env...)
+	h.cmd.Env = hostEnv(o.env)
 	h.cmd.Stdout, h.cmd.Stderr = out, out
 	h.cmd.ExtraFiles = o.files
 	// Its own process group, so that a signal meant for the test runner does not
@@ -351,7 +351,7 @@ func (s *suite) run(timeout time.Duration, o hostOptions, command string, args .
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hostBinary, all...)
-	cmd.Env = append(os.Environ(), o.env...)
+	cmd.Env = hostEnv(o.env)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -365,6 +365,19 @@ func (s *suite) run(timeout time.Duration, o hostOptions, command string, args .
 	logPath := filepath.Join(s.dir, fmt.Sprintf("%s-%d.log", command, time.Now().UnixNano()))
 	_ = os.WriteFile(logPath, append(append([]byte{}, errOut.Bytes()...), out.Bytes()...), 0o644)
 	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// hostEnv is the environment of a host process: the test's, without any FC_ variable
+// (the host's configuration: a developer's FC_DATABASE_URL must not reach the hosts of
+// a test), plus more.
+func hostEnv(more []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FC_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, more...)
 }
 
 // parseLines parses JSON log lines out of text.

@@ -15,11 +15,11 @@ import (
 // hostBinary is the host built from cmd/host for this test run, by TestMain.
 var hostBinary string
 
-// raceBuild says whether the host is built with the race detector (FC_E2E_RACE=1).
-var raceBuild = os.Getenv("FC_E2E_RACE") != ""
+// raceBuild says whether the host is built with the race detector (E2E_RACE=1).
+var raceBuild = os.Getenv("E2E_RACE") != ""
 
-// soak says whether the workloads are scaled up for a soak run (FC_SOAK=1).
-var soak = os.Getenv("FC_SOAK") != ""
+// soak says whether the workloads are scaled up for a soak run (E2E_SOAK=1).
+var soak = os.Getenv("E2E_SOAK") != ""
 
 // scale returns ci, or soakValue in a soak run.
 func scale(ci, soakValue int) int {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestManyHosts runs three hosts on one database and schedules 20,000 probe.record
-// calls (100,000 with FC_SOAK=1) through their batch endpoints, all due at the same
+// calls (100,000 with E2E_SOAK=1) through their batch endpoints, all due at the same
 // moment. Each record call schedules an echo follow-up, which logs its label: every
 // label must be echoed exactly once across the three hosts' logs, with one succeeded
 // record row and one succeeded echo row in the history, and every host must have
