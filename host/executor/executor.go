@@ -26,6 +26,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/futurecalls/futurecalls/abi"
@@ -70,6 +71,17 @@ type Options struct {
 // unlimitedBatch caps one claim when concurrency is unlimited.
 const unlimitedBatch = 256
 
+// maxBatch caps the outcomes recorded in one statement, and maxUnrecorded the outcomes
+// waiting to be recorded: past it, claims wait for the completer, which at unlimited
+// concurrency nothing else would make them do.
+const (
+	maxBatch      = 512
+	maxUnrecorded = 2 * maxBatch
+)
+
+// idleWorker is how long a worker goroutine waits for another call before it exits.
+const idleWorker = 5 * time.Second
+
 // Executor runs due calls. Create it with New and start it with Run.
 type Executor struct {
 	opts Options
@@ -83,11 +95,19 @@ type Executor struct {
 	mu   sync.Mutex
 	next time.Time // earliest due time heard of by notification
 	done chan<- store.Outcome
+	// jobs hands a claimed call to an idle worker: a send succeeds only when one waits.
+	jobs chan store.Call
+	// quit tells idle workers to exit once Run stops claiming.
+	quit chan struct{}
+	// unrecorded counts outcomes sent to the completer and not yet recorded; held is
+	// set while claims wait for it to fall under maxUnrecorded.
+	unrecorded atomic.Int64
+	held       atomic.Bool
 }
 
 // New creates an executor.
 func New(opts Options) *Executor {
-	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), jobs: make(chan store.Call), quit: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +125,7 @@ func (e *Executor) Run(ctx context.Context) error {
 	callCtx, interrupt := context.WithCancel(context.WithoutCancel(ctx))
 	defer interrupt()
 
-	outcomes := make(chan store.Outcome, 1024)
+	outcomes := make(chan store.Outcome, maxUnrecorded)
 	e.done = outcomes
 	completerDone := make(chan struct{})
 	go func() {
@@ -120,6 +140,7 @@ func (e *Executor) Run(ctx context.Context) error {
 
 	var running sync.WaitGroup
 	e.loop(ctx, callCtx, &running)
+	close(e.quit)
 
 	// Shutdown: no more claims. Give running calls their grace, then interrupt them.
 	finished := make(chan struct{})
@@ -155,9 +176,10 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 		wait := e.opts.ScanInterval
 		switch {
 		case full:
-			// The batch was full: more calls may be due. Go again once a slot frees
-			// (a finishing call signals wake), or at once when unlimited.
-			if e.slots == nil || len(e.slots) < cap(e.slots) {
+			// The batch was full: more calls may be due. Go again at once if there is
+			// room, else once a slot frees or the completer catches up (both signal
+			// wake).
+			if e.free() > 0 {
 				wait = 0
 			}
 		case claimed >= 0:
@@ -165,23 +187,25 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 				wait = min(wait, max(time.Until(at), time.Millisecond))
 			}
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(wait)
+		resetTimer(timer, wait)
 	}
+}
+
+// resetTimer makes t fire after d, whether or not it fired and was read before.
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
 }
 
 // claim takes as many due calls as there are free slots and starts them. It returns
 // how many it claimed (-1 on error) and whether the batch was full.
 func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) (int, bool) {
-	free := unlimitedBatch
-	if e.slots != nil {
-		free = cap(e.slots) - len(e.slots)
-	}
+	free := e.free()
 	if free == 0 {
 		return 0, true
 	}
@@ -197,17 +221,63 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 		if e.slots != nil {
 			e.slots <- struct{}{} // never blocks: we claimed no more than the free slots
 		}
-		running.Add(1)
-		go func() {
-			defer running.Done()
-			e.done <- e.run(callCtx, c)
-			if e.slots != nil {
-				<-e.slots
-				e.signal()
-			}
-		}()
+		e.start(callCtx, c, running)
 	}
 	return len(calls), len(calls) == free
+}
+
+// free is how many calls may be claimed now: as many as there are free slots (a batch
+// when unlimited), or none while the completer is maxUnrecorded outcomes behind.
+func (e *Executor) free() int {
+	if e.unrecorded.Load() >= maxUnrecorded {
+		e.held.Store(true)
+		// Look again: the completer may have caught up before it could see held.
+		if e.unrecorded.Load() >= maxUnrecorded {
+			return 0
+		}
+		e.held.Store(false)
+	}
+	if e.slots == nil {
+		return unlimitedBatch
+	}
+	return cap(e.slots) - len(e.slots)
+}
+
+// start runs c on an idle worker, or on a new one when none is idle.
+func (e *Executor) start(ctx context.Context, c store.Call, running *sync.WaitGroup) {
+	select {
+	case e.jobs <- c:
+	default:
+		running.Add(1)
+		go e.work(ctx, c, running)
+	}
+}
+
+// work runs c, then the calls handed to it while it waits, until it has waited
+// idleWorker or Run stops claiming. A worker keeps the stack it grew running guest
+// code: with a new goroutine per call, copying growing stacks took a sixth of the
+// host's CPU time.
+func (e *Executor) work(ctx context.Context, c store.Call, running *sync.WaitGroup) {
+	defer running.Done()
+	idle := time.NewTimer(idleWorker)
+	defer idle.Stop()
+	for {
+		o := e.run(ctx, c)
+		e.unrecorded.Add(1)
+		e.done <- o
+		if e.slots != nil {
+			<-e.slots
+			e.signal()
+		}
+		idle.Reset(idleWorker)
+		select {
+		case c = <-e.jobs:
+		case <-idle.C:
+			return
+		case <-e.quit:
+			return
+		}
+	}
 }
 
 // nextDue returns the earliest time a waiting call is due, from the store and from
@@ -306,7 +376,6 @@ func backoff(r store.Retry, n int) time.Duration {
 // delay when idle. It retries a failed write until it succeeds or the outcomes'
 // leases have run out (then the reaper of another host records them).
 func (e *Executor) complete(outcomes <-chan store.Outcome) {
-	const maxBatch = 512
 	batch := make([]store.Outcome, 0, maxBatch)
 	for o := range outcomes {
 		batch = append(batch[:0], o)
@@ -323,6 +392,10 @@ func (e *Executor) complete(outcomes <-chan store.Outcome) {
 			}
 		}
 		e.record(batch)
+		e.unrecorded.Add(-int64(len(batch)))
+		if e.held.Swap(false) {
+			e.signal()
+		}
 	}
 }
 
