@@ -106,6 +106,8 @@ func TestInvokeBroken(t *testing.T) {
 			}},
 		{name: "malformed", p: probe, method: "echo", args: `{"text": `,
 			want: []signature.Violation{{Message: "malformed JSON: unexpected EOF"}}},
+		{name: "argument of a method without parameters", p: probe, method: "counter", args: `{"n": 1}`,
+			want: []signature.Violation{{Pointer: "/n", Message: "unknown parameter"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +134,12 @@ func TestInvokeBroken(t *testing.T) {
 	invokeOK(t, probe, "typed", `{"signup": {"userId": 1, "email": "e", "plan": "p"}, "tags": null,
 		"at": "2026-01-01T00:00:00Z", "limits": {"a": 1}}`, nil, log)
 	capt.want(t, "typed signup=")
+	// A method without parameters takes the empty object however it is written.
+	for _, args := range []string{`{}`, ` { } `, `null`, ``} {
+		capt, log := newCapture()
+		invokeOK(t, probe, "counter", args, nil, log)
+		capt.want(t, "counter ")
+	}
 }
 
 // TestHostile: each way a guest can misbehave gives a clear error, and the host keeps
