@@ -82,6 +82,10 @@ const (
 // idleWorker is how long a worker goroutine waits for another call before it exits.
 const idleWorker = 5 * time.Second
 
+// gatherWait is how long a saturated executor waits, once a slot is free, for the other
+// slots to free before it claims: a moment, so that one claim fills them all.
+const gatherWait = time.Millisecond
+
 // Executor runs due calls. Create it with New and start it with Run.
 type Executor struct {
 	opts Options
@@ -162,6 +166,8 @@ func (e *Executor) Run(ctx context.Context) error {
 func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var saturated bool        // the last claim filled every free slot: more calls are due
+	var gatherUntil time.Time // while saturated, when to stop waiting for more free slots
 	for {
 		select {
 		case <-ctx.Done():
@@ -169,7 +175,22 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 		case <-timer.C:
 		case <-e.wake:
 		}
+		// Saturated, slots free one by one as calls finish: a claim for each would
+		// take a round trip per call or two. Wait a moment for the others instead.
+		if saturated && e.slots != nil {
+			if free := e.free(); free > 0 && free < cap(e.slots) {
+				if gatherUntil.IsZero() {
+					gatherUntil = time.Now().Add(gatherWait)
+				}
+				if d := time.Until(gatherUntil); d > 0 {
+					resetTimer(timer, d)
+					continue
+				}
+			}
+		}
+		gatherUntil = time.Time{}
 		claimed, full := e.claim(ctx, callCtx, running)
+		saturated = full
 		if ctx.Err() != nil {
 			return
 		}
