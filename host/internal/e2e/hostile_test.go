@@ -71,15 +71,22 @@ func TestHostilePlugins(t *testing.T) {
 	}
 	t.Cleanup(func() { lnFile.Close() })
 
+	// The hostile plugin's time limit stops its endless loops; its other calls (a
+	// stack overflow, 200,000 lines of output) end well within it, even on a loaded
+	// machine, unless the host runs under the race detector.
+	hostileTimeout := "2s"
+	if raceBuild {
+		hostileTimeout = "20s"
+	}
 	config := filepath.Join(t.TempDir(), "host.yaml")
 	if err := os.WriteFile(config, []byte(`
 sandbox:
-  timeout: 3s
+  timeout: 30s
   maxFollowUps: 50
   plugins:
     hostile:
       memoryLimit: 16MiB
-      timeout: 1s
+      timeout: `+hostileTimeout+`
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +123,8 @@ sandbox:
 		errorHas             string // part of the history's error
 	}
 	hostiles := []hostile{
-		{"hostile", "loop", `{}`, "timed_out", "timed out after 1s"},
-		{"hostile", "spin", `{}`, "timed_out", "timed out after 1s"},
+		{"hostile", "loop", `{}`, "timed_out", "timed out after " + hostileTimeout},
+		{"hostile", "spin", `{}`, "timed_out", "timed out after " + hostileTimeout},
 		{"hostile", "grow", `{}`, "failed", "memory limit of 16777216 bytes reached"},
 		{"probe", "alloc", `{"mb": 1000}`, "failed", "memory limit of 67108864 bytes reached"},
 		{"hostile", "recurse", `{}`, "failed", "stack overflow"},
