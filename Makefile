@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak plugins testplugins check-format vet clean deps-postgres deps-wabt
+.PHONY: all build run test test-short soak bench plugins testplugins check-format vet clean deps-postgres deps-wabt
 
 all: build plugins
 
@@ -64,6 +64,24 @@ test: plugins testplugins deps-postgres vet
 soak: plugins testplugins deps-postgres
 	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestCrash|TestDatabaseRestart|TestHostilePlugins' ./host/internal/e2e
 
+# bench runs every benchmark scenario (bench/main.go: throughput against River and bare
+# SQL, lateness, the broken-call check, scheduling, footprint) in one run, on a private
+# PostgreSQL (or DATABASE_URL), and writes BENCHMARKS.md. bench/ is a module of its own,
+# so River never becomes a dependency of the product. BENCH_ARGS passes flags
+# (-rounds 1, -only p1,p4, -profile DIR).
+BENCH_PLUGINS := bench/build/benchc.wasm bench/build/benchgo.wasm
+
+bench: build plugins testplugins deps-postgres $(BENCH_PLUGINS)
+	cd bench && $(GO) run . -repo .. $(BENCH_ARGS)
+
+bench/build/benchc.wasm: bench/plugins/benchc/benchc.c $(C_SDK) | deps-c
+	@mkdir -p $(@D)
+	$(WASI_CC) --target=wasm32-wasi -mexec-model=reactor $(WASI_CFLAGS) -Isdk/c -Wl,--strip-all -o $@ $< sdk/c/futurecalls.c
+
+bench/build/benchgo.wasm: $(wildcard bench/plugins/benchgo/*.go) $(GO_PLUGIN_DEPS) bench/go.mod bench/go.sum
+	@mkdir -p $(@D)
+	cd bench && $(GO_WASM) -o build/benchgo.wasm ./plugins/benchgo
+
 clean:
-	rm -rf $(BIN) $(TESTPLUGINS_DIR)
+	rm -rf $(BIN) $(TESTPLUGINS_DIR) bench/build
 	rm -f $(PLUGINS_DIR)/*.wasm

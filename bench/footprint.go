@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/sdk/client"
+)
+
+// footprintPlugins are the 10 plugins the P5 host loads: the two benchmark plugins,
+// whose sleep(ms) holds calls in flight, and eight of the examples, so that every
+// language is loaded (three Go, two C, two Rust, two AssemblyScript, one WAT).
+var footprintPlugins = []string{
+	cNoop.file, goNoop.file,
+	"plugins/example.wasm", "plugins/drip.wasm", "plugins/example_c.wasm", "plugins/example_rust.wasm",
+	"plugins/drip_rust.wasm", "plugins/example_as.wasm", "plugins/drip_as.wasm", "plugins/example_wat.wasm",
+}
+
+// footprint is one P5 row: the RSS of a host process with the 10 plugins loaded, idle
+// (the baseline) and with calls in flight.
+type footprint struct {
+	mix      string // which calls are in flight
+	inFlight int
+	idle     int64 // VmRSS in bytes with nothing running
+	busy     int64 // the largest VmRSS seen with every call in flight
+	peak     int64 // VmHWM at the end: the peak of the whole process, loading included
+}
+
+// inFlightMix says how many sleep calls of each benchmark plugin a P5 row holds in flight.
+type inFlightMix struct {
+	label             string
+	cSleeps, goSleeps int
+}
+
+// measureFootprint starts bin/host (monolith, unlimited concurrency) for each mix, on a
+// fresh database and a plugins directory of footprintPlugins, schedules the mix's
+// sleep calls through its REST API and reads the process's /proc status while all of
+// them run.
+func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
+	hostBin, err := e.path("bin/host")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "futurecalls-bench-footprint-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for _, f := range footprintPlugins {
+		p, err := e.path(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			return nil, err
+		}
+	}
+	mixes := []inFlightMix{
+		{"64 C sleeps", 64, 0},
+		{"32 C + 32 Go sleeps", 32, 32},
+		{"64 Go sleeps", 0, 64},
+	}
+	// A first start compiles the plugins into the cache, as a host's first start does;
+	// the measured starts load them from it.
+	if _, err := e.hostFootprint(ctx, hostBin, dir, inFlightMix{label: "warm-up"}); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	var out []footprint
+	for _, m := range mixes {
+		f, err := e.hostFootprint(ctx, hostBin, dir, m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.label, err)
+		}
+		e.log.Info("P5 footprint", slog.String("mix", f.mix), slog.Int64("idle MiB", f.idle>>20),
+			slog.Int64("busy MiB", f.busy>>20), slog.Int64("peak MiB", f.peak>>20))
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// sleepMS is how long each in-flight call sleeps: long enough to measure, short enough
+// to wait for.
+const sleepMS = 4000
+
+func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m inFlightMix) (footprint, error) {
+	f := footprint{mix: m.label, inFlight: m.cSleeps + m.goSleeps}
+	url, drop, err := e.srv.database(ctx)
+	if err != nil {
+		return f, err
+	}
+	defer drop()
+	addr, err := freeAddr()
+	if err != nil {
+		return f, err
+	}
+	cmd := exec.CommandContext(ctx, hostBin, "run")
+	cmd.Env = append(os.Environ(), "FC_DATABASE_URL="+url, "FC_PLUGINS_DIR="+pluginsDir,
+		"FC_PLUGINS_CACHEDIR="+e.cache, "FC_API_LISTEN="+addr, "FC_FUTURECALL_CONCURRENCYLIMIT=-1", "FC_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return f, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+
+	pool, err := openPool(ctx, url, 1)
+	if err != nil {
+		return f, err
+	}
+	defer pool.Close()
+	cl, err := client.New("http://" + addr)
+	if err != nil {
+		return f, err
+	}
+	if err := waitReady(ctx, cl, exited); err != nil {
+		return f, err
+	}
+	if f.inFlight == 0 {
+		return f, nil
+	}
+	time.Sleep(time.Second) // let the start-up settle
+	if f.idle, _, err = procMemory(cmd.Process.Pid); err != nil {
+		return f, err
+	}
+	var reqs []abi.ScheduleRequest
+	for i := range f.inFlight {
+		plugin := cNoop.name
+		if i >= m.cSleeps {
+			plugin = goNoop.name
+		}
+		reqs = append(reqs, abi.ScheduleRequest{Plugin: plugin, Method: "sleep", Args: []byte(`{"ms": ` + strconv.Itoa(sleepMS) + `}`)})
+	}
+	if _, err := cl.ScheduleBatch(ctx, reqs); err != nil {
+		return f, err
+	}
+	// Sample while every call is in flight: claimed, and not yet finished.
+	deadline := time.Now().Add(sleepMS * time.Millisecond)
+	for time.Now().Before(deadline) {
+		var running int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM future_call WHERE claimed_by IS NOT NULL").Scan(&running); err != nil {
+			return f, err
+		}
+		if running == f.inFlight {
+			rss, _, err := procMemory(cmd.Process.Pid)
+			if err != nil {
+				return f, err
+			}
+			f.busy = max(f.busy, rss)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if f.busy == 0 {
+		return f, fmt.Errorf("never saw %d calls in flight", f.inFlight)
+	}
+	_, f.peak, err = procMemory(cmd.Process.Pid)
+	return f, err
+}
+
+// waitReady waits until the host answers /readyz.
+func waitReady(ctx context.Context, cl *client.Client, exited <-chan error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the host exited: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if _, err := cl.Plugins(ctx); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("the host did not answer within 2 minutes")
+}
+
+// procMemory reads VmRSS and VmHWM of a process, in bytes.
+func procMemory(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if len(f) < 1 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[0], 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm, nil
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
