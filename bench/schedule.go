@@ -42,7 +42,10 @@ func (e *env) measureScheduling(ctx context.Context) ([]schedulingRate, error) {
 	for i := range modes {
 		m := &modes[i]
 		var err error
-		if m.api, err = e.scheduleThroughAPI(ctx, *m); err != nil {
+		if err := e.profiled("p4-api-"+slug(m.mode), func() error {
+			m.api, err = e.scheduleThroughAPI(ctx, *m)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("%s through the API: %w", m.mode, err)
 		}
 		if m.store, err = e.scheduleThroughStore(ctx, *m); err != nil {
