@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/internal/testplugins"
 	"github.com/futurecalls/futurecalls/sdk/client"
@@ -28,7 +31,7 @@ func TestAuth(t *testing.T) {
 	s := newSuite(t)
 	tokens := []string{"e2e-token-one-0123456789", "e2e-token-two-9876543210"}
 	h := s.start("host", hostOptions{db: url, plugins: testplugins.DirWith(t, testplugins.Path(t, "probe")),
-		listenHost: "0.0.0.0", env: []string{"FC_API_TOKENS=" + strings.Join(tokens, ",")}})
+		listenHost: "0.0.0.0", env: []string{"FC_API_TOKENS=" + strings.Join(tokens, ",")}, token: tokens[1]})
 
 	// Every route of the OpenAPI document, read with a token.
 	status, body := send(t, h, http.MethodGet, "/openapi.json", "Bearer "+tokens[0])
@@ -97,6 +100,21 @@ func TestAuth(t *testing.T) {
 		if status, body := send(t, h, http.MethodGet, path, ""); status != http.StatusOK {
 			t.Errorf("GET %s without a token: %d %s, want 200: probes need no token", path, status, body)
 		}
+	}
+
+	// The Go client: with a token it schedules, without one it gets the API's 401.
+	call, err := h.client.Schedule(context.Background(), abi.ScheduleRequest{Plugin: "probe", Method: "echo",
+		Args: json.RawMessage(`{"text": "with a token"}`)})
+	if err != nil {
+		t.Errorf("schedule with a token: %v", err)
+	}
+	anonymous, err := client.New(h.api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiErr *client.Error
+	if _, err := anonymous.Get(context.Background(), call.ID); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Errorf("get without a token: %v, want a 401 *client.Error", err)
 	}
 	t.Logf("auth: %d routes, %d requests without a valid token, each answered 401", len(routes), checked)
 }

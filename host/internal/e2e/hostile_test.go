@@ -44,7 +44,7 @@ func TestHostilePlugins(t *testing.T) {
 	plugins := testplugins.DirWith(t, files...)
 
 	// Something to find outside the sandbox: a file, an environment variable, a
-	// listening socket (also passed to the host as its descriptor 3).
+	// listening socket, and another one the host inherits as its descriptor 3.
 	secretFile := filepath.Join(t.TempDir(), "secret.txt")
 	if err := os.WriteFile(secretFile, []byte("the password is swordfish\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,14 @@ func TestHostilePlugins(t *testing.T) {
 			c.Close()
 		}
 	}()
-	lnFile, err := ln.(*net.TCPListener).File()
+	// Not ln itself: once its File is taken, an Accept under way can keep its Close
+	// waiting forever (it happened).
+	inherited, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inherited.Close() })
+	lnFile, err := inherited.(*net.TCPListener).File()
 	if err != nil {
 		t.Fatal(err)
 	}
