@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -616,7 +617,10 @@ func (h *effects) Cancel(ctx context.Context, identifier string) (int64, error) 
 // content; the guest's fc.schedule or fc.cancel then returns "invalid request".
 type refused struct{ err error }
 
-func (r refused) Error() string   { return r.err.Error() }
+func (r refused) Error() string {
+	// The guest's SDK says "invalid request" already, from the code it gets.
+	return strings.TrimPrefix(r.err.Error(), request.ErrInvalid.Error()+": ")
+}
 func (r refused) Unwrap() []error { return []error{plugin.ErrInvalidRequest, r.err} }
 
 // decodeStrict decodes one JSON object, refusing unknown fields (a misspelt "delay"

@@ -304,7 +304,9 @@ func TestGuestFailures(t *testing.T) {
 	t.Parallel()
 	reg := loadPlugins(t, plugin.Limits{MemoryLimit: 32 << 20, Timeout: 10 * time.Second}, "probe")
 	p := mustPlugin(t, reg, "probe")
-	short := mustPlugin(t, loadPlugins(t, plugin.Limits{Timeout: time.Second}, "probe"), "probe")
+	// The limit also bounds starting a fresh Go instance, which a loaded machine slows
+	// down: leave it room.
+	short := mustPlugin(t, loadPlugins(t, plugin.Limits{Timeout: 5 * time.Second}, "probe"), "probe")
 	tests := []struct {
 		name, method, args string
 		p                  *plugin.Plugin
@@ -316,8 +318,8 @@ func TestGuestFailures(t *testing.T) {
 		{"panic", "panic", `{"message": "boom"}`, p, plugin.KindFailed, "panic: boom"},
 		{"exit", "exit", `{"code": 7}`, p, plugin.KindTrapped, "exited with code 7"},
 		{"out of memory", "alloc", `{"mb": 100}`, p, plugin.KindMemory, "memory limit of 33554432 bytes reached"},
-		{"sleep past the time limit", "sleep", `{"ms": 60000}`, short, plugin.KindTimedOut, "timed out after 1s"},
-		{"busy past the time limit", "busy", `{"ms": 60000}`, short, plugin.KindTimedOut, "timed out after 1s"},
+		{"sleep past the time limit", "sleep", `{"ms": 60000}`, short, plugin.KindTimedOut, "timed out after 5s"},
+		{"busy past the time limit", "busy", `{"ms": 60000}`, short, plugin.KindTimedOut, "timed out after 5s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
