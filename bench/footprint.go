@@ -104,7 +104,7 @@ func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m i
 		return f, err
 	}
 	cmd := exec.CommandContext(ctx, hostBin, "run")
-	cmd.Env = append(os.Environ(), "FC_DATABASE_URL="+url, "FC_PLUGINS_DIR="+pluginsDir,
+	cmd.Env = append(environWithout("FC_"), "FC_DATABASE_URL="+url, "FC_PLUGINS_DIR="+pluginsDir,
 		"FC_PLUGINS_CACHEDIR="+e.cache, "FC_API_LISTEN="+addr, "FC_FUTURECALL_CONCURRENCYLIMIT=-1", "FC_LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -173,6 +173,18 @@ func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m i
 	}
 	_, f.peak, err = procMemory(cmd.Process.Pid)
 	return f, err
+}
+
+// environWithout is the harness's environment less the variables starting with prefix:
+// the host's configuration comes from the harness alone.
+func environWithout(prefix string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, prefix) {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // waitReady waits until the host answers /readyz.
