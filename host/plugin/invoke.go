@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,12 +115,8 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	if !ok {
 		return &CallError{Kind: KindBroken, Message: fmt.Sprintf("plugin %s has no call %q", p.Name, env.Method)}
 	}
-	// A method without parameters takes the empty object: that common case needs no
-	// decoding for the schema validator, which costs as much as the rest of a no-op call.
-	if len(method.Def().Params) > 0 || !isEmptyObject(env.Args) {
-		if err := method.Validate(env.Args); err != nil {
-			return &CallError{Kind: KindBroken, Message: err.Error(), Err: err}
-		}
+	if err := method.Validate(env.Args); err != nil {
+		return &CallError{Kind: KindBroken, Message: err.Error(), Err: err}
 	}
 	if len(env.Args) == 0 || string(env.Args) == "null" {
 		env.Args = json.RawMessage("{}")
@@ -175,19 +170,6 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	}
 	p.release(in)
 	return nil
-}
-
-// isEmptyObject reports whether args is the empty object, as Validate reads it: {}, or
-// nothing, or null.
-func isEmptyObject(args json.RawMessage) bool {
-	a := bytes.TrimSpace(args)
-	if len(a) == 0 || string(a) == "null" {
-		return true
-	}
-	if len(a) < 2 || a[0] != '{' || a[len(a)-1] != '}' {
-		return false
-	}
-	return len(bytes.TrimSpace(a[1:len(a)-1])) == 0
 }
 
 // enter counts a call in, unless the plugin is closed.

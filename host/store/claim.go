@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -175,7 +176,8 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 					$3, o.outcome, o.error, $1, g.series_id
 				FROM gone g JOIN o ON o.id = g.id
 			)
-			SELECT `+callColumns+`, series_stopped FROM gone`,
+			-- Most calls are one-off: only an occurrence that gets a successor is read back.
+			SELECT id, CASE WHEN series_id IS NOT NULL AND NOT series_stopped THEN to_jsonb(gone) END FROM gone`,
 			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished)
 		if err != nil {
 			return nil, err
@@ -221,54 +223,87 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 	return recorded, nil
 }
 
-// finishedCall is a call whose final outcome was just recorded.
-type finishedCall struct {
-	Call
-	seriesStopped bool
+// occurrence is the row of a series' occurrence whose final outcome was just recorded,
+// as the database writes it in JSON.
+type occurrence struct {
+	ID           int64           `json:"id"`
+	Plugin       string          `json:"plugin"`
+	Method       string          `json:"method"`
+	Args         json.RawMessage `json:"args"`
+	RunAt        time.Time       `json:"run_at"`
+	Identifier   *string         `json:"identifier"`
+	MaxAttempts  int             `json:"max_attempts"`
+	BackoffMS    int64           `json:"backoff_ms"`
+	MaxBackoffMS int64           `json:"max_backoff_ms"`
+	SeriesID     int64           `json:"series_id"`
+	Cron         *string         `json:"cron"`
+	TimeZone     *string         `json:"timezone"`
+	EveryMS      *int64          `json:"every_ms"`
+	Anchor       *time.Time      `json:"anchor"`
 }
 
-// collectFinished reads the calls removed by an outcome and marks them recorded.
-func collectFinished(rows pgx.Rows, recorded map[int64]bool) ([]finishedCall, error) {
+// collectFinished marks the calls removed by an outcome recorded and returns the
+// occurrences among them that get a successor.
+func collectFinished(rows pgx.Rows, recorded map[int64]bool) ([]occurrence, error) {
 	defer rows.Close()
-	var out []finishedCall
+	var out []occurrence
 	for rows.Next() {
-		var f finishedCall
-		var err error
-		f.Call, err = scanCall(rowWithExtra{rows, &f.seriesStopped})
-		if err != nil {
+		var id int64
+		var row []byte
+		if err := rows.Scan(&id, &row); err != nil {
 			return nil, err
 		}
-		recorded[f.ID] = true
-		out = append(out, f)
+		recorded[id] = true
+		if row == nil {
+			continue
+		}
+		var o occurrence
+		if err := json.Unmarshal(row, &o); err != nil {
+			return nil, fmt.Errorf("read occurrence %d: %w", id, err)
+		}
+		out = append(out, o)
 	}
 	return out, rows.Err()
 }
 
-// rowWithExtra scans one more column after those scanCall reads.
-type rowWithExtra struct {
-	pgx.Row
-	extra any
+// next is the call that follows o in its series, due at.
+func (o occurrence) next(at time.Time) NewCall {
+	c := NewCall{Plugin: o.Plugin, Method: o.Method, Args: o.Args, RunAt: at,
+		Retry:  Retry{MaxAttempts: o.MaxAttempts, Backoff: time.Duration(o.BackoffMS) * time.Millisecond, MaxBackoff: time.Duration(o.MaxBackoffMS) * time.Millisecond},
+		Series: &Series{ID: o.SeriesID}}
+	if o.Identifier != nil {
+		c.Identifier = *o.Identifier
+	}
+	if o.Cron != nil {
+		c.Series.Cron = *o.Cron
+	}
+	if o.TimeZone != nil {
+		c.Series.TimeZone = *o.TimeZone
+	}
+	if o.EveryMS != nil {
+		c.Series.Every = time.Duration(*o.EveryMS) * time.Millisecond
+	}
+	if o.Anchor != nil {
+		c.Series.Anchor = o.Anchor.UTC()
+	}
+	return c
 }
-
-func (r rowWithExtra) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extra)...) }
 
 // insertSuccessors inserts the next occurrence of every series whose occurrence just
 // finished, unless the series was cancelled meanwhile or the occurrence was broken (its
 // successors would be broken too). The next run time is computed from the outcome's
 // finishing time, so runs missed while no host was up collapse into the one that just
 // ran. The unique (series_id, run_at) index makes each successor appear exactly once.
-func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []finishedCall, outcomes []Outcome) error {
+func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []occurrence, outcomes []Outcome) error {
 	var next []NewCall
 	for _, f := range finished {
-		if f.Series == nil || f.seriesStopped {
-			continue
-		}
 		o := outcomeOf(outcomes, f.ID)
 		if o.Kind == Broken {
 			continue
 		}
-		sched, err := series.Parse(series.Spec{Cron: f.Series.Cron, TimeZone: f.Series.TimeZone,
-			Every: f.Series.Every, Start: f.Series.Anchor})
+		c := f.next(time.Time{})
+		sched, err := series.Parse(series.Spec{Cron: c.Series.Cron, TimeZone: c.Series.TimeZone,
+			Every: c.Series.Every, Start: c.Series.Anchor})
 		if err != nil {
 			// A schedule this host cannot read (a time zone its database lacks, say) ends
 			// the series, visibly, rather than failing every outcome of the batch.
@@ -278,12 +313,11 @@ func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []fini
 			}
 			continue
 		}
-		at := sched.Successor(f.RunAt, o.FinishedAt)
-		if at.IsZero() {
+		c.RunAt = sched.Successor(f.RunAt.UTC(), o.FinishedAt)
+		if c.RunAt.IsZero() {
 			continue // a cron expression with no run left
 		}
-		next = append(next, NewCall{Plugin: f.Plugin, Method: f.Method, Args: f.Args, RunAt: at,
-			Identifier: f.Identifier, Retry: f.Retry, Series: f.Series})
+		next = append(next, c)
 	}
 	if len(next) == 0 {
 		return nil
