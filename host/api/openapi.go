@@ -153,38 +153,32 @@ func requestSchema(plugin string, m abi.Method, prefix string) obj {
 			break
 		}
 	}
-	o := object(desc, obj{
-		"plugin":     obj{"type": "string", "const": plugin, "enum": []string{plugin}},
-		"method":     obj{"type": "string", "const": m.Name, "enum": []string{m.Name}},
-		"args":       ref(prefix + ".Args"),
-		"delay":      ref("Delay"),
-		"at":         ref("At"),
-		"identifier": ref("Identifier"),
-		"retry":      ref("RetryPolicy"),
-		"cron":       ref("Cron"),
-		"timezone":   ref("TimeZone"),
-		"every":      ref("Every"),
-		"start":      ref("Start"),
-	}, required...)
+	o := object(desc, scheduleProps(obj{
+		"plugin": obj{"type": "string", "const": plugin, "enum": []string{plugin}},
+		"method": obj{"type": "string", "const": m.Name, "enum": []string{m.Name}},
+		"args":   ref(prefix + ".Args"),
+	}), required...)
 	o["title"] = prefix
 	return o
 }
 
 // genericRequestSchema is the request body when no plugin is loaded.
 func genericRequestSchema() obj {
-	return object("A call to schedule.", obj{
-		"plugin":     str("The plugin's name."),
-		"method":     str("The plugin method's name."),
-		"args":       obj{"type": "object", "description": "The arguments by parameter name."},
-		"delay":      ref("Delay"),
-		"at":         ref("At"),
-		"identifier": ref("Identifier"),
-		"retry":      ref("RetryPolicy"),
-		"cron":       ref("Cron"),
-		"timezone":   ref("TimeZone"),
-		"every":      ref("Every"),
-		"start":      ref("Start"),
-	}, "plugin", "method")
+	return object("A call to schedule.", scheduleProps(obj{
+		"plugin": str("The plugin's name."),
+		"method": str("The plugin method's name."),
+		"args":   obj{"type": "object", "description": "The arguments by parameter name."},
+	}), "plugin", "method")
+}
+
+// scheduleProps adds to props the fields of a schedule request that say when and how
+// the call runs, the same for every method.
+func scheduleProps(props obj) obj {
+	for name, schema := range map[string]string{"delay": "Delay", "at": "At", "identifier": "Identifier",
+		"retry": "RetryPolicy", "cron": "Cron", "timezone": "TimeZone", "every": "Every", "start": "Start"} {
+		props[name] = ref(schema)
+	}
+	return props
 }
 
 // notData are the keywords whose values are data, not schemas: a "$ref" inside them
