@@ -280,7 +280,7 @@ func TestGetAndCancelOneCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claimed, err := e.store.Claim(ctx, "other-host", 10, time.Minute); err != nil || len(claimed) != 1 {
+	if claimed, err := e.store.Claim(ctx, "other-host", 10, time.Minute, []string{"example"}); err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
 	waiting, err := e.client.Schedule(ctx, abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "1h"})

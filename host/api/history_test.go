@@ -14,7 +14,7 @@ import (
 // runDue claims the due calls and records outcome for each, as an executor would.
 func (e *env) runDue(t *testing.T, outcome string) {
 	t.Helper()
-	claimed, err := e.store.Claim(ctx, "runner", 1000, time.Minute)
+	claimed, err := e.store.Claim(ctx, "runner", 1000, time.Minute, []string{"example", "drip"})
 	if err != nil {
 		t.Fatal(err)
 	}

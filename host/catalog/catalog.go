@@ -70,6 +70,15 @@ func (c *Catalog) Method(pluginName, method string) (*signature.Method, abi.Retr
 	return m, c.retry[pluginName], nil
 }
 
+// Names lists the loaded plugins: the calls this host can run.
+func (c *Catalog) Names() []string {
+	names := make([]string, 0, len(c.retry))
+	for _, p := range c.reg.Plugins() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 // Invoke runs a call in the named plugin. A plugin that is not loaded fails the call
 // as broken.
 func (c *Catalog) Invoke(ctx context.Context, pluginName string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error {

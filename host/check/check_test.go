@@ -270,7 +270,7 @@ func TestRunDeletesBrokenCallsIntoTheHistory(t *testing.T) {
 	old := compile(t, map[string][]abi.Method{"mail": mailV1, "gone": {{Name: "ping", Params: []abi.Param{}}}})
 	// The first broken call is due and being run by a host: the check leaves it alone.
 	running := schedule(t, s, old, abi.ScheduleRequest{Plugin: "mail", Method: "send", Args: json.RawMessage(`{"to": "r", "count": 0}`)})[0]
-	if claimed, err := s.Claim(ctx, "runner", 10, time.Minute); err != nil || len(claimed) != 1 {
+	if claimed, err := s.Claim(ctx, "runner", 10, time.Minute, []string{"mail", "gone"}); err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %v, %v", claimed, err)
 	}
 	// More broken calls than one delete batch holds.

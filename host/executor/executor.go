@@ -37,8 +37,12 @@ import (
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
-// Invoker runs one call in a plugin's sandbox; the plugin registry implements it.
+// Invoker runs one call in a plugin's sandbox; host/catalog implements it over the plugin
+// registry.
 type Invoker interface {
+	// Names lists the plugins this host can run: it claims only their calls, and leaves
+	// the others to hosts that have them.
+	Names() []string
 	// Invoke runs env's method in the named plugin, with host serving the call's
 	// fc.schedule and fc.cancel requests. It returns nil on success.
 	Invoke(ctx context.Context, plugin string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error
@@ -80,6 +84,9 @@ const (
 	maxUnrecorded = 2 * maxBatch
 )
 
+// claimTimeout bounds one claim statement.
+const claimTimeout = 30 * time.Second
+
 // idleWorker is how long a worker goroutine waits for another call before it exits.
 const idleWorker = 5 * time.Second
 
@@ -104,6 +111,8 @@ type Executor struct {
 	jobs chan store.Call
 	// quit tells idle workers to exit once Run stops claiming.
 	quit chan struct{}
+	// plugins are the plugins whose calls this host claims.
+	plugins []string
 	// unrecorded counts outcomes sent to the completer and not yet recorded; held is
 	// set while claims wait for it to fall under maxUnrecorded.
 	unrecorded atomic.Int64
@@ -118,6 +127,9 @@ func New(opts Options) *Executor {
 	}
 	if opts.Concurrency > 0 {
 		e.slots = make(chan struct{}, opts.Concurrency)
+	}
+	if opts.Plugins != nil {
+		e.plugins = opts.Plugins.Names()
 	}
 	return e
 }
@@ -205,8 +217,8 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 				wait = 0
 			}
 		case claimed >= 0:
-			if at, ok := e.nextDue(ctx); ok {
-				wait = min(wait, max(time.Until(at), time.Millisecond))
+			if until, ok := e.untilNextDue(ctx); ok {
+				wait = min(wait, max(until, time.Millisecond))
 			}
 		}
 		resetTimer(timer, wait)
@@ -231,11 +243,16 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	if free == 0 {
 		return 0, true
 	}
-	calls, err := e.opts.Store.Claim(ctx, e.opts.Host, free, e.opts.Lease)
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	// A claim that commits must be seen through, even if Run's context ends meanwhile:
+	// calls claimed and never started would wait for their lease and be lost.
+	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins)
+	cancel()
 	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
-		}
+		e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
 		return -1, false
 	}
 	e.opts.Metrics.Claimed.Add(float64(len(calls)))
@@ -302,20 +319,22 @@ func (e *Executor) work(ctx context.Context, c store.Call, running *sync.WaitGro
 	}
 }
 
-// nextDue returns the earliest time a waiting call is due, from the store and from
-// notifications.
-func (e *Executor) nextDue(ctx context.Context) (time.Time, bool) {
-	at, ok, err := e.opts.Store.NextDue(ctx)
+// untilNextDue returns how long until the earliest waiting call this host can run is
+// due, from the store and from notifications.
+func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
+	wait, ok, err := e.opts.Store.UntilNextDue(ctx, e.plugins)
 	if err != nil {
-		return time.Time{}, false
+		return 0, false
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.next.IsZero() && (!ok || e.next.Before(at)) {
-		at, ok = e.next, true
+	if !e.next.IsZero() {
+		if heard := time.Until(e.next); !ok || heard < wait {
+			wait, ok = heard, true
+		}
 	}
 	e.next = time.Time{}
-	return at, ok
+	return wait, ok
 }
 
 // signal wakes the loop without blocking.

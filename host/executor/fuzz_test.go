@@ -50,7 +50,7 @@ func FuzzFollowUp(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		claimed, err := s.Claim(ctx, "fuzz", 1, time.Minute)
+		claimed, err := s.Claim(ctx, "fuzz", 1, time.Minute, []string{"probe"})
 		if err != nil || len(claimed) != 1 || claimed[0].ID != parents[0].ID {
 			t.Fatalf("claim the parent call: %v %v", claimed, err)
 		}

@@ -26,7 +26,7 @@ func TestRefusedFollowUpFailsOnlyItsCall(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := s.Claim(ctx, "h", 2, time.Minute)
+	claimed, err := s.Claim(ctx, "h", 2, time.Minute, []string{"p"})
 	if err != nil || len(claimed) != 2 {
 		t.Fatal(claimed, err)
 	}

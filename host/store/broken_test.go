@@ -73,7 +73,7 @@ func TestDeleteBrokenRecordsEachCallInTheHistory(t *testing.T) {
 	s := testdb.Store(t, store.Options{})
 	stored := scheduleN(t, s, 2500, time.Now().Add(-time.Hour), "series")
 	// The oldest call is being run by another host: it must stay.
-	claimed, err := s.Claim(ctx, "runner", 1, time.Minute)
+	claimed, err := s.Claim(ctx, "runner", 1, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 1 || claimed[0].ID != stored[0].ID {
 		t.Fatalf("claim = %v, %v: want call %d", claimed, err, stored[0].ID)
 	}

@@ -12,7 +12,7 @@ import (
 // finish claims every due call and records outcome for each.
 func finish(t *testing.T, s *store.Store, outcome string) []store.Call {
 	t.Helper()
-	claimed, err := s.Claim(ctx, "h", 1000, time.Minute)
+	claimed, err := s.Claim(ctx, "h", 1000, time.Minute, []string{"example"})
 	if err != nil {
 		t.Fatal(err)
 	}

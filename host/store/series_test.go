@@ -14,7 +14,7 @@ import (
 // so each successor is due at once.
 func runOnce(t *testing.T, s *store.Store, host, kind string, finished func(store.Call) time.Time) store.Call {
 	t.Helper()
-	claimed, err := s.Claim(ctx, host, 1, time.Minute)
+	claimed, err := s.Claim(ctx, host, 1, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
@@ -110,7 +110,7 @@ func TestAHostKilledMidOccurrenceLeavesExactlyOneSuccessor(t *testing.T) {
 	if _, err := s.Schedule(ctx, recurring(anchor, "nightly", store.Series{Cron: "@daily"})); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := s.Claim(ctx, "dead", 1, time.Millisecond)
+	claimed, err := s.Claim(ctx, "dead", 1, time.Millisecond, []string{"example"})
 	if err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
@@ -151,7 +151,7 @@ func TestCancellingASeriesStopsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// "running" is in flight when its series is cancelled.
-	claimed, err := s.Claim(ctx, "h", 1, time.Minute)
+	claimed, err := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 1 || claimed[0].Identifier != "running" {
 		t.Fatal(claimed, err)
 	}
@@ -176,7 +176,7 @@ func TestAnOccurrenceCancellingItsOwnSeriesEndsIt(t *testing.T) {
 	if _, err := s.Schedule(ctx, recurring(past, "self", store.Series{Every: time.Hour, Anchor: past})); err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ := s.Claim(ctx, "h", 1, time.Minute)
+	claimed, _ := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	now := time.Now()
 	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now,
 		Effects: []store.Effect{{CancelIdentifier: "self"}}}}); err != nil {

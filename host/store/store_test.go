@@ -81,7 +81,7 @@ func TestRacingClaimersNeverShareACall(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				calls, err := s.Claim(ctx, host, 7, time.Minute)
+				calls, err := s.Claim(ctx, host, 7, time.Minute, []string{"example"})
 				if err != nil {
 					t.Error(err)
 					return
@@ -119,14 +119,14 @@ func TestClaimTakesOnlyDueCallsOldestFirst(t *testing.T) {
 	late := scheduleN(t, s, 1, now.Add(-time.Minute), "")
 	early := scheduleN(t, s, 1, now.Add(-time.Hour), "")
 	scheduleN(t, s, 1, now.Add(time.Hour), "") // not due
-	calls, err := s.Claim(ctx, "h", 10, time.Minute)
+	calls, err := s.Claim(ctx, "h", 10, time.Minute, []string{"example"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(calls) != 2 || calls[0].ID != early[0].ID || calls[1].ID != late[0].ID {
 		t.Fatalf("claimed %+v, want the two due calls, oldest first", calls)
 	}
-	again, err := s.Claim(ctx, "h2", 10, time.Minute)
+	again, err := s.Claim(ctx, "h2", 10, time.Minute, []string{"example"})
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second claim got %d calls (%v), want none", len(again), err)
 	}
@@ -168,7 +168,7 @@ func TestCancelByID(t *testing.T) {
 	t.Parallel()
 	s := testdb.Store(t, store.Options{})
 	calls := scheduleN(t, s, 2, time.Now().Add(-time.Second), "")
-	claimed, err := s.Claim(ctx, "h", 1, time.Minute)
+	claimed, err := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
@@ -283,7 +283,7 @@ func TestCompleteRecordsHistoryAndAppliesEffectsOfSuccessOnly(t *testing.T) {
 	s := testdb.Store(t, store.Options{})
 	scheduleN(t, s, 2, time.Now().Add(-time.Second), "")
 	stale := scheduleN(t, s, 2, time.Now().Add(time.Hour), "stale")[0]
-	claimed, err := s.Claim(ctx, "h", 2, time.Minute)
+	claimed, err := s.Claim(ctx, "h", 2, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 2 {
 		t.Fatal(claimed, err)
 	}
@@ -324,7 +324,7 @@ func TestRetryPutsTheCallBackWithItsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ := s.Claim(ctx, "h", 1, time.Minute)
+	claimed, _ := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	retryAt := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	now := time.Now()
 	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Failed, Error: "flaky",
@@ -353,7 +353,7 @@ func TestReapRecordsExpiredClaimsAsInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Claim(ctx, "dead-host", 10, time.Millisecond); err != nil {
+	if _, err := s.Claim(ctx, "dead-host", 10, time.Millisecond, []string{"example"}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond) // let the 1 ms leases run out
@@ -449,5 +449,28 @@ func TestTrimHistoryAndCountIdentifier(t *testing.T) {
 	var left int
 	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call_history").Scan(&left); err != nil || left != 2 {
 		t.Errorf("%d history rows left (%v), want 2", left, err)
+	}
+}
+
+func TestClaimTakesOnlyCallsOfTheGivenPlugins(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{})
+	mine := scheduleN(t, s, 2, time.Now().Add(-time.Minute), "")
+	other := newCall(time.Now().Add(-time.Hour), "")
+	other.Plugin = "elsewhere"
+	if _, err := s.Schedule(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, "h", 10, time.Minute, []string{"example"})
+	if err != nil || len(claimed) != 2 || claimed[0].ID != mine[0].ID {
+		t.Fatalf("claimed %+v (%v), want the two calls of example only", claimed, err)
+	}
+	// The other plugin's overdue call does not count as due for this host.
+	if _, ok, err := s.UntilNextDue(ctx, []string{"example"}); err != nil || ok {
+		t.Errorf("UntilNextDue(example) = %v, %v; want nothing waiting", ok, err)
+	}
+	until, ok, err := s.UntilNextDue(ctx, []string{"example", "elsewhere"})
+	if err != nil || !ok || until > -59*time.Minute || until < -61*time.Minute {
+		t.Errorf("UntilNextDue = %v, %v, %v; want about -1h", until, ok, err)
 	}
 }
