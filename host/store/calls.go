@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ErrRunning means the call is being run by a host and cannot be cancelled any more.
@@ -335,7 +334,13 @@ func (s *Store) Cancel(ctx context.Context, id int64, host string) error {
 // cancel(identifier)). Calls already running finish, but a running occurrence of a
 // series gets no successor: cancelling stops the whole series.
 func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (int64, error) {
-	return cancelIdentifier(ctx, s.pool, identifier, host)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		n, err = cancelIdentifier(ctx, tx, identifier, host)
+		return err
+	})
+	return n, err
 }
 
 // cancelSQL deletes the waiting calls matching where ($1) into the history, recorded by
@@ -346,23 +351,34 @@ func cancelSQL(where string) string {
 		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, 'cancelled', $2, series_id FROM gone`
 }
 
-// cancelIdentifierSQL cancels by identifier ($1, host $2): it removes the waiting calls
-// and stops the series whose occurrence is running, so that it gets no successor.
-var cancelIdentifierSQL = `WITH stopped AS (
-		UPDATE future_call SET series_stopped = true
-		WHERE identifier = $1 AND claimed_by IS NOT NULL AND series_id IS NOT NULL),
-	` + strings.TrimPrefix(cancelSQL("identifier = $1"), "WITH ")
-
-// cancelIdentifier runs cancelIdentifierSQL on db and returns how many waiting calls it
-// removed.
-func cancelIdentifier(ctx context.Context, db interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, identifier, host string) (int64, error) {
-	tag, err := db.Exec(ctx, cancelIdentifierSQL, identifier, host)
-	if err != nil {
+// cancelIdentifier cancels by identifier inside tx: it removes the waiting calls into
+// the history and stops the series whose occurrence is running, so that it gets no
+// successor. It returns how many waiting calls it removed.
+//
+// Three statements, each with a snapshot of its own (READ COMMITTED): a call claimed
+// while the first one ran is stopped by the second; a successor committed by a host
+// recording its outcome meanwhile is removed by the third. The second blocks on an
+// occurrence whose outcome is being recorded, and a host recording it after the second
+// sees series_stopped. So a cancelled series keeps no successor, however the cancel
+// and the outcome interleave.
+func cancelIdentifier(ctx context.Context, tx pgx.Tx, identifier, host string) (int64, error) {
+	var removed int64
+	remove := func() error {
+		tag, err := tx.Exec(ctx, cancelSQL("identifier = $1"), identifier, host)
+		removed += tag.RowsAffected()
+		return err
+	}
+	if err := remove(); err != nil {
 		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
 	}
-	return tag.RowsAffected(), nil
+	if _, err := tx.Exec(ctx, `UPDATE future_call SET series_stopped = true
+		WHERE identifier = $1 AND claimed_by IS NOT NULL AND series_id IS NOT NULL`, identifier); err != nil {
+		return 0, fmt.Errorf("stop series with identifier %q: %w", identifier, err)
+	}
+	if err := remove(); err != nil {
+		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
+	}
+	return removed, nil
 }
 
 // CountUpTo counts stored calls, stopping at limit: cheap however many there are.

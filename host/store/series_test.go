@@ -186,3 +186,45 @@ func TestAnOccurrenceCancellingItsOwnSeriesEndsIt(t *testing.T) {
 		t.Fatalf("fc.cancel of its own identifier should end the series: %+v", left)
 	}
 }
+
+// A cancel racing a claim of the series' occurrence still stops the series.
+func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{MaxConns: 4})
+	past := time.Now().Add(-time.Minute)
+	c, err := s.Schedule(ctx, recurring(past, "racy", store.Series{Every: time.Hour, Anchor: past}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A host claims the occurrence; its transaction commits only after the cancel began.
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE future_call SET claimed_by = 'h', claimed_at = now(),
+		lease_until = now() + interval '1 minute', attempt = attempt + 1 WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	cancelled := make(chan int64, 1)
+	go func() {
+		n, err := s.CancelIdentifier(ctx, "racy", "api")
+		if err != nil {
+			t.Error(err)
+		}
+		cancelled <- n
+	}()
+	time.Sleep(200 * time.Millisecond) // the cancel now waits for the claim's row lock
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-cancelled; n != 0 {
+		t.Errorf("cancelled %d waiting calls, want 0: the occurrence was claimed", n)
+	}
+	now := time.Now()
+	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: c.ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if left := waiting(t, s); len(left) != 0 {
+		t.Fatalf("the cancelled series got a successor: %+v", left)
+	}
+}
