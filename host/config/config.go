@@ -130,7 +130,7 @@ type Limits struct {
 	Timeout Duration `koanf:"timeout"`
 	// OutputLimit caps the log, stdout and stderr bytes of one call.
 	OutputLimit ByteSize `koanf:"outputLimit"`
-	// MaxFollowUps caps the calls one call may schedule through fc.schedule.
+	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call.
 	MaxFollowUps int `koanf:"maxFollowUps"`
 	// Fresh gives every call a new instance (strict isolation, slower) instead of a
 	// warm one from the pool.

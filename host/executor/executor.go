@@ -628,7 +628,9 @@ func (h *effects) Cancel(ctx context.Context, identifier string) (int64, error) 
 			n++
 		}
 	}
-	h.list = append(h.list, store.Effect{CancelIdentifier: identifier})
+	if last := len(h.list) - 1; last < 0 || h.list[last].CancelIdentifier != identifier {
+		h.list = append(h.list, store.Effect{CancelIdentifier: identifier}) // a repeat would change nothing
+	}
 	return n, nil
 }
 

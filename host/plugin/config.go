@@ -31,7 +31,7 @@ type Limits struct {
 	// stderr together); beyond it output is dropped and one "output truncated" line
 	// logged.
 	OutputLimit int64
-	// MaxFollowUps is how many fc.schedule requests one call may make.
+	// MaxFollowUps is how many fc.schedule and fc.cancel requests one call may make.
 	MaxFollowUps int
 	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
 	// warm one from the pool: strict isolation at the cost of instantiating per call.

@@ -198,7 +198,7 @@ func hostSchedule(ctx context.Context, mod api.Module, stack []uint64) {
 		return
 	}
 	if c.followUps >= c.limits.MaxFollowUps {
-		stack[0] = c.refuse(abi.ScheduleLimit, "limit reached: at most %d follow-ups per call", c.limits.MaxFollowUps)
+		stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
 		return
 	}
 	if err := c.host.Schedule(c.ctx, bytes.Clone(req)); err != nil {
@@ -225,11 +225,18 @@ func hostCancel(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = c.refuse(abi.ScheduleHostError, "not available")
 		return
 	}
+	// Cancellations count against the same limit as follow-ups: each is work the
+	// call's outcome must apply.
+	if c.followUps >= c.limits.MaxFollowUps {
+		stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
+		return
+	}
 	n, err := c.host.Cancel(c.ctx, string(id))
 	if err != nil {
 		stack[0] = c.hostError(err)
 		return
 	}
+	c.followUps++
 	stack[0] = api.EncodeI64(n)
 }
 

@@ -251,6 +251,14 @@ func TestFollowUpLimit(t *testing.T) {
 	if len(rec.scheduled) != 10 {
 		t.Errorf("%d follow-ups accepted, want 10", len(rec.scheduled))
 	}
+	// Cancellations count against the same limit.
+	probe := mustPlugin(t, loadPlugins(t, plugin.Limits{MaxFollowUps: 3}, "probe"), "probe")
+	rec = &recorder{}
+	err := probe.Invoke(context.Background(), envelope("probe", "cancelMany", `{"identifier": "x", "times": 5}`), rec, nil)
+	wantKind(t, err, plugin.KindFailed, "fc.cancel: limit reached: at most 3 follow-ups and cancellations per call")
+	if len(rec.cancelled) != 3 {
+		t.Errorf("%d cancellations accepted, want 3", len(rec.cancelled))
+	}
 }
 
 // TestHostCalls: what fc.schedule and fc.cancel answer, as the Go SDK reports it.

@@ -16,7 +16,8 @@
 //     request (any JSON) to fc.schedule and fails with the host's reason when refused;
 //     scheduleThenFail(request) does the same and then fails; chain(left) logs
 //     "chain <left>" and, while left > 0, schedules chain(left-1) with its identifier;
-//     cancel(identifier) logs "cancel <identifier>: <count>"; alloc(mb) allocates and
+//     cancel(identifier) logs "cancel <identifier>: <count>"; cancelMany(identifier,
+//     times) calls fc.cancel times times, failing at the first refusal; alloc(mb) allocates and
 //     keeps mb MiB; exit(code) calls os.Exit; panic(message) panics; stdout(text) prints
 //     text to stdout and stderr; counter() logs "counter <n>", n counting its calls on
 //     the instance; typed(signup, tags, at, limits, note?) takes typed parameters.

@@ -27,6 +27,7 @@ func init() {
 	fc.Register("scheduleThenFail", scheduleThenFail, "request")
 	fc.Register("chain", chain, "left")
 	fc.Register("cancel", cancel, "identifier")
+	fc.Register("cancelMany", cancelMany, "identifier", "times")
 	fc.Register("alloc", alloc, "mb")
 	fc.Register("exit", exit, "code")
 	fc.Register("panic", panicking, "message")
@@ -80,6 +81,17 @@ func chain(c fc.Call, left int) error {
 		return nil
 	}
 	return fc.Schedule(fc.Request{Method: "chain", Args: fc.Args{"left": left - 1}, Identifier: c.Identifier})
+}
+
+// cancelMany calls fc.cancel times times, failing with the host's reason at the first
+// refusal.
+func cancelMany(c fc.Call, identifier string, times int) error {
+	for range times {
+		if _, err := fc.Cancel(identifier); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cancel(c fc.Call, identifier string) error {
