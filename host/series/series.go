@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // time zones work on machines without a zoneinfo database
 
@@ -78,7 +79,7 @@ func Parse(s Spec) (*Schedule, error) {
 	loc := time.UTC
 	if s.TimeZone != "" {
 		var err error
-		if loc, err = time.LoadLocation(s.TimeZone); err != nil {
+		if loc, err = location(s.TimeZone); err != nil {
 			return nil, fmt.Errorf(`"timezone": %q is not an IANA time zone such as Europe/Berlin`, s.TimeZone)
 		}
 	}
@@ -90,6 +91,22 @@ func Parse(s Spec) (*Schedule, error) {
 		return nil, fmt.Errorf(`"cron": %q never runs`, s.Cron)
 	}
 	return &Schedule{spec: s, cron: sched, loc: loc, fixedTime: fixedTime(s.Cron)}, nil
+}
+
+// locations caches loaded time zones: time.LoadLocation reads the zone database on
+// every call, and every finished occurrence of a cron series parses its schedule.
+var locations sync.Map // name → *time.Location
+
+func location(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 // fixedTime reports whether a cron expression's hour and minute fields name fixed

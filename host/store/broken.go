@@ -101,9 +101,9 @@ func (s *Store) DeleteBroken(ctx context.Context, calls []BrokenCall, host strin
 			gone AS (
 				DELETE FROM future_call c USING broken b
 				WHERE c.id = b.id AND c.claimed_by IS NULL
-				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, c.run_at, c.attempt, b.reason)
-			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, error, host)
-			SELECT id, plugin, method, args, identifier, run_at, now(), attempt, '`+DeletedBroken+`', reason, $3 FROM gone`,
+				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, c.run_at, c.attempt, c.series_id, b.reason)
+			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, error, host, series_id)
+			SELECT id, plugin, method, args, identifier, run_at, now(), attempt, '`+DeletedBroken+`', reason, $3, series_id FROM gone`,
 			ids, reasons, host)
 		if err != nil {
 			return removed, fmt.Errorf("delete broken calls: %w", err)

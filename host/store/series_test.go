@@ -228,3 +228,19 @@ func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
 		t.Fatalf("the cancelled series got a successor: %+v", left)
 	}
 }
+
+func TestABrokenOccurrenceDeletedKeepsItsSeriesInTheHistory(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{})
+	c, err := s.Schedule(ctx, recurring(time.Now().Add(time.Hour), "gone", store.Series{Cron: "@daily"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteBroken(ctx, []store.BrokenCall{{ID: c.ID, Reason: "plugin gone"}}, "h"); err != nil || n != 1 {
+		t.Fatalf("DeleteBroken = %d, %v", n, err)
+	}
+	entries, _, err := s.ListHistory(ctx, store.HistoryFilter{SeriesID: c.Series.ID}, store.Page{})
+	if err != nil || len(entries) != 1 || entries[0].Outcome != store.DeletedBroken {
+		t.Errorf("history of the series = %+v (%v), want its deleted occurrence", entries, err)
+	}
+}
