@@ -130,7 +130,7 @@ func TestParseManifestTooLarge(t *testing.T) {
 
 func TestValidNames(t *testing.T) {
 	t.Parallel()
-	for name, want := range map[string]bool{"example": true, "my-plugin.v2": true, "_x": false, "": false, strings.Repeat("a", 65): false} {
+	for name, want := range map[string]bool{"example": true, "my-plugin_v2": true, "my-plugin.v2": false, "_x": false, "": false, strings.Repeat("a", 65): false} {
 		if got := signature.ValidPluginName(name); got != want {
 			t.Errorf("ValidPluginName(%q) = %v, want %v", name, got, want)
 		}

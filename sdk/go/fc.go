@@ -44,7 +44,7 @@ var registry = struct {
 // Name rules of abi/README.md, checked by hand: package regexp would add 400 KB to
 // every plugin.
 const (
-	pluginNameRule = `^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$`
+	pluginNameRule = `^[a-zA-Z][a-zA-Z0-9_-]{0,63}$`
 	callNameRule   = `^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`
 )
 
@@ -72,7 +72,7 @@ func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // Plugin names the plugin and its version (free text, shown by the host). Call it once,
-// in an init function. The name must match ^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$ and be unique
+// in an init function. The name must match ^[a-zA-Z][a-zA-Z0-9_-]{0,63}$ and be unique
 // among the host's plugins.
 func Plugin(name, version string) {
 	if !validPluginName(name) {
