@@ -81,22 +81,35 @@ var NoRetry = Retry{MaxAttempts: 1, Backoff: DefaultBackoff, MaxBackoff: Default
 // Parse checks p and fills in default backoffs.
 func (p RetryPolicy) Parse() (Retry, error) {
 	r := Retry{MaxAttempts: p.MaxAttempts, Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff}
-	if r.MaxAttempts < 1 || r.MaxAttempts > MaxRetryAttempts {
-		return Retry{}, fmt.Errorf("retry.maxAttempts must be between 1 and %d, got %d", MaxRetryAttempts, p.MaxAttempts)
-	}
 	var err error
 	if p.Backoff != "" {
-		if r.Backoff, err = time.ParseDuration(p.Backoff); err != nil || r.Backoff <= 0 {
-			return Retry{}, fmt.Errorf("retry.backoff must be a positive duration, got %q", p.Backoff)
+		if r.Backoff, err = time.ParseDuration(p.Backoff); err != nil {
+			return Retry{}, fmt.Errorf("retry.backoff: must be a positive duration, got %q", p.Backoff)
 		}
 	}
 	if p.MaxBackoff != "" {
-		if r.MaxBackoff, err = time.ParseDuration(p.MaxBackoff); err != nil || r.MaxBackoff <= 0 {
-			return Retry{}, fmt.Errorf("retry.maxBackoff must be a positive duration, got %q", p.MaxBackoff)
+		if r.MaxBackoff, err = time.ParseDuration(p.MaxBackoff); err != nil {
+			return Retry{}, fmt.Errorf("retry.maxBackoff: must be a positive duration, got %q", p.MaxBackoff)
 		}
 	}
-	if r.MaxBackoff < r.Backoff {
-		return Retry{}, fmt.Errorf("retry.maxBackoff (%s) is shorter than retry.backoff (%s)", r.MaxBackoff, r.Backoff)
+	if err := r.Check(); err != nil {
+		return Retry{}, err
 	}
 	return r, nil
+}
+
+// Check applies the rules every retry policy follows, whoever sets it: 1 to
+// MaxRetryAttempts attempts, positive backoffs, the longest no shorter than the first.
+func (r Retry) Check() error {
+	switch {
+	case r.MaxAttempts < 1 || r.MaxAttempts > MaxRetryAttempts:
+		return fmt.Errorf("retry.maxAttempts: must be between 1 and %d, got %d", MaxRetryAttempts, r.MaxAttempts)
+	case r.Backoff <= 0:
+		return fmt.Errorf("retry.backoff: must be a positive duration, got %s", r.Backoff)
+	case r.MaxBackoff <= 0:
+		return fmt.Errorf("retry.maxBackoff: must be a positive duration, got %s", r.MaxBackoff)
+	case r.MaxBackoff < r.Backoff:
+		return fmt.Errorf("retry.maxBackoff: %s is shorter than retry.backoff (%s)", r.MaxBackoff, r.Backoff)
+	}
+	return nil
 }

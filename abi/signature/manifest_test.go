@@ -85,7 +85,7 @@ func TestParseManifestProblems(t *testing.T) {
 			[]string{"params[0] (p): schema does not compile"}},
 		{"remote ref", `{"abi": 1, "name": "x", "calls": [{"name": "a", "params": [{"name": "p", "schema": {"$ref": "http://169.254.169.254/"}}]}]}`,
 			[]string{"remote references are not allowed"}},
-		{"bad retry", `{"abi": 1, "name": "x", "calls": [], "retry": {"maxAttempts": 0}}`, []string{"retry: retry.maxAttempts must be between 1"}},
+		{"bad retry", `{"abi": 1, "name": "x", "calls": [], "retry": {"maxAttempts": 0}}`, []string{"retry: retry.maxAttempts: must be between 1"}},
 		{"several at once", `{"abi": 3, "name": "", "calls": [{"name": "a b", "params": []}]}`,
 			[]string{"abi: version 3", "name: ", "calls[0]: name"}},
 	}

@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
 )
 
 // Roles the host can run in, by Serverpod's names.
@@ -272,19 +274,23 @@ func (c Config) Validate() error {
 		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
-		if r := l.Retry; r.MaxAttempts < 0 || r.Backoff < 0 || r.MaxBackoff < 0 {
-			bad(prefix+"retry", "must not be negative")
-		}
 	}
 	checkLimits("sandbox.", c.Sandbox.Limits)
 	if c.Sandbox.Timeout <= 0 {
 		bad("sandbox.timeout", "must be positive")
 	}
-	if c.Sandbox.Retry.MaxAttempts < 1 {
-		bad("sandbox.retry.maxAttempts", "must be at least 1 (1 = no retry)")
+	// Retry policies follow the rules of the ones calls and manifests give.
+	checkRetry := func(prefix string, r Retry) {
+		if err := (abi.Retry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.D(), MaxBackoff: r.MaxBackoff.D()}).Check(); err != nil {
+			errs = append(errs, fmt.Errorf("%s%w", prefix, err)) // "sandbox.retry.maxAttempts: …"
+		}
 	}
+	checkRetry("sandbox.", c.Sandbox.Retry)
 	for name, l := range c.Sandbox.Plugins {
 		checkLimits("sandbox.plugins."+name+".", l)
+		if r, ok := c.Sandbox.PluginRetry(name); ok {
+			checkRetry("sandbox.plugins."+name+".", r)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

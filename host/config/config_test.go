@@ -274,3 +274,16 @@ func TestWriteYAMLRedactsAndRoundTrips(t *testing.T) {
 		t.Errorf("round trip changed the config:\n%+v\n%+v", back, cfg)
 	}
 }
+
+func TestRetryPoliciesFollowTheRulesOfCalls(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]string{
+		"sandbox:\n  retry:\n    maxAttempts: 500\n":                                    "sandbox.retry.maxAttempts: must be between 1 and 100",
+		"sandbox:\n  plugins:\n    drip:\n      retry: {maxAttempts: 3, backoff: 2h}\n": "sandbox.plugins.drip.retry.maxBackoff: 1h0m0s is shorter than retry.backoff (2h0m0s)",
+	} {
+		_, _, err := config.Load(config.Sources{File: writeFile(t, body)})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", body, err, want)
+		}
+	}
+}
