@@ -371,14 +371,11 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, StartedAt: started}
 	m := e.opts.Metrics
 	m.Lateness.WithLabelValues(c.Plugin).Observe(metrics.Seconds(started.Sub(c.RunAt)))
-	log := e.log.With(slog.String("plugin", c.Plugin), slog.String("method", c.Method),
-		slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt))
-
 	host := &effects{e: e, call: c, now: started}
 	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
 		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
-	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, log)
+	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
 	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(metrics.Seconds(o.FinishedAt.Sub(started)))
@@ -394,7 +391,8 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 			at := o.FinishedAt.Add(backoff(c.Retry, c.Attempt))
 			o.RetryAt = &at
 		}
-		log.Warn("call failed", slog.String("outcome", o.Kind), slog.String("error", o.Error),
+		e.log.Warn("call failed", slog.String("plugin", c.Plugin), slog.String("method", c.Method),
+			slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt), slog.String("outcome", o.Kind), slog.String("error", o.Error),
 			slog.Bool("retry", o.RetryAt != nil))
 	}
 	m.Outcomes.WithLabelValues(c.Plugin, c.Method, o.Kind).Inc()

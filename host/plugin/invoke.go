@@ -103,9 +103,10 @@ const maxMessage = 64 << 10
 // Invoke runs one call of the plugin: the envelope's method with its arguments, on a warm
 // instance (or a fresh one when Limits.Fresh). It checks the arguments against the
 // method's signature first. host serves the guest's fc.schedule and fc.cancel (nil: they
-// are refused as not available); log receives the guest's output, as it is (nil: the
-// registry's logger, with the plugin and method added to each line). It returns nil on
-// success, else a *CallError.
+// are refused as not available); log receives the guest's output (nil: the registry's
+// logger), each line tagged with the plugin, the method and, when the envelope has them,
+// the call's id and attempt — added only when the guest writes a line, since most calls
+// write none. It returns nil on success, else a *CallError.
 //
 // The call ends at the plugin's time limit or when ctx ends, whichever comes first; an
 // instance that trapped, exited, timed out or was cancelled is discarded, as is one whose
@@ -135,9 +136,13 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	if err := ctx.Err(); err != nil {
 		return &CallError{Kind: KindCancelled, Message: "cancelled before it ran: " + context.Cause(ctx).Error(), Err: err}
 	}
-	c := &call{host: host, base: log, limits: &p.Limits}
+	c := &call{host: host, base: log, limits: &p.Limits,
+		attrs: []any{slog.String("plugin", p.Name), slog.String("method", env.Method)}}
 	if log == nil {
-		c.base, c.attrs = p.log, []any{slog.String("plugin", p.Name), slog.String("method", env.Method)}
+		c.base = p.log
+	}
+	if env.Call.ID != 0 {
+		c.attrs = append(c.attrs, slog.Int64("call", env.Call.ID), slog.Int("attempt", env.Call.Attempt))
 	}
 
 	callCtx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
