@@ -207,7 +207,7 @@ func drainStore(ctx context.Context, url string, n, concurrency int) (time.Durat
 	start := time.Now()
 	done := 0
 	for {
-		calls, err := st.Claim(ctx, "bench", batch, 2*time.Minute)
+		calls, err := st.Claim(ctx, "bench", batch, 2*time.Minute, []string{"noop"})
 		if err != nil {
 			return 0, err
 		}

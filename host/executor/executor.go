@@ -370,15 +370,15 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	started := time.Now()
 	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, StartedAt: started}
 	m := e.opts.Metrics
-	m.Lateness.WithLabelValues(c.Plugin).Observe(metrics.Seconds(started.Sub(c.RunAt)))
-	host := &effects{e: e, call: c, now: started}
+	m.Lateness.WithLabelValues(c.Plugin).Observe(started.Sub(c.RunAt).Seconds())
+	host := &effects{e: e, call: c}
 	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
 		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
 	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
-	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(metrics.Seconds(o.FinishedAt.Sub(started)))
+	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(o.FinishedAt.Sub(started).Seconds())
 
 	if err == nil {
 		o.Kind, o.Effects = store.Succeeded, host.list
@@ -592,7 +592,6 @@ func (e *Executor) trimHistory(ctx context.Context) {
 type effects struct {
 	e    *Executor
 	call store.Call
-	now  time.Time
 	list []store.Effect
 }
 

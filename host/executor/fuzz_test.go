@@ -55,7 +55,7 @@ func FuzzFollowUp(f *testing.F) {
 			t.Fatalf("claim the parent call: %v %v", claimed, err)
 		}
 		parent := claimed[0]
-		h := &effects{e: e, call: parent, now: time.Now()}
+		h := &effects{e: e, call: parent}
 		if err := h.Schedule(ctx, request); err != nil && !errors.Is(err, plugin.ErrInvalidRequest) {
 			t.Fatalf("fc.schedule(%q) failed as a host error (-3), want it refused as invalid (-1) or kept: %v", request, err)
 		}

@@ -4,8 +4,6 @@
 package metrics
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -67,6 +65,3 @@ func New(reg prometheus.Registerer) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
-
-// Seconds converts d for an observation.
-func Seconds(d time.Duration) float64 { return d.Seconds() }

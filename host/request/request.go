@@ -91,7 +91,7 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 		Args:       args,
 		RunAt:      runAt,
 		Identifier: req.Identifier,
-		Retry:      store.Retry{MaxAttempts: retry.MaxAttempts, Backoff: retry.Backoff, MaxBackoff: retry.MaxBackoff},
+		Retry:      retry,
 		Series:     recurring,
 	}, nil
 }

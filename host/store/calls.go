@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/futurecalls/futurecalls/abi"
 )
 
 // ErrRunning means the call is being run by a host and cannot be cancelled any more.
@@ -116,7 +118,7 @@ func (s *Store) insertQuery(calls []NewCall, successors bool) (query string, par
 		if len(c.Args) == 0 {
 			args[i] = "{}"
 		}
-		r := c.Retry.orDefault()
+		r := withDefaults(c.Retry)
 		maxAttempts[i], backoff[i], maxBackoff[i] = int32(r.MaxAttempts), r.Backoff.Milliseconds(), r.MaxBackoff.Milliseconds()
 		if sr := c.Series; sr != nil {
 			recurring[i], crons[i], zones[i] = true, nullIfEmpty(sr.Cron), nullIfEmpty(sr.TimeZone)
@@ -153,15 +155,16 @@ func (s *Store) insertQuery(calls []NewCall, successors bool) (query string, par
 	return query, params, notify
 }
 
-func (r Retry) orDefault() Retry {
+// withDefaults fills the unset fields of a retry policy with abi's defaults.
+func withDefaults(r Retry) Retry {
 	if r.MaxAttempts < 1 {
 		r.MaxAttempts = 1
 	}
 	if r.Backoff <= 0 {
-		r.Backoff = time.Second
+		r.Backoff = abi.DefaultBackoff
 	}
 	if r.MaxBackoff < r.Backoff {
-		r.MaxBackoff = max(r.Backoff, time.Hour)
+		r.MaxBackoff = max(r.Backoff, abi.DefaultMaxBackoff)
 	}
 	return r
 }
@@ -391,25 +394,13 @@ func (s *Store) CountUpTo(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// Each calls fn for every stored call, streaming them from the database with constant
-// memory. It stops at the first error fn returns.
-func (s *Store) Each(ctx context.Context, fn func(Call) error) error {
-	rows, err := s.pool.Query(ctx, "SELECT "+callColumns+" FROM future_call")
+// CountIdentifier counts the waiting calls carrying identifier: those a cancellation
+// by identifier would remove now.
+func (s *Store) CountIdentifier(ctx context.Context, identifier string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM future_call WHERE identifier = $1 AND claimed_by IS NULL", identifier).Scan(&n)
 	if err != nil {
-		return fmt.Errorf("read calls: %w", err)
+		return 0, fmt.Errorf("count calls with identifier %q: %w", identifier, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanCall(rows)
-		if err != nil {
-			return fmt.Errorf("read calls: %w", err)
-		}
-		if err := fn(c); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read calls: %w", err)
-	}
-	return nil
+	return n, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/migrations"
 )
 
@@ -135,12 +136,8 @@ type Series struct {
 	Anchor   time.Time     `json:"anchor,omitempty"`
 }
 
-// Retry is the retry policy stored with a call.
-type Retry struct {
-	MaxAttempts int           `json:"maxAttempts"`
-	Backoff     time.Duration `json:"backoff"`
-	MaxBackoff  time.Duration `json:"maxBackoff"`
-}
+// Retry is the retry policy stored with a call, fixed when it was scheduled.
+type Retry = abi.Retry
 
 // NewCall is a call to schedule. Args must already fit the method's signature.
 type NewCall struct {

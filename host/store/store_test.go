@@ -390,20 +390,6 @@ func TestCountUpTo(t *testing.T) {
 	}
 }
 
-func TestEachStreamsEveryCall(t *testing.T) {
-	t.Parallel()
-	s := testdb.Store(t, store.Options{})
-	scheduleN(t, s, 300, time.Now().Add(time.Hour), "")
-	n := 0
-	if err := s.Each(ctx, func(store.Call) error { n++; return nil }); err != nil || n != 300 {
-		t.Fatalf("Each saw %d calls (%v), want 300", n, err)
-	}
-	stop := errors.New("stop")
-	if err := s.Each(ctx, func(store.Call) error { return stop }); !errors.Is(err, stop) {
-		t.Errorf("Each should return fn's error, got %v", err)
-	}
-}
-
 func TestScheduleNotifiesWhenDueSoon(t *testing.T) {
 	t.Parallel()
 	s := testdb.Store(t, store.Options{NotifyWithin: time.Minute})
