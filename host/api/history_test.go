@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,5 +124,12 @@ func TestHistory(t *testing.T) {
 		if apiErr := apiError(t, resp, body); resp.StatusCode != 400 || apiErr.Code != client.CodeInvalidParameter {
 			t.Errorf("?%s: %d %.200s, want 400 invalid_parameter", query, resp.StatusCode, body)
 		}
+	}
+}
+
+// The client's list of outcomes is the store's: what the API filters on and answers.
+func TestClientKnowsEveryOutcome(t *testing.T) {
+	if !slices.Equal(client.Outcomes, store.Outcomes) {
+		t.Errorf("client.Outcomes = %v, store.Outcomes = %v", client.Outcomes, store.Outcomes)
 	}
 }
