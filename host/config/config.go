@@ -60,8 +60,8 @@ type Database struct {
 	// URL of a PostgreSQL database (postgres://user:pass@host:5432/db). Empty: the host
 	// runs its own private PostgreSQL cluster (see Embedded).
 	URL string `koanf:"url" secret:"true"`
-	// MaxConns caps the connection pool; 0 picks max(4, 2 × CPUs) plus the executor's
-	// concurrency.
+	// MaxConns caps the connection pool; 0 picks 10, plus the executor's concurrency
+	// limit (at most 100 more) when it has one.
 	MaxConns int `koanf:"maxConns"`
 	// Embedded configures the private cluster used when URL is empty.
 	Embedded Embedded `koanf:"embedded"`
@@ -139,8 +139,10 @@ type Limits struct {
 	Fresh bool `koanf:"fresh"`
 	// PoolSize caps the warm instances kept idle.
 	PoolSize int `koanf:"poolSize"`
-	// Retry is the default retry policy of the plugin's calls; a call's own policy
-	// wins, then the plugin manifest's, then this one.
+	// Retry is a retry policy for calls that give none. Under sandbox it is the last
+	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
+	// the operator's word for that plugin and beats the manifest's. A call's own policy
+	// beats both.
 	Retry Retry `koanf:"retry"`
 }
 

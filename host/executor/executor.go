@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -452,6 +453,7 @@ func (e *Executor) record(batch []store.Outcome) {
 				e.log.Error("outcomes not recorded: the claims had expired and were taken over as interrupted",
 					slog.Any("calls", lost))
 			}
+			e.countFollowUps(batch, lost)
 			return
 		}
 		if store.IsBadData(err) {
@@ -468,6 +470,20 @@ func (e *Executor) record(batch []store.Outcome) {
 		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))
 		time.Sleep(wait)
 		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// countFollowUps counts the follow-ups stored with the recorded successes of batch.
+func (e *Executor) countFollowUps(batch []store.Outcome, lost []int64) {
+	for _, o := range batch {
+		if o.Kind != store.Succeeded || slices.Contains(lost, o.ID) {
+			continue
+		}
+		for _, f := range o.Effects {
+			if f.Schedule != nil {
+				e.opts.Metrics.Scheduled.WithLabelValues(f.Schedule.Plugin, f.Schedule.Method, "plugin").Inc()
+			}
+		}
 	}
 }
 

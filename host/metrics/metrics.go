@@ -12,7 +12,8 @@ import (
 type Metrics struct {
 	// Scheduled counts calls stored, by plugin, method and source ("api" or "plugin").
 	Scheduled *prometheus.CounterVec
-	// Cancelled counts calls cancelled before they ran, by source.
+	// Cancelled counts calls cancelled through the API before they ran (source "api");
+	// cancellations a plugin asks for are applied with its outcome and not counted.
 	Cancelled *prometheus.CounterVec
 	// Running is the number of calls running on this host, by plugin.
 	Running *prometheus.GaugeVec
@@ -36,7 +37,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "futurecalls_scheduled_total", Help: "Calls stored, by plugin, method and source (api, plugin).",
 		}, []string{"plugin", "method", "source"}),
 		Cancelled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "futurecalls_cancelled_total", Help: "Calls cancelled before they ran, by source (api, plugin).",
+			Name: "futurecalls_cancelled_total", Help: "Calls cancelled through the API before they ran (source api).",
 		}, []string{"source"}),
 		Running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "futurecalls_running", Help: "Calls running on this host, by plugin.",

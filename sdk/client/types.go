@@ -30,7 +30,7 @@ type Call struct {
 	LeaseUntil *time.Time `json:"leaseUntil,omitempty"`
 	// LastError is the error of the previous attempt of a call waiting for a retry.
 	LastError string `json:"lastError,omitempty"`
-	// Series is set when the call is the next occurrence of a recurring call.
+	// Series is set when the call is an occurrence of a recurring call.
 	Series *Series `json:"series,omitempty"`
 }
 
@@ -124,7 +124,7 @@ type PluginList struct {
 
 // Readiness is the answer of GET /readyz.
 type Readiness struct {
-	// Status is "ready" or "unavailable".
+	// Status is "ready" or "unavailable" for /readyz, "ok" for /healthz.
 	Status string `json:"status"`
 	// Reasons say why the host is unavailable.
 	Reasons []string `json:"reasons,omitempty"`
