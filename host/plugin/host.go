@@ -181,63 +181,49 @@ func hostLog(ctx context.Context, mod api.Module, stack []uint64) {
 	c.emit(levels[level], line)
 }
 
-func hostSchedule(ctx context.Context, mod api.Module, stack []uint64) {
-	c := callFrom(ctx)
-	if c == nil {
-		stack[0] = api.EncodeI64(abi.ScheduleHostError)
-		return
-	}
-	defer guard(c, abi.HostSchedule, stack, true)
-	req, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
-	if !ok {
-		stack[0] = c.refuse(abi.ScheduleInvalid, "the request is outside memory")
-		return
-	}
-	if c.host == nil {
-		stack[0] = c.refuse(abi.ScheduleHostError, "not available")
-		return
-	}
-	if c.followUps >= c.limits.MaxFollowUps {
-		stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
-		return
-	}
-	if err := c.host.Schedule(c.ctx, bytes.Clone(req)); err != nil {
-		stack[0] = c.hostError(err)
-		return
-	}
-	c.followUps++
-	stack[0] = abi.ScheduleOK
-}
+// hostSchedule is fc.schedule: it hands the guest's JSON request to HostCalls.
+var hostSchedule = hostRequest(abi.HostSchedule, "request", func(c *call, data []byte) (int64, error) {
+	return abi.ScheduleOK, c.host.Schedule(c.ctx, bytes.Clone(data))
+})
 
-func hostCancel(ctx context.Context, mod api.Module, stack []uint64) {
-	c := callFrom(ctx)
-	if c == nil {
-		stack[0] = api.EncodeI64(abi.ScheduleHostError)
-		return
+// hostCancel is fc.cancel: it hands the guest's identifier to HostCalls and returns the
+// count of calls carrying it.
+var hostCancel = hostRequest(abi.HostCancel, "identifier", func(c *call, data []byte) (int64, error) {
+	return c.host.Cancel(c.ctx, string(data))
+})
+
+// hostRequest makes a host function of the fc.schedule kind: it reads the guest's bytes,
+// refuses them when the call has no HostCalls or has used up its requests (schedule and
+// cancel count against one limit: each is work the call's outcome must apply), and
+// answers what serve returns, or the code of its error.
+func hostRequest(name, what string, serve func(c *call, data []byte) (int64, error)) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		c := callFrom(ctx)
+		if c == nil {
+			stack[0] = api.EncodeI64(abi.ScheduleHostError)
+			return
+		}
+		defer guard(c, name, stack, true)
+		data, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+		switch {
+		case !ok:
+			stack[0] = c.refuse(abi.ScheduleInvalid, "the %s is outside memory", what)
+			return
+		case c.host == nil:
+			stack[0] = c.refuse(abi.ScheduleHostError, "not available")
+			return
+		case c.followUps >= c.limits.MaxFollowUps:
+			stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
+			return
+		}
+		n, err := serve(c, data)
+		if err != nil {
+			stack[0] = c.hostError(err)
+			return
+		}
+		c.followUps++
+		stack[0] = api.EncodeI64(n)
 	}
-	defer guard(c, abi.HostCancel, stack, true)
-	id, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
-	if !ok {
-		stack[0] = c.refuse(abi.ScheduleInvalid, "the identifier is outside memory")
-		return
-	}
-	if c.host == nil {
-		stack[0] = c.refuse(abi.ScheduleHostError, "not available")
-		return
-	}
-	// Cancellations count against the same limit as follow-ups: each is work the
-	// call's outcome must apply.
-	if c.followUps >= c.limits.MaxFollowUps {
-		stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
-		return
-	}
-	n, err := c.host.Cancel(c.ctx, string(id))
-	if err != nil {
-		stack[0] = c.hostError(err)
-		return
-	}
-	c.followUps++
-	stack[0] = api.EncodeI64(n)
 }
 
 func hostLastError(ctx context.Context, mod api.Module, stack []uint64) {
