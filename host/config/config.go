@@ -128,6 +128,12 @@ type Sandbox struct {
 type Limits struct {
 	// MemoryLimit caps the linear memory of each instance ("64MiB").
 	MemoryLimit ByteSize `koanf:"memoryLimit"`
+	// TableLimit caps each function table of an instance, in elements: table.grow
+	// beyond it returns -1 to the guest.
+	TableLimit int64 `koanf:"tableLimit"`
+	// StackLimit caps the call stack of one call ("8MiB", counted by the sandbox's
+	// stack budget): deeper calls trap with a stack overflow.
+	StackLimit ByteSize `koanf:"stackLimit"`
 	// Timeout is the time limit of one call.
 	Timeout Duration `koanf:"timeout"`
 	// OutputLimit caps the log, stdout and stderr bytes of one call.
@@ -179,6 +185,8 @@ func Default() Config {
 		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
 		Sandbox: Sandbox{Limits: Limits{
 			MemoryLimit:  64 << 20,
+			TableLimit:   1 << 16, // plugin.DefaultTableLimit
+			StackLimit:   8 << 20, // plugin.DefaultStackLimit
 			Timeout:      Duration(30 * time.Second),
 			OutputLimit:  64 << 10,
 			MaxFollowUps: 1000,
@@ -272,6 +280,12 @@ func (c Config) Validate() error {
 		}
 		if l.MemoryLimit > 4<<30 {
 			bad(prefix+"memoryLimit", "must be at most 4GiB (32-bit WebAssembly)")
+		}
+		if l.TableLimit < 0 || l.TableLimit > 1<<28 {
+			bad(prefix+"tableLimit", "must be between 1 and 268435456 elements")
+		}
+		if l.StackLimit != 0 && (l.StackLimit < 64<<10 || l.StackLimit > 1<<30) {
+			bad(prefix+"stackLimit", "must be between 64KiB and 1GiB")
 		}
 		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")

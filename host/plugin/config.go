@@ -24,6 +24,14 @@ type Limits struct {
 	// MemoryLimit caps each instance's linear memory, in bytes (a multiple of the
 	// 64 KiB WebAssembly page; rounded down).
 	MemoryLimit int64
+	// TableLimit caps each of an instance's function tables, in elements (8 bytes of
+	// host memory each): table.grow beyond it returns -1, and a module whose table
+	// starts larger is refused at load.
+	TableLimit int64
+	// StackLimit caps the native call stack of one call, in bytes of the budget the
+	// instrumentation counts (see the package documentation, Sandbox): a call that
+	// would exceed it traps with a stack overflow.
+	StackLimit int64
 	// Timeout is how long one call may run, instantiation included when the call needs
 	// a new instance.
 	Timeout time.Duration
@@ -44,17 +52,37 @@ type Limits struct {
 	RecycleAbove int64
 }
 
-// DefaultLimits are the limits of abi/README.md: 64 MiB of memory, 30 s per call, 64 KiB
-// of output and 1000 follow-ups per call, warm instances (8 idle at most).
+// DefaultLimits are the limits of abi/README.md: 64 MiB of memory, tables of 65536
+// elements, a stack budget of 8 MiB, 30 s per call, 64 KiB of output and 1000
+// follow-ups per call, warm instances (8 idle at most).
 func DefaultLimits() Limits {
 	return Limits{
 		MemoryLimit:  64 << 20,
+		TableLimit:   DefaultTableLimit,
+		StackLimit:   DefaultStackLimit,
 		Timeout:      30 * time.Second,
 		OutputLimit:  64 << 10,
 		MaxFollowUps: 1000,
 		PoolSize:     8,
 	}
 }
+
+// DefaultTableLimit is the default Limits.TableLimit, 512 KiB of host memory per table:
+// 9 times the largest table of the shipped plugins (the Go probe's, 7228 elements; the
+// other languages' have fewer than 100).
+const DefaultTableLimit = 1 << 16
+
+// DefaultStackLimit is the default Limits.StackLimit: 8 times what the Go example
+// plugins and probe need (between 512 KiB and 1 MiB of budget; Rust 256 KiB, C and
+// AssemblyScript 128 KiB, WAT 64 KiB).
+const DefaultStackLimit = 8 << 20
+
+// maxTableLimit and maxStackLimit bound the limits so that the instrumentation's i32
+// sums cannot overflow.
+const (
+	maxTableLimit = 1 << 28
+	maxStackLimit = 1 << 30
+)
 
 // pageSize is the WebAssembly page size.
 const pageSize = 64 << 10
@@ -66,6 +94,12 @@ const maxMemory = 1 << 32
 func (l Limits) or(d Limits) Limits {
 	if l.MemoryLimit == 0 {
 		l.MemoryLimit = d.MemoryLimit
+	}
+	if l.TableLimit == 0 {
+		l.TableLimit = d.TableLimit
+	}
+	if l.StackLimit == 0 {
+		l.StackLimit = d.StackLimit
 	}
 	if l.Timeout == 0 {
 		l.Timeout = d.Timeout
@@ -91,6 +125,12 @@ func (l Limits) check() (Limits, error) {
 	var errs []error
 	if l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory {
 		errs = append(errs, fmt.Errorf("memory limit %d bytes: want 64 KiB to 4 GiB", l.MemoryLimit))
+	}
+	if l.TableLimit < 1 || l.TableLimit > maxTableLimit {
+		errs = append(errs, fmt.Errorf("table limit %d elements: want 1 to %d", l.TableLimit, maxTableLimit))
+	}
+	if l.StackLimit < 64<<10 || l.StackLimit > maxStackLimit {
+		errs = append(errs, fmt.Errorf("stack limit %d bytes: want 64 KiB to 1 GiB", l.StackLimit))
 	}
 	if l.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %s: want a positive duration", l.Timeout))

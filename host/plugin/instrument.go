@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,8 +48,8 @@ const (
 const (
 	// frameFixed covers, for the wrapper and the body each, the return address, the
 	// frame pointer, the stack check's slot and every allocatable register saved
-	// (at most 32, 16 bytes each for vector registers).
-	frameFixed = 2 * (32 + 32*16)
+	// (the callee-saved ones: 13 on amd64, 23 on arm64; 16 bytes each).
+	frameFixed = 2 * (32 + 24*16)
 	// slotSize is the most a spill slot or argument slot takes (a v128 value).
 	slotSize = 16
 	// valueBytesPerBodyByte bounds the spill slots a body's instructions can define:
@@ -446,10 +447,10 @@ func (m *module) codeSection(global, stackLimit uint32) []byte {
 		count++
 	}
 	c.Write(uleb(uint64(count)))
-	arity := m.maxArity()
+	arity, results := m.maxArity()
 	for i, body := range m.bodies {
 		t := m.types[m.funcTypes[i]]
-		w := frameWeight(t, body, arity, m.importedGlobals+m.definedGlobals)
+		w := frameWeight(t, body, arity, results, m.importedGlobals+m.definedGlobals)
 		if w > uint64(stackLimit) {
 			w = uint64(stackLimit) + 1 // traps at once: this function alone exceeds the limit
 		}
@@ -510,14 +511,16 @@ func (m *module) codeSection(global, stackLimit uint32) []byte {
 	return c.Bytes()
 }
 
-// maxArity is the largest parameter plus result count of any type in the module: the
-// most argument and result slots a call (or block) can take.
-func (m *module) maxArity() uint64 {
-	var most uint64
+// maxArity is the largest parameter plus result count of any type in the module (the
+// most argument and result slots a call can take), and the largest result count (the
+// most values one call or block can yield), at least 1.
+func (m *module) maxArity() (arity, results uint64) {
+	results = 1
 	for _, t := range m.types {
-		most = max(most, uint64(len(t.params)+len(t.results)))
+		arity = max(arity, uint64(len(t.params)+len(t.results)))
+		results = max(results, uint64(len(t.results)))
 	}
-	return most
+	return arity, results
 }
 
 // frameWeight is an upper bound, in bytes, of the native stack that a call of a
@@ -528,14 +531,13 @@ func (m *module) maxArity() uint64 {
 // byte, times the most results one instruction may yield); the outgoing slots of the
 // largest call the body may make; and the module's globals, which the body may hold
 // in values too.
-func frameWeight(t funcType, body []byte, arity uint64, globals uint32) uint64 {
+func frameWeight(t funcType, body []byte, arity, results uint64, globals uint32) uint64 {
 	r := &reader{b: body}
 	var locals uint64
 	for range r.u32() {
 		locals += uint64(r.u32())
 		r.byte()
 	}
-	results := max(arity, 1)
 	return frameFixed +
 		2*slotSize*uint64(len(t.params)+len(t.results)) +
 		slotSize*locals +
@@ -705,3 +707,30 @@ func sleb(v int64) []byte {
 
 // encodeName encodes a name: its length, then its bytes.
 func encodeName(s string) []byte { return append(uleb(uint64(len(s))), s...) }
+
+// tablesGrew reports whether an instance's tables are larger than a fresh instance's
+// (or cannot be measured): such an instance is not returned to the pool.
+func (p *Plugin) tablesGrew(in *instance) bool {
+	if !p.tables.hasTables {
+		return false
+	}
+	size := in.mod.ExportedFunction(tableSizeExport)
+	if size == nil {
+		return true
+	}
+	var stack [1]uint64
+	if err := size.CallWithStack(context.Background(), stack[:]); err != nil {
+		return true
+	}
+	return uint32(stack[0]) > p.tables.tables
+}
+
+// atStackLimit reports whether an instance trapped because its call exceeded the stack
+// budget: the wrapper that refused leaves the budget in use above the limit.
+func (p *Plugin) atStackLimit(in *instance) bool {
+	if in == nil {
+		return false
+	}
+	g := in.mod.ExportedGlobal(stackUsedExport)
+	return g != nil && int64(uint32(g.Get())) > p.Limits.StackLimit
+}

@@ -31,6 +31,7 @@ type Plugin struct {
 	sig      *signature.Manifest
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
+	tables   *instrumented // what the instrumentation says of the module's tables
 	argv0    string
 	log      *slog.Logger
 	pool     pool
@@ -196,9 +197,10 @@ func (p *Plugin) borrow() *instance {
 	return p.pool.get()
 }
 
-// release returns an instance after a call that did not trap.
+// release returns an instance after a call that did not trap, unless its memory grew
+// beyond Limits.RecycleAbove or its tables grew at all (instrument.go).
 func (p *Plugin) release(in *instance) {
-	if p.Limits.Fresh || int64(in.mem.Size()) > p.Limits.RecycleAbove {
+	if p.Limits.Fresh || int64(in.mem.Size()) > p.Limits.RecycleAbove || p.tablesGrew(in) {
 		in.close()
 		return
 	}
@@ -269,6 +271,9 @@ func (p *Plugin) failure(parent, callCtx context.Context, c *call, in *instance,
 		msg += " (stderr: " + storable(firstLines(s, 2)) + ")"
 	}
 	kind := KindTrapped
+	if p.atStackLimit(in) {
+		msg = fmt.Sprintf("stack overflow: the stack limit of %d bytes was reached (%s)", p.Limits.StackLimit, msg)
+	}
 	if p.atMemoryCap(in) || strings.Contains(c.stderr.String(), "out of memory") {
 		kind = KindMemory
 		msg = fmt.Sprintf("memory limit of %d bytes reached: %s", p.Limits.MemoryLimit, msg)

@@ -179,12 +179,14 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 		return nil, err
 	}
 	// The plugin's name, hence its limits, is known only once its manifest is read: read
-	// it under the largest memory cap configured, then compile again (from the cache)
-	// under the plugin's own cap when it differs.
+	// it under the largest limits configured, then instrument and compile again (from
+	// the cache) under the plugin's own when they differ.
 	loadLimits := defaults
 	for name := range cfg.Overrides {
 		l, _ := cfg.limitsFor(name)
 		loadLimits.MemoryLimit = max(loadLimits.MemoryLimit, l.MemoryLimit)
+		loadLimits.TableLimit = max(loadLimits.TableLimit, l.TableLimit)
+		loadLimits.StackLimit = max(loadLimits.StackLimit, l.StackLimit)
 		loadLimits.Timeout = max(loadLimits.Timeout, l.Timeout)
 	}
 	rt, err := r.newRuntime(ctx, loadLimits.memoryPages(), opts)
@@ -204,7 +206,8 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	p.Limits, _ = cfg.limitsFor(p.Name)
 	p.pool.max = p.Limits.PoolSize
 	p.log = r.log
-	if p.Limits.memoryPages() != loadLimits.memoryPages() {
+	if p.Limits.memoryPages() != loadLimits.memoryPages() || p.Limits.TableLimit != loadLimits.TableLimit ||
+		p.Limits.StackLimit != loadLimits.StackLimit {
 		first.close()
 		first = nil
 		_ = p.rt.Close(ctx)
@@ -222,13 +225,18 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	return p, nil
 }
 
-// compile compiles the module and checks its imports and exports.
+// compile instruments the module under the plugin's limits (instrument.go), compiles it
+// and checks its imports and exports.
 func (p *Plugin) compile(ctx context.Context, bin []byte) error {
-	cm, err := p.rt.CompileModule(ctx, bin)
+	ins, err := instrument(bin, uint32(p.Limits.TableLimit), uint32(p.Limits.StackLimit))
 	if err != nil {
 		return fmt.Errorf("compile: %w", err)
 	}
-	p.compiled = cm
+	cm, err := p.rt.CompileModule(ctx, ins.bin)
+	if err != nil {
+		return fmt.Errorf("compile: %w", err)
+	}
+	p.compiled, p.tables = cm, ins
 	wasi := p.rt.Module(abi.WASIModule)
 	return errors.Join(checkImports(cm, wasi.ExportedFunctionDefinitions()), checkExports(cm))
 }
