@@ -75,11 +75,11 @@ func TestStackLimit(t *testing.T) {
 			allocated := allocatedDuring(func() {
 				err = p.Invoke(context.Background(), envelope("recurse", method, "{}"), nil, nil)
 			})
-			wantKind(t, err, plugin.KindTrapped, "stack overflow: the stack limit of 1048576 bytes was reached")
 			t.Logf("%s: the host allocated %d KiB during the call", method, allocated>>10)
 			if allocated > 4*limit+(1<<20) {
 				t.Errorf("the host allocated %d bytes during the call, want at most 4 × %d + 1 MiB", allocated, limit)
 			}
+			wantKind(t, err, plugin.KindTrapped, "stack overflow: the stack limit of 1048576 bytes was reached")
 		})
 	}
 	for range 1000 {
