@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testplugins"
@@ -105,6 +108,67 @@ func BenchmarkCloseOnContextDone(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/iterations, "ns/iteration")
+		})
+	}
+}
+
+// BenchmarkInstrumentation measures what the instrumentation (instrument.go) costs per
+// call, against the same module uninstrumented in the same run: a call-heavy WAT call
+// (recurse.shallow: 100 nested calls) and the Go example plugin, on warm instances.
+//
+//	go test -run XXX -bench Instrumentation ./host/plugin
+func BenchmarkInstrumentation(b *testing.B) {
+	cases := []struct {
+		name, method, args string
+		file               func(testing.TB) string
+	}{
+		{"wat-calls", "shallow", `{}`, func(t testing.TB) string { return testplugins.Path(t, "recurse") }},
+		{"go-example", "doOtherWork", `{"data": "1"}`, func(t testing.TB) string { return testplugins.Example(t, "example") }},
+	}
+	for _, c := range cases {
+		for _, mode := range []string{"uninstrumented", "instrumented"} {
+			b.Run(c.name+"/"+mode, func(b *testing.B) {
+				p := benchPlugin(b, c.file(b), Limits{}, options{closeOnDone: true, uninstrumented: mode == "uninstrumented"})
+				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args)}
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := p.Invoke(context.Background(), env, nil, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCalls(b)
+			})
+		}
+	}
+}
+
+// BenchmarkInstrumentCompile measures loading the Go example plugin without a
+// compilation cache: compiling it as it is, and instrumenting then compiling it.
+//
+//	go test -run XXX -bench InstrumentCompile -benchtime 3x ./host/plugin
+func BenchmarkInstrumentCompile(b *testing.B) {
+	bin, err := os.ReadFile(testplugins.Example(b, "example"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"uninstrumented", "instrumented"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				rt := wazero.NewRuntime(ctx)
+				module := bin
+				if mode == "instrumented" {
+					ins, err := instrument(bin, DefaultTableLimit, DefaultStackLimit)
+					if err != nil {
+						b.Fatal(err)
+					}
+					module = ins.bin
+				}
+				if _, err := rt.CompileModule(ctx, module); err != nil {
+					b.Fatal(err)
+				}
+				_ = rt.Close(ctx)
+			}
 		})
 	}
 }

@@ -32,12 +32,48 @@
 // refused to the guest rather than crashing the host. A trap, a WASI proc_exit, a time
 // limit or a cancellation ends the call with a *CallError and discards the instance.
 //
-// Two costs of the sandbox are wazero's, not configurable here: WithCloseOnContextDone
-// makes every loop iteration of guest code check for termination (BenchmarkCloseOnContextDone:
-// about 25 times slower in the tightest loop, about 6 times per call for Go guests, whose
-// WebAssembly is loop-heavy); and a guest's call stack lives outside its linear memory,
-// growing up to wazero's ceiling of 400 MB per running call, so deep recursion costs the
-// host memory beyond Limits.MemoryLimit until it traps with a stack overflow.
+// The cost of WithCloseOnContextDone is wazero's, not configurable here: every loop
+// iteration of guest code checks for termination (BenchmarkCloseOnContextDone: about 25
+// times slower in the tightest loop, about 6 times per call for Go guests, whose
+// WebAssembly is loop-heavy).
+//
+// # Sandbox: tables and the call stack
+//
+// Two things a guest makes the host allocate lie outside the linear memory, and wazero
+// has no option to bound either: function tables (wazero grows a table without a
+// declared maximum as far as table.grow asks, 8 bytes of host memory per element) and
+// the native call stack (wazevo's stack is a Go slice that doubles until it exceeds
+// 50,000,000 bytes: one deep recursion allocated 161 MiB in all, 126 MB of it alive at
+// the last doubling). So Load rewrites every module before compiling it (instrument.go,
+// which copies function bodies as opaque bytes and changes only section framing):
+//   - each table's maximum becomes at most Limits.TableLimit elements, so that a
+//     table.grow beyond it returns -1 to the guest; a module whose table starts larger
+//     is refused. An instance whose tables grew at all is discarded after its call, not
+//     pooled (an exported size function tells), so the pool never holds more table than
+//     a fresh instance.
+//   - every function gets a wrapper, at its index, that adds an upper bound of the native
+//     stack its frame and the wrapper's take (a fixed 832 bytes, 32 per parameter and
+//     result, 16 per local, 8 per byte of body times the most results any type has, 16
+//     per argument slot of the module's widest type and per global) to a counter, traps
+//     when the counter would exceed Limits.StackLimit, calls the body, and subtracts it.
+//     Calls, call_indirect through tables, exports and the start function all go through
+//     the wrappers. A trap of the budget is reported as "stack overflow: the stack limit
+//     of N bytes was reached".
+//
+// The weight bounds a frame by what its body can define: each instruction is at least a
+// byte and defines at most one 8-byte scalar (16-byte vectors come from two-byte
+// instructions), the saved registers are the callee-saved ones of wazevo's amd64 and
+// arm64 ABIs, and a frame's outgoing slots are those of the widest call. (Tail calls and
+// exceptions, which could bypass the wrappers, are not enabled.) In the tests and
+// measurements the real stack stays well below the budget (a 100-deep recursion of small
+// frames takes about 45 bytes a level against a weight of about 1 KiB). One case the
+// per-byte count does not cover is SSA merge values of locals rewritten inside deeply
+// nested loops: their number can grow as locals × loops, beyond 16 bytes per local. So
+// the stack of one running call costs the host at most about 2 × Limits.StackLimit
+// (wazevo doubles the slice past what is used), 3 × while it grows, and 4 × in all
+// allocations over the call; with the default 8 MiB, a Go guest needing about 1 MiB of
+// budget has 8 times its need. A function whose own weight exceeds the limit traps on
+// every call.
 //
 // # Isolation
 //

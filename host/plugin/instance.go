@@ -21,8 +21,9 @@ type instance struct {
 	alloc        api.Function
 	invoke       api.Function
 	manifest     api.Function
-	stack        [2]uint64 // parameters and results of CallWithStack
-	current      *call     // the call running now, for the output streams and sleep
+	tableSize    api.Function // the instrumentation's table-size export; nil without tables
+	stack        [2]uint64    // parameters and results of CallWithStack
+	current      *call        // the call running now, for the output streams and sleep
 	instantiated time.Time
 }
 
@@ -81,6 +82,7 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 	in.alloc = mod.ExportedFunction(abi.ExportAlloc)
 	in.invoke = mod.ExportedFunction(abi.ExportInvoke)
 	in.manifest = mod.ExportedFunction(abi.ExportManifest)
+	in.tableSize = mod.ExportedFunction(tableSizeExport)
 	in.current = nil
 	in.instantiated = time.Now()
 	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {

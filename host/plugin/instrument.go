@@ -714,12 +714,11 @@ func (p *Plugin) tablesGrew(in *instance) bool {
 	if !p.tables.hasTables {
 		return false
 	}
-	size := in.mod.ExportedFunction(tableSizeExport)
-	if size == nil {
+	if in.tableSize == nil {
 		return true
 	}
 	var stack [1]uint64
-	if err := size.CallWithStack(context.Background(), stack[:]); err != nil {
+	if err := in.tableSize.CallWithStack(context.Background(), stack[:]); err != nil {
 		return true
 	}
 	return uint32(stack[0]) > p.tables.tables

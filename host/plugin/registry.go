@@ -59,7 +59,8 @@ func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
 
 // options are Load's knobs for tests and benchmarks.
 type options struct {
-	closeOnDone bool // WithCloseOnContextDone: off only to measure what it costs
+	closeOnDone    bool // WithCloseOnContextDone: off only to measure what it costs
+	uninstrumented bool // skip instrument: only to measure what it costs
 }
 
 // Load loads every *.wasm file in cfg.Dir. Each module is compiled once (through the
@@ -194,7 +195,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 		return nil, err
 	}
 	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, pool: pool{}}
-	if err := p.compile(ctx, bin); err != nil {
+	if err := p.compile(ctx, bin, opts); err != nil {
 		p.close(ctx)
 		return nil, err
 	}
@@ -214,7 +215,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 		if p.rt, err = r.newRuntime(ctx, p.Limits.memoryPages(), opts); err != nil {
 			return nil, err
 		}
-		if err := p.compile(ctx, bin); err != nil {
+		if err := p.compile(ctx, bin, opts); err != nil {
 			p.close(ctx)
 			return nil, err
 		}
@@ -227,10 +228,13 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 
 // compile instruments the module under the plugin's limits (instrument.go), compiles it
 // and checks its imports and exports.
-func (p *Plugin) compile(ctx context.Context, bin []byte) error {
+func (p *Plugin) compile(ctx context.Context, bin []byte, opts options) error {
 	ins, err := instrument(bin, uint32(p.Limits.TableLimit), uint32(p.Limits.StackLimit))
 	if err != nil {
 		return fmt.Errorf("compile: %w", err)
+	}
+	if opts.uninstrumented {
+		ins = &instrumented{bin: bin}
 	}
 	cm, err := p.rt.CompileModule(ctx, ins.bin)
 	if err != nil {
