@@ -29,6 +29,12 @@
 //     nul(where) hands the host text it cannot store as it is: a NUL byte and invalid
 //     UTF-8 in its error message ("error"), a NUL in a follow-up's arguments
 //     ("schedule"), or on stderr before exiting with code 5 ("stderr").
+//   - tablebomb (WAT): bomb() grows its table (no declared maximum) by 2^27 elements and
+//     succeeds only when refused with -1; small() grows it by 8; size() logs "table
+//     size <n>".
+//   - recurse (WAT): plain(), locals() (300 live i64 locals a frame) and indirect()
+//     (through call_indirect) recurse without end; shallow() recurses 100 deep and
+//     succeeds.
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
