@@ -25,6 +25,18 @@ type heldCall struct {
 	maxAttempts int
 }
 
+// slowSleep is how long the slow calls of TestCrash sleep: far longer than the test
+// takes from their claim to its kill point (two hosts starting and running their first
+// calls, a few seconds even on a loaded machine), so that they are surely running when
+// the victim dies, however fast or slow the rest of the workload goes. It is not
+// scaled with the workload: the kill point does not depend on it.
+func slowSleep() time.Duration {
+	if raceBuild {
+		return time.Minute
+	}
+	return 20 * time.Second
+}
+
 // TestCrash kills one of three hosts with SIGKILL while it runs calls. The calls it
 // held (claimed, unfinished) must be found by the survivors once their lease runs out
 // and recorded as interrupted under the dead host's name, or run again by a survivor
@@ -36,9 +48,11 @@ func TestCrash(t *testing.T) {
 	d := openDatabase(t, url)
 	s := newSuite(t)
 	plugins := testplugins.DirWith(t, testplugins.Path(t, "probe"))
-	// The claim lease is the plugin time limit plus the margin: 10 s. The slow calls
-	// sleep 6 s: the 3 s to spare keep them within the limit on a loaded machine.
-	opts := hostOptions{db: url, plugins: plugins, args: []string{"--sandbox.timeout=9s", "--futureCall.claimLeaseMargin=1s"}}
+	// The time limit covers the slow calls' sleep with time to spare on a loaded
+	// machine; the claim lease is that limit plus the margin.
+	sleep := slowSleep()
+	opts := hostOptions{db: url, plugins: plugins, args: []string{
+		"--sandbox.timeout=" + (sleep + 5*time.Second).String(), "--futureCall.claimLeaseMargin=1s"}}
 
 	// The victim first takes six slow calls, half of them with attempts to spare, so
 	// that it surely holds calls of both kinds when it dies.
@@ -46,7 +60,7 @@ func TestCrash(t *testing.T) {
 	victimID := victim.id()
 	sleeps := make([]abi.ScheduleRequest, 6)
 	for i := range sleeps {
-		sleeps[i] = abi.ScheduleRequest{Plugin: "probe", Method: "sleep", Args: json.RawMessage(`{"ms": 6000}`)}
+		sleeps[i] = abi.ScheduleRequest{Plugin: "probe", Method: "sleep", Args: json.RawMessage(fmt.Sprintf(`{"ms": %d}`, sleep.Milliseconds()))}
 		if i%2 == 0 {
 			sleeps[i].Retry = &abi.RetryPolicy{MaxAttempts: 3, Backoff: "100ms"}
 		}
@@ -56,21 +70,42 @@ func TestCrash(t *testing.T) {
 		n := d.count("SELECT count(*) FROM future_call WHERE method = 'sleep' AND claimed_by = $1", victimID)
 		return n == len(slow), fmt.Sprintf("%d of %d claimed by the victim", n, len(slow))
 	})
+	claimed := time.Now()
 
+	// The record calls go in through the survivors while the hosts run them, so that
+	// the kill point does not wait for a soak's scheduling to end (and no batch is
+	// sent to the victim as it dies).
 	survivors := []*host{s.start("survivor1", opts), s.start("survivor2", opts)}
+	survivorIDs := map[string]bool{survivors[0].id(): true, survivors[1].id(): true}
 	reqs, labels := recordRequests("k", n)
 	for i := range reqs {
 		if i%3 == 0 {
 			reqs[i].Retry = &abi.RetryPolicy{MaxAttempts: 2, Backoff: "100ms"}
 		}
 	}
-	scheduleAll(t, []*client.Client{victim.client, survivors[0].client, survivors[1].client}, reqs)
+	scheduled := make(chan error, 1)
+	go func() {
+		_, err := schedule([]*client.Client{survivors[0].client, survivors[1].client}, reqs)
+		scheduled <- err
+	}()
 
-	// Mid-run: a third of the records done, and the victim holding calls.
-	waitFor(t, 2*time.Minute, "a third of the calls to run", func() (bool, string) {
-		done := d.count("SELECT count(*) FROM future_call_history WHERE method = 'record'")
-		return done >= n/3, fmt.Sprintf("%d of %d record calls done", done, n)
+	// Mid-run: every host has run record calls, and the victim still holds its slow
+	// calls. They sleep far longer than it takes to get here; should they end first
+	// all the same, the test says so rather than kill a victim that holds nothing.
+	var slowHeld int
+	waitFor(t, 2*time.Minute, "every host to run record calls while the victim holds its slow calls", func() (bool, string) {
+		slowHeld = d.count("SELECT count(*) FROM future_call WHERE method = 'sleep' AND claimed_by = $1", victimID)
+		ran := d.groups("SELECT host, count(*) FROM future_call_history WHERE method = 'record' GROUP BY 1")
+		status := fmt.Sprintf("the victim holds %d of %d slow calls; record calls run per host: %v", slowHeld, len(slow), ran)
+		if slowHeld < len(slow) {
+			return true, status
+		}
+		return ran[victimID] > 0 && ran[survivors[0].id()] > 0 && ran[survivors[1].id()] > 0, status
 	})
+	if slowHeld < len(slow) {
+		t.Fatalf("the slow calls (sleeping %s) ended %s after their claim, before every host ran record calls: the kill would find nothing to interrupt",
+			sleep, time.Since(claimed).Round(time.Millisecond))
+	}
 	children := descendants(victim.cmd.Process.Pid)
 	killedAt := time.Now()
 	victim.signal(syscall.SIGKILL)
@@ -78,9 +113,14 @@ func TestCrash(t *testing.T) {
 		t.Fatalf("victim exited with %v, want killed", victim.state)
 	}
 	atKill := heldCalls(t, d, victimID)
-	t.Logf("killed the victim holding %d calls: %s", len(atKill), describeHeld(atKill))
+	recordsAtKill := d.count("SELECT count(*) FROM future_call_history WHERE method = 'record'")
+	t.Logf("killed the victim %s after it claimed the slow calls (%d of %d record calls done), holding %d calls: %s",
+		killedAt.Sub(claimed).Round(time.Millisecond), recordsAtKill, n, len(atKill), describeHeld(atKill))
 	if len(atKill) < len(slow) {
 		t.Fatalf("the victim held %d calls when killed, want at least the %d slow ones", len(atKill), len(slow))
+	}
+	if err := <-scheduled; err != nil {
+		t.Fatal(err)
 	}
 
 	// Nothing of the victim lingers: no process it started, none in its group.
@@ -108,7 +148,6 @@ func TestCrash(t *testing.T) {
 	// under its name by a survivor, then run again on a survivor when it had attempts
 	// left.
 	except := map[string]bool{}
-	survivorIDs := map[string]bool{survivors[0].id(): true, survivors[1].id(): true}
 	held := d.history("outcome = 'interrupted' AND host = $1", victimID)
 	heldIDs := map[int64]bool{}
 	for _, r := range held {

@@ -138,6 +138,16 @@ func (d *database) waitDrained(want int, timeout time.Duration) {
 	})
 }
 
+// waitRan waits until the history holds at least want probe.record rows, while the
+// database may be away now and then.
+func (d *database) waitRan(want int, timeout time.Duration) {
+	d.t.Helper()
+	waitFor(d.t, timeout, fmt.Sprintf("%d record calls to run", want), func() (bool, string) {
+		done, err := d.tryCount("SELECT count(*) FROM future_call_history WHERE method = 'record'")
+		return err == nil && done >= want, fmt.Sprintf("%d record calls run (error: %v)", done, err)
+	})
+}
+
 // tally is what the exactly-once check found.
 type tally struct {
 	// calls is how many record calls were scheduled.

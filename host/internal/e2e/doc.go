@@ -15,8 +15,12 @@
 //     it, reconnect and carry on, and nothing is lost or run twice;
 //   - hostile_test.go: misbehaving plugins (endless loops, memory bombs, stack
 //     overflows, traps, log and fc.schedule floods, proc_exit, bad pointers, attempts
-//     to read files, environment variables or the network) are contained with a clear
-//     error while good calls keep running; invalid modules are refused at load;
+//     to read files, environment variables or the network; the table of
+//     attacks_test.go) are contained with a clear error while they run side by side
+//     with a stream of good calls, which all succeed; invalid modules are refused at
+//     load;
+//   - memory_test.go: the host's peak resident size (VmHWM) while memory attacks run
+//     at its full concurrency stays within its memory budget (memoryBudget);
 //   - auth_test.go: every /v1 route asks for a token when tokens are configured, and a
 //     listener other machines can reach needs tokens;
 //   - cli_test.go: the maintenance role, the pre-deploy check's exit codes and JSON

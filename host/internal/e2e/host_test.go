@@ -435,17 +435,27 @@ func tailLines(b []byte, n int) string {
 // spreading the batches over the clients. It returns the calls in the order of reqs.
 func scheduleAll(t testing.TB, clients []*client.Client, reqs []abi.ScheduleRequest) []client.Call {
 	t.Helper()
+	calls, err := schedule(clients, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// schedule is scheduleAll for a goroutine other than the test's: it returns the error
+// rather than failing the test.
+func schedule(clients []*client.Client, reqs []abi.ScheduleRequest) ([]client.Call, error) {
 	const batch = 1000
 	out := make([]client.Call, 0, len(reqs))
 	for i := 0; i < len(reqs); i += batch {
 		c := clients[(i/batch)%len(clients)]
 		calls, err := c.ScheduleBatch(context.Background(), reqs[i:min(i+batch, len(reqs))])
 		if err != nil {
-			t.Fatalf("schedule calls %d to %d: %v", i, min(i+batch, len(reqs)), err)
+			return out, fmt.Errorf("schedule calls %d to %d: %w", i, min(i+batch, len(reqs)), err)
 		}
 		out = append(out, calls...)
 	}
-	return out
+	return out, nil
 }
 
 // recordRequests returns n requests for probe.record, labelled prefix000000 on.

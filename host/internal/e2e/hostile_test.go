@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -19,12 +18,14 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// TestHostilePlugins runs misbehaving calls through a running host, between good
-// calls: each must end with a clear error in the history (or, for the floods, be cut
-// down to the limits) while the good calls keep running and succeed exactly once and
-// the host stays up. Invalid modules in the plugins directory are refused at load with
-// their reason while the others load, and calls that try to reach files, environment
-// variables, descriptors or the network get nothing.
+// TestHostilePlugins runs misbehaving calls (hostileAttacks) through a running host,
+// side by side with one another and with a stream of good calls: each must end with a
+// clear error in the history (or, for the floods, be cut down to the limits) while the
+// good calls keep running and succeed exactly once and the host stays up. It reports the
+// host's peak memory against its budget (TestHostileMemoryBudget asserts it). Invalid
+// modules in the plugins directory are refused at load with their reason while the
+// others load, and calls that try to reach files, environment variables, descriptors or
+// the network get nothing.
 func TestHostilePlugins(t *testing.T) {
 	url := testdb.URL(t)
 	d := openDatabase(t, url)
@@ -36,12 +37,6 @@ func TestHostilePlugins(t *testing.T) {
 		"invalid.wasm":     "compile: ",
 		"foreign.wasm":     "imports env.now: only fc and wasi_snapshot_preview1 may be imported",
 	}
-	files := []string{testplugins.Path(t, "probe"), testplugins.Path(t, "hostile"), testplugins.Path(t, "liar"),
-		testplugins.Example(t, "example")}
-	for file := range refused {
-		files = append(files, testplugins.Path(t, strings.TrimSuffix(file, ".wasm")))
-	}
-	plugins := testplugins.DirWith(t, files...)
 
 	// Something to find outside the sandbox: a file, an environment variable, a
 	// listening socket, and another one the host inherits as its descriptor 3.
@@ -80,11 +75,13 @@ func TestHostilePlugins(t *testing.T) {
 
 	// The hostile plugin's time limit stops its endless loops; its other calls (a
 	// stack overflow, 200,000 lines of output) end well within it, even on a loaded
-	// machine, unless the host runs under the race detector.
-	hostileTimeout := "2s"
+	// machine running attacks side by side, unless the host runs under the race
+	// detector.
+	hostileTimeout := "10s"
 	if raceBuild {
-		hostileTimeout = "20s"
+		hostileTimeout = "30s"
 	}
+	const concurrency = 4
 	config := filepath.Join(t.TempDir(), "host.yaml")
 	if err := os.WriteFile(config, []byte(`
 sandbox:
@@ -97,9 +94,15 @@ sandbox:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := s.start("host", hostOptions{db: url, plugins: plugins, files: []*os.File{lnFile},
+	attacks := hostileAttacks(attackLimits{hostileMemory: 16 << 20, probeMemory: 64 << 20, hostileTimeout: hostileTimeout},
+		secretFile, ln.Addr().String())
+	files := append(attackPlugins(t, attacks), testplugins.Example(t, "example"))
+	for file := range refused {
+		files = append(files, testplugins.Path(t, strings.TrimSuffix(file, ".wasm")))
+	}
+	h := s.start("host", hostOptions{db: url, plugins: testplugins.DirWith(t, files...), files: []*os.File{lnFile},
 		env:  []string{"E2E_SECRET=swordfish"},
-		args: []string{"--config=" + config, "--futureCall.concurrencyLimit=4"}})
+		args: []string{"--config=" + config, fmt.Sprintf("--futureCall.concurrencyLimit=%d", concurrency)}})
 
 	// Load: the good plugins load, each bad one is refused with its reason.
 	list, err := h.client.Plugins(context.Background())
@@ -124,81 +127,46 @@ sandbox:
 		}
 	}
 
-	type hostile struct {
-		plugin, method, args string
-		outcome              string
-		errorHas             string // part of the history's error
-	}
-	hostiles := []hostile{
-		{"hostile", "loop", `{}`, "timed_out", "timed out after " + hostileTimeout},
-		{"hostile", "spin", `{}`, "timed_out", "timed out after " + hostileTimeout},
-		{"hostile", "grow", `{}`, "failed", "memory limit of 16777216 bytes reached"},
-		{"probe", "alloc", `{"mb": 1000}`, "failed", "memory limit of 67108864 bytes reached"},
-		{"hostile", "recurse", `{}`, "failed", "stack overflow"},
-		{"hostile", "trap", `{}`, "failed", "unreachable"},
-		{"hostile", "flood", `{}`, "succeeded", ""},
-		{"hostile", "spam", `{}`, "succeeded", ""},
-		{"hostile", "exit", `{}`, "failed", "exited with code 3"},
-		{"hostile", "badptr", `{}`, "failed", "fc_invoke returned an error message outside memory"},
-		{"probe", "exit", `{"code": 7}`, "failed", "exited with code 7"},
-		{"probe", "panic", `{"message": "boom"}`, "failed", "panic: boom"},
-		{"liar", "ghost", `{}`, "failed", "liar: no call named ghost here"},
-		// Text the database cannot store as it is, the call's failure recorded all the same.
-		{"probe", "nul", `{"where": "error"}`, "failed", "nul\uFFFDbyte \uFFFD"},
-		{"probe", "nul", `{"where": "schedule"}`, "failed", ""},
-		{"probe", "nul", `{"where": "stderr"}`, "failed", "exited with code 5 (stderr: nul\uFFFDbyte \uFFFD)"},
-		{"probe", "readFile", `{"path": "/etc/passwd"}`, "succeeded", ""},
-		{"probe", "readFile", fmt.Sprintf(`{"path": %q}`, secretFile), "succeeded", ""},
-		{"probe", "env", `{"name": "E2E_SECRET"}`, "succeeded", ""},
-		{"probe", "dial", fmt.Sprintf(`{"address": %q}`, ln.Addr().String()), "succeeded", ""},
-	}
+	// The attacks run side by side with good calls: probe.record calls and, among
+	// them, hostile.ok calls, of the same plugin as most attacks.
+	rounds := scale(1, 3)
+	warm, warmLabels := recordRequests("w", 50)
+	baseline := warmUp(t, d, h, warm)
 	good, labels := recordRequests("h", scale(300, 3000))
-	var reqs []abi.ScheduleRequest
-	for i, g := range good {
-		reqs = append(reqs, g)
-		if i%10 == 0 {
-			reqs = append(reqs, abi.ScheduleRequest{Plugin: "hostile", Method: "ok", Identifier: fmt.Sprintf("ok-%d", i)})
-		}
-		if j := i / (len(good) / len(hostiles)); i%(len(good)/len(hostiles)) == 0 && j < len(hostiles) {
-			c := hostiles[j]
-			reqs = append(reqs, abi.ScheduleRequest{Plugin: c.plugin, Method: c.method, Args: json.RawMessage(c.args),
-				Identifier: fmt.Sprintf("hostile-%d", j)})
-		}
-	}
-	start := time.Now()
-	scheduleAll(t, []*client.Client{h.client}, reqs)
-
-	// Every call and follow-up finishes: the spam's 50 follow-ups included.
+	var goods []abi.ScheduleRequest
 	oks := 0
-	for _, r := range reqs {
-		if r.Method == "ok" {
+	for i, g := range good {
+		goods = append(goods, g)
+		if i%10 == 0 {
+			goods = append(goods, abi.ScheduleRequest{Plugin: "hostile", Method: "ok", Identifier: fmt.Sprintf("ok-%d", i)})
 			oks++
 		}
 	}
-	d.waitDrained(len(reqs)+len(good)+50, 3*time.Minute)
+	reqs := attackQueue(attacks, rounds, goods)
+	start := time.Now()
+	watch := watchMemory(h)
+	scheduleAll(t, []*client.Client{h.client}, reqs)
+
+	// Every call and follow-up finishes: the spams' 50 follow-ups each included.
+	d.waitDrained(2*len(warm)+len(reqs)+len(good)+50*rounds, 3*time.Minute)
 	took := time.Since(start)
 	if !h.running() {
 		t.Fatal("the host died")
 	}
-
-	for j, c := range hostiles {
-		rows := d.history("identifier = $1", fmt.Sprintf("hostile-%d", j))
-		name := c.plugin + "." + c.method + " " + c.args
-		if len(rows) != 1 {
-			t.Errorf("%s: %d history rows, want 1: %+v", name, len(rows), rows)
-			continue
-		}
-		r := rows[0]
-		if r.Outcome != c.outcome || !strings.Contains(r.Error, c.errorHas) || (c.outcome != "succeeded" && r.Error == "") {
-			t.Errorf("%s: %s %q, want %s with an error saying %q", name, r.Outcome, r.Error, c.outcome, c.errorHas)
-		} else {
-			t.Logf("%-40s %-10s %s", name, r.Outcome, r.Error)
-		}
+	sampled, samples := watch.finish(t)
+	after, err := memoryOf(h.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
 	}
+	checkAttacks(t, d, attacks, rounds)
+	checkAlongside(t, d, attacks, rounds)
+	// Reported, not asserted: TestHostileMemoryBudget asserts the budget.
+	t.Logf("host memory: %s when warm; while the attacks ran, RSS up to %s (%d samples); after: %s; budget %s (concurrency %d, memory limit %s)",
+		baseline, mib(sampled), samples, after, mib(memoryBudget(baseline.rss, concurrency, 64<<20)), concurrency, mib(64<<20))
 
 	// The floods were held to their limits: the log got at most 64 KiB of flood
-	// lines and a note that the output was truncated; the spam stopped at 50
-	// follow-ups, which ran.
+	// lines per flood and a note that the output was truncated; each spam stopped at
+	// 50 follow-ups, which ran.
 	floodLines, floodBytes := 0, 0
 	for _, l := range h.lines() {
 		if strings.HasPrefix(l.str("msg"), "flood flood") {
@@ -206,14 +174,14 @@ sandbox:
 			floodBytes += len(l.str("msg"))
 		}
 	}
-	if floodBytes > 64<<10 || floodLines == 0 {
+	if floodBytes > rounds*64<<10 || floodLines == 0 {
 		t.Errorf("the flood reached the log as %d lines of %d bytes, want some, within 64 KiB", floodLines, floodBytes)
 	}
 	if n := len(h.find("output truncated")); n == 0 {
 		t.Error(`no "output truncated" line for the flood`)
 	}
-	if n := d.count("SELECT count(*) FROM future_call_history WHERE plugin = 'hostile' AND method = 'ok' AND identifier IS NULL AND outcome = 'succeeded'"); n != 50 {
-		t.Errorf("the spam's follow-ups: %d ran, want the 50 allowed", n)
+	if n := d.count("SELECT count(*) FROM future_call_history WHERE plugin = 'hostile' AND method = 'ok' AND identifier IS NULL AND outcome = 'succeeded'"); n != 50*rounds {
+		t.Errorf("the spams' follow-ups: %d ran, want the 50 allowed to each of %d", n, rounds)
 	}
 	if n := d.count("SELECT count(*) FROM future_call_history WHERE plugin = 'hostile' AND method = 'ok' AND identifier IS NOT NULL AND outcome = 'succeeded'"); n != oks {
 		t.Errorf("%d of the %d good hostile.ok calls succeeded", n, oks)
@@ -260,7 +228,7 @@ sandbox:
 		t.Errorf("the listener got %d connections from the plugin", n)
 	}
 
-	res := checkExactlyOnce(t, d, labels, nil, h)
-	t.Logf("hostile: %d faults injected (%d hostile calls, 4 invalid modules) among %d good calls (%s) and %d good hostile.ok calls; all done in %s",
-		len(hostiles)+len(refused), len(hostiles), len(good), res, oks, took.Round(time.Millisecond))
+	res := checkExactlyOnce(t, d, append(warmLabels, labels...), nil, h)
+	t.Logf("hostile: %d faults injected (%d hostile calls, %d rounds of %d, and %d invalid modules) alongside %d good calls (%s) and %d good hostile.ok calls; all done in %s",
+		rounds*len(attacks)+len(refused), rounds*len(attacks), rounds, len(attacks), len(refused), len(good)+len(warm), res, oks, took.Round(time.Millisecond))
 }

@@ -39,7 +39,7 @@ func TestDatabaseRestart(t *testing.T) {
 		s.start("host2", hostOptions{db: pg.url, plugins: plugins}),
 	}
 
-	// The calls fall due evenly over the spread, across both outages.
+	// The calls fall due evenly over the spread; the outages come while they run.
 	reqs, labels := recordRequests("r", n)
 	t0 := time.Now().Add(time.Second)
 	for i := range reqs {
@@ -48,13 +48,13 @@ func TestDatabaseRestart(t *testing.T) {
 	}
 	scheduleAll(t, []*client.Client{hosts[0].client, hosts[1].client}, reqs)
 
-	// Fault 1: pg_ctl restart, as an operator would.
-	time.Sleep(time.Until(t0.Add(spread / 4)))
+	// Fault 1: pg_ctl restart, as an operator would, once a quarter of the calls ran.
+	d.waitRan(n/4, time.Minute)
 	took := pg.pgctl("restart", "-m", "fast")
 	t.Logf("pg_ctl restart took %s", took.Round(time.Millisecond))
 
-	// Fault 2: the database stopped for a while.
-	time.Sleep(time.Until(t0.Add(spread / 2)))
+	// Fault 2: the database stopped for a while, once half of the calls ran.
+	d.waitRan(n/2, time.Minute)
 	pg.pgctl("stop", "-m", "fast")
 	stopped := time.Now()
 	var answers []string
