@@ -451,7 +451,7 @@ func (e *Executor) record(batch []store.Outcome) {
 		if err == nil {
 			if len(lost) > 0 {
 				e.log.Error("outcomes not recorded: the claims had expired and were taken over as interrupted",
-					slog.Any("calls", lost))
+					slog.Any("attempts", lost))
 			}
 			e.countFollowUps(batch, lost)
 			return
@@ -474,9 +474,9 @@ func (e *Executor) record(batch []store.Outcome) {
 }
 
 // countFollowUps counts the follow-ups stored with the recorded successes of batch.
-func (e *Executor) countFollowUps(batch []store.Outcome, lost []int64) {
+func (e *Executor) countFollowUps(batch []store.Outcome, lost []store.Attempt) {
 	for _, o := range batch {
-		if o.Kind != store.Succeeded || slices.Contains(lost, o.ID) {
+		if o.Kind != store.Succeeded || slices.Contains(lost, store.Attempt{ID: o.ID, Attempt: o.Attempt}) {
 			continue
 		}
 		for _, f := range o.Effects {
