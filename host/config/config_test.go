@@ -162,6 +162,13 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			},
 			wants: []string{"deleteBrokenCalls", "checkBrokenCalls is false"},
 		},
+		{
+			name: "delete unavailable calls on a serving host",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "deleteUnavailableCalls: true\n")}
+			},
+			wants: []string{"deleteUnavailableCalls", "only valid with role maintenance"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
