@@ -69,3 +69,31 @@ func TestAStaleAttemptCommitsNothing(t *testing.T) {
 		t.Errorf("history = %v, want the reaped attempt 1, then attempt 2's success", h)
 	}
 }
+
+func TestRenewKeepsAClaimFromTheReaper(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{})
+	stored := scheduleN(t, s, 2, time.Now().Add(-time.Second), "")
+	claimed, err := s.Claim(ctx, "h", 2, 10*time.Millisecond, []string{"example"})
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	renewed, err := s.Renew(ctx, "h", []int64{stored[0].ID}, time.Hour)
+	if want := (store.Attempt{ID: stored[0].ID, Attempt: 1}); err != nil || len(renewed) != 1 || renewed[0] != want {
+		t.Fatalf("Renew = %v, %v; want %v", renewed, err, want)
+	}
+	if renewed, err := s.Renew(ctx, "other-host", []int64{stored[1].ID}, time.Hour); err != nil || len(renewed) != 0 {
+		t.Fatalf("another host renewed h's claim: %v, %v", renewed, err)
+	}
+	reapWhenExpired(t, s, 1) // the call not renewed
+	if c, err := s.Get(ctx, stored[0].ID); err != nil || c.ClaimedBy != "h" {
+		t.Errorf("the renewed call = %+v, %v; want it still claimed by h", c, err)
+	}
+	if h := history(t, s, stored[1].ID); len(h) != 1 || h[0][:len("interrupted")] != "interrupted" {
+		t.Errorf("history of the call not renewed = %v, want interrupted", h)
+	}
+	// A reaped claim is not renewed.
+	if renewed, err := s.Renew(ctx, "h", []int64{stored[1].ID}, time.Hour); err != nil || len(renewed) != 0 {
+		t.Errorf("Renew of a reaped claim = %v, %v; want nothing renewed", renewed, err)
+	}
+}
