@@ -513,8 +513,8 @@ func receive(in <-chan store.Outcome, queue []store.Outcome) ([]store.Outcome, <
 }
 
 // record writes one batch of outcomes, once, and returns the outcomes to try again:
-// the batch when the database could not be reached or failed it as a whole. A batch
-// the database refused because of a value in it is split, to record the others.
+// the batch when the database could not be reached. A batch the database refused is
+// split, so that the outcome at fault does not keep the others from being recorded.
 func (e *Executor) record(batch []store.Outcome) (retry []store.Outcome) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	lost, err := e.opts.Store.Complete(ctx, e.opts.Host, batch)
@@ -528,13 +528,14 @@ func (e *Executor) record(batch []store.Outcome) (retry []store.Outcome) {
 		e.countFollowUps(batch, lost)
 		e.recorded(batch)
 		return nil
-	case store.IsBadData(err):
-		// The database refused a value: one call's follow-ups, whatever checks they
-		// passed. Keep that call from failing the others' outcomes.
-		return e.isolate(batch, err)
-	default:
+	case store.IsUnavailable(err):
 		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))
 		return batch
+	default:
+		// The database refused the batch: a value (one call's follow-ups, whatever
+		// checks they passed), or a statement it cannot run. Keep one call from
+		// failing the others' outcomes.
+		return e.isolate(batch, err)
 	}
 }
 
