@@ -673,15 +673,17 @@ func (e *Executor) maintain(ctx context.Context) {
 	}
 }
 
-// reap records the expired claims of hosts that died. It renews this host's own claims
-// first: after a database outage longer than a lease, they have run out too, and must
-// not be taken for a dead host's.
+// reap records the expired claims of hosts that died. When the heartbeat is behind (the
+// database was away), it renews this host's own claims first: after an outage longer
+// than a lease they have run out too, and must not be taken for a dead host's.
 func (e *Executor) reap(ctx context.Context) {
-	if err := e.renew(); err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("not reaping expired claims: renewing this host's own failed", slog.Any("error", err))
+	if e.leases.behind(e.renewEvery()) {
+		if err := e.renew(); err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("not reaping expired claims: renewing this host's own failed", slog.Any("error", err))
+			}
+			return
 		}
-		return
 	}
 	for {
 		n, err := e.opts.Store.Reap(ctx, e.opts.Host, 500)

@@ -15,6 +15,8 @@ import (
 type leases struct {
 	mu    sync.Mutex
 	until map[store.Attempt]time.Time
+	// renewed is when the last renewal succeeded.
+	renewed time.Time
 }
 
 func newLeases() *leases { return &leases{until: map[store.Attempt]time.Time{}} }
@@ -46,15 +48,24 @@ func (l *leases) ids() []int64 {
 	return ids
 }
 
-// extend records that the renewed claims now hold until until.
-func (l *leases) extend(renewed []store.Attempt, until time.Time) {
+// extend records that a renewal at at succeeded, and that the renewed claims now hold
+// until until.
+func (l *leases) extend(at time.Time, renewed []store.Attempt, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.renewed = at
 	for _, a := range renewed {
 		if _, ok := l.until[a]; ok {
 			l.until[a] = until
 		}
 	}
+}
+
+// behind reports whether no renewal has succeeded for longer than d.
+func (l *leases) behind(d time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return time.Since(l.renewed) > d
 }
 
 // expired reports whether a's lease has run out by this host's clock: another host may
@@ -79,7 +90,7 @@ const (
 // as this host lives, instead of being reaped as interrupted when its first lease runs
 // out.
 func (e *Executor) heartbeat(stop <-chan struct{}) {
-	every := e.opts.Lease / 3
+	every := e.renewEvery()
 	timer := time.NewTimer(every)
 	defer timer.Stop()
 	wait := retryFirst
@@ -100,19 +111,23 @@ func (e *Executor) heartbeat(stop <-chan struct{}) {
 	}
 }
 
+// renewEvery is the heartbeat's period: a third of a lease.
+func (e *Executor) renewEvery() time.Duration { return e.opts.Lease / 3 }
+
 // renew renews the leases of every claim this host holds, once.
 func (e *Executor) renew() error {
+	before := time.Now() // the database's now() is later: the lease holds at least this long
 	ids := e.leases.ids()
 	if len(ids) == 0 {
+		e.leases.extend(before, nil, before)
 		return nil
 	}
-	before := time.Now() // the database's now() is later: the lease holds at least this long
-	ctx, cancel := context.WithTimeout(context.Background(), max(e.opts.Lease/3, time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), max(e.renewEvery(), time.Second))
 	defer cancel()
 	renewed, err := e.opts.Store.Renew(ctx, e.opts.Host, ids, e.opts.Lease)
 	if err != nil {
 		return err
 	}
-	e.leases.extend(renewed, before.Add(e.opts.Lease))
+	e.leases.extend(before, renewed, before.Add(e.opts.Lease))
 	return nil
 }
