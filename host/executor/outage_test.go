@@ -132,3 +132,21 @@ func TestCallsThatFinishDuringADatabaseOutageKeepTheirSuccess(t *testing.T) {
 		t.Errorf("%d history rows are not successes (interrupted calls?), want none", got)
 	}
 }
+
+// TestACallLongerThanItsLeaseKeepsItsClaim runs a call three times as long as the
+// lease while another host reaps expired claims: the heartbeat keeps the claim, and
+// the call is recorded as succeeded, once.
+func TestACallLongerThanItsLeaseKeepsItsClaim(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, plugin.Limits{})
+	const lease = time.Second
+	call := r.schedule(t, probe("sleep", fmt.Sprintf(`{"ms":%d}`, 3*lease.Milliseconds()), time.Now()))[0]
+	r.start(t, "runner", executor.Options{Lease: lease})
+	r.waitFor(t, "claimed", 1, "SELECT count(*) FROM future_call WHERE claimed_by = 'runner'")
+	// Only now: the reaper must not have claimed the call itself.
+	r.start(t, "reaper", executor.Options{Lease: lease, ScanInterval: 50 * time.Millisecond})
+	r.waitFor(t, "recorded", 1, "SELECT count(*) FROM future_call_history WHERE call_id = $1", call.ID)
+	if got := r.count(t, "SELECT count(*) FROM future_call_history WHERE call_id = $1 AND outcome = 'succeeded' AND host = 'runner'", call.ID); got != 1 {
+		t.Errorf("history of the long call: %d successes by its runner, want 1", got)
+	}
+}
