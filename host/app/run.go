@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		setting = &always
 	}
 	if _, _, err := check.AtStartup(ctx, log, setting, check.Options{Store: st, Signatures: cat,
-		Delete: cfg.DeleteBrokenCalls, Host: host}); err != nil {
+		Delete: cfg.DeleteBrokenCalls, DeleteUnavailable: cfg.DeleteUnavailableCalls, Host: host}); err != nil {
 		return err
 	}
 	if cfg.Role == config.RoleMaintenance {

@@ -36,7 +36,13 @@ type Options struct {
 	Signatures Signatures
 	// Delete removes the broken calls, recording each in the history as
 	// deleted_broken with its reason. It needs a Store with at least 2 connections.
+	// It never removes a call that is only unavailable here (kind PluginMissing).
 	Delete bool
+	// DeleteUnavailable removes the calls whose plugin is not loaded here, the same
+	// way. Only an operator who knows that no host will ever have the plugin again
+	// should ask for it: during a rolling deploy, or when a plugin failed to load on
+	// this host, those calls are waiting for another host.
+	DeleteUnavailable bool
 	// Host names this host in the history rows of deleted calls.
 	Host string
 	// SampleIDs bounds the sample ids of each group; 0 means DefaultSampleIDs.
@@ -64,7 +70,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	if opts.Store == nil || opts.Signatures == nil {
 		return Report{}, errors.New("check calls: Store and Signatures are required")
 	}
-	if opts.Delete && opts.Store.Pool().Config().MaxConns < 2 {
+	if (opts.Delete || opts.DeleteUnavailable) && opts.Store.Pool().Config().MaxConns < 2 {
 		// The walk holds one connection while deletes need another.
 		return Report{}, errors.New("check calls: deleting broken calls needs a database pool of at least 2 connections")
 	}
@@ -126,7 +132,7 @@ func resolve(sigs Signatures, plugin, method string) (*target, error) {
 	sig, _, err := sigs.Method(plugin, method)
 	switch {
 	case errors.Is(err, request.ErrUnknownPlugin):
-		t.kind, t.reason = PluginMissing, fmt.Sprintf("plugin %q is not loaded", plugin)
+		t.kind, t.reason = PluginMissing, fmt.Sprintf("plugin %q is not loaded on this host", plugin)
 	case errors.Is(err, request.ErrUnknownMethod):
 		t.kind, t.reason = MethodMissing, fmt.Sprintf("plugin %q has no method %q", plugin, method)
 	case err != nil:
@@ -211,7 +217,7 @@ func read(ctx context.Context, opts Options, free <-chan *batch, work chan<- *ba
 	return n, nil
 }
 
-// finding is one broken call.
+// finding is one call this host cannot run: broken, or unavailable here.
 type finding struct {
 	id     int64
 	target *target
@@ -251,13 +257,15 @@ func validate(ctx context.Context, work <-chan *batch, free chan<- *batch, found
 	return nil
 }
 
-// collector gathers the findings into groups and deletes broken calls in batches.
+// collector gathers the findings into groups and deletes the calls it was asked to in
+// batches.
 type collector struct {
-	opts    Options
-	groups  map[*target]*Group
-	broken  int64
-	deleted int64
-	pending []store.BrokenCall
+	opts        Options
+	groups      map[*target]*Group
+	broken      int64
+	unavailable int64
+	deleted     int64
+	pending     []store.BrokenCall
 }
 
 func (c *collector) collect(ctx context.Context, found <-chan []finding) error {
@@ -275,7 +283,12 @@ func (c *collector) collect(ctx context.Context, found <-chan []finding) error {
 }
 
 func (c *collector) add(f finding) {
-	c.broken++
+	unavailable := f.target.kind == PluginMissing
+	if unavailable {
+		c.unavailable++
+	} else {
+		c.broken++
+	}
 	g, ok := c.groups[f.target]
 	if !ok {
 		g = &Group{Plugin: f.target.plugin, Method: f.target.method, Kind: f.target.kind}
@@ -297,7 +310,7 @@ func (c *collector) add(f finding) {
 			}
 		}
 	}
-	if c.opts.Delete {
+	if (c.opts.Delete && !unavailable) || (c.opts.DeleteUnavailable && unavailable) {
 		c.pending = append(c.pending, store.BrokenCall{ID: f.id, Reason: f.reason()})
 	}
 }
@@ -320,7 +333,7 @@ func (c *collector) flush(ctx context.Context) error {
 }
 
 func (c *collector) report() Report {
-	r := Report{Broken: c.broken, Deleted: c.deleted, Groups: make([]Group, 0, len(c.groups))}
+	r := Report{Broken: c.broken, Unavailable: c.unavailable, Deleted: c.deleted, Groups: make([]Group, 0, len(c.groups))}
 	for _, g := range c.groups {
 		r.Groups = append(r.Groups, *g)
 	}

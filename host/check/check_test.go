@@ -88,7 +88,7 @@ func TestRunFindsEachKindOfBrokenCall(t *testing.T) {
 		name:  "plugin removed",
 		calls: []abi.ScheduleRequest{req("send", `{"to": "a", "count": 1}`), req("welcome", `{"user": {"id": 1, "name": "a"}}`)},
 		now:   map[string][]abi.Method{"other": {{Name: "ping", Params: []abi.Param{}}}},
-		want:  check.Group{Plugin: "mail", Method: "send", Kind: check.PluginMissing, Reason: `plugin "mail" is not loaded`},
+		want:  check.Group{Plugin: "mail", Method: "send", Kind: check.PluginMissing, Reason: `plugin "mail" is not loaded on this host`},
 	}, {
 		name:  "method removed",
 		calls: []abi.ScheduleRequest{req("send", `{"to": "a", "count": 1}`), req("send", `{"to": "b", "count": 2}`)},
@@ -150,7 +150,7 @@ func TestRunFindsEachKindOfBrokenCall(t *testing.T) {
 			okIDs := schedule(t, s, old, fine...)
 			now := compile(t, tt.now)
 			if tt.want.Kind == check.PluginMissing {
-				// Every call of the plugin is broken, grouped per method.
+				// Every call of the plugin is unavailable here, grouped per method.
 				okIDs = nil
 			}
 
@@ -162,9 +162,9 @@ func TestRunFindsEachKindOfBrokenCall(t *testing.T) {
 				t.Errorf("checked %d calls, want %d", r.Checked, want)
 			}
 			var got *check.Group
-			var broken int64
+			var found int64
 			for i, g := range r.Groups {
-				broken += g.Count
+				found += g.Count
 				if g.Method == tt.want.Method {
 					got = &r.Groups[i]
 				}
@@ -187,8 +187,15 @@ func TestRunFindsEachKindOfBrokenCall(t *testing.T) {
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("group =\n%+v\nwant\n%+v", *got, want)
 			}
-			if wantBroken := int64(len(tt.calls) + len(fine) - len(okIDs)); r.Broken != wantBroken || broken != wantBroken {
-				t.Errorf("broken = %d, groups count %d, want %d", r.Broken, broken, wantBroken)
+			// A call whose plugin is not loaded here is not broken: it is unavailable here.
+			wantFound := int64(len(tt.calls) + len(fine) - len(okIDs))
+			wantBroken, wantUnavailable := wantFound, int64(0)
+			if tt.want.Kind == check.PluginMissing {
+				wantBroken, wantUnavailable = 0, wantFound
+			}
+			if r.Broken != wantBroken || r.Unavailable != wantUnavailable || found != wantFound {
+				t.Errorf("broken = %d, unavailable = %d, groups count %d; want %d, %d, %d",
+					r.Broken, r.Unavailable, found, wantBroken, wantUnavailable, wantFound)
 			}
 			if r.Deleted != 0 {
 				t.Errorf("deleted %d calls without being asked to", r.Deleted)
@@ -264,6 +271,9 @@ func historyRows(t *testing.T, s *store.Store) map[int64]string {
 	return out
 }
 
+// TestRunDeletesBrokenCallsIntoTheHistory deletes the broken calls, and only when asked
+// separately the calls whose plugin is merely not loaded here: those wait for a host
+// that has it, as during a rolling deploy.
 func TestRunDeletesBrokenCallsIntoTheHistory(t *testing.T) {
 	t.Parallel()
 	s := testdb.Store(t, store.Options{})
@@ -288,26 +298,39 @@ func TestRunDeletesBrokenCallsIntoTheHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Broken != 1502 || r.Deleted != 1501 {
-		t.Errorf("broken %d, deleted %d: want 1502 and 1501 (all but the running call)", r.Broken, r.Deleted)
+	if r.Broken != 1501 || r.Unavailable != 1 || r.Deleted != 1500 {
+		t.Errorf("broken %d, unavailable %d, deleted %d: want 1501, 1 and 1500 (the broken calls but the running one)",
+			r.Broken, r.Unavailable, r.Deleted)
 	}
 	hist := historyRows(t, s)
-	if len(hist) != 1501 {
-		t.Errorf("%d history rows, want 1501", len(hist))
+	if len(hist) != 1500 {
+		t.Errorf("%d history rows, want 1500", len(hist))
 	}
 	if want := "arguments do not fit the signature of send: /count: got number, want string"; hist[sends[7]] != want {
 		t.Errorf("history of call %d: %q, want %q", sends[7], hist[sends[7]], want)
 	}
-	if want := `plugin "gone" is not loaded`; hist[gone] != want {
-		t.Errorf("history of call %d: %q, want %q", gone, hist[gone], want)
+	if _, ok := hist[gone]; ok {
+		t.Errorf("call %d, whose plugin is only not loaded here, was deleted as broken", gone)
 	}
 	if _, ok := hist[running]; ok {
 		t.Errorf("the running call %d was deleted", running)
 	}
 	var left []int64
 	err = s.EachArgs(ctx, func(c store.CallArgs) error { left = append(left, c.ID); return nil })
-	if want := append([]int64{running}, kept...); err != nil || !slices.Equal(left, want) {
+	if want := append([]int64{running, gone}, kept...); err != nil || !slices.Equal(left, want) {
 		t.Errorf("calls left: %v (%v), want %v", left, err, want)
+	}
+
+	// The operator says the plugin is gone for good.
+	r, err = check.Run(ctx, check.Options{Store: s, Signatures: now, DeleteUnavailable: true, Host: "checker-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Broken != 1 || r.Unavailable != 1 || r.Deleted != 1 {
+		t.Errorf("broken %d, unavailable %d, deleted %d: want 1, 1 and 1 (the unavailable call)", r.Broken, r.Unavailable, r.Deleted)
+	}
+	if want := `plugin "gone" is not loaded on this host`; historyRows(t, s)[gone] != want {
+		t.Errorf("history of call %d: %q, want %q", gone, historyRows(t, s)[gone], want)
 	}
 }
 
@@ -336,7 +359,7 @@ func TestReportJSON(t *testing.T) {
 	}
 	delete(doc, "duration")
 	want := map[string]any{
-		"checked": 2.0, "broken": 1.0, "deleted": 0.0,
+		"checked": 2.0, "broken": 1.0, "unavailable": 0.0, "deleted": 0.0,
 		"groups": []any{map[string]any{
 			"plugin": "mail", "method": "send", "kind": "args_mismatch", "count": 1.0,
 			"sampleIds":  []any{float64(ids[0])},
@@ -353,7 +376,7 @@ func TestReportJSON(t *testing.T) {
 	}
 
 	empty, err := json.Marshal(check.Report{Groups: []check.Group{}})
-	if err != nil || string(empty) != `{"checked":0,"broken":0,"deleted":0,"duration":"0s","groups":[]}` {
+	if err != nil || string(empty) != `{"checked":0,"broken":0,"unavailable":0,"deleted":0,"duration":"0s","groups":[]}` {
 		t.Errorf("empty report = %s (%v)", empty, err)
 	}
 }
@@ -371,10 +394,17 @@ func TestReportLogWarnsOncePerGroup(t *testing.T) {
 	}, {
 		name: "two groups",
 		report: check.Report{Checked: 9, Broken: 5, Groups: []check.Group{
-			{Plugin: "a", Method: "x", Kind: check.PluginMissing, Count: 2, SampleIDs: []int64{1, 2}, Reason: "r"},
+			{Plugin: "a", Method: "x", Kind: check.MethodMissing, Count: 2, SampleIDs: []int64{1, 2}, Reason: "r"},
 			{Plugin: "b", Method: "y", Kind: check.ArgsMismatch, Count: 3, SampleIDs: []int64{3, 4, 5}, Reason: "r"},
 		}},
 		want: []string{"WARN broken future calls", "WARN broken future calls", "WARN checked stored calls: some are broken"},
+	}, {
+		name: "unavailable only",
+		report: check.Report{Checked: 9, Unavailable: 3, Groups: []check.Group{
+			{Plugin: "b", Method: "y", Kind: check.PluginMissing, Count: 3, SampleIDs: []int64{3, 4, 5}, Reason: "r"},
+		}},
+		want: []string{"WARN future calls unavailable here: they wait for a host that has their plugin",
+			"WARN checked stored calls: none is broken, some are unavailable here"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,7 +422,7 @@ func TestReportLogWarnsOncePerGroup(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("log = %q, want %q", got, tt.want)
 			}
-			if tt.report.Broken > 0 && !strings.Contains(buf.String(), `"sampleIds":[3,4,5]`) {
+			if len(tt.report.Groups) > 0 && !strings.Contains(buf.String(), `"sampleIds":[3,4,5]`) {
 				t.Errorf("log lacks the sample ids: %s", buf.String())
 			}
 		})

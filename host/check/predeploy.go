@@ -15,7 +15,8 @@ const (
 	ExitOK = 0
 	// ExitError means the check could not be done (database, plugins, output).
 	ExitError = 1
-	// ExitBroken means some stored calls would be broken by the candidate plugins; the
+	// ExitBroken means some stored calls would be broken by the candidate plugins, or
+	// left without their plugin (unavailable: fine only if other hosts keep it); the
 	// JSON report says which. It is not 2, which flag parsers use for usage errors.
 	ExitBroken = 3
 )
@@ -39,12 +40,12 @@ func PreDeploy(ctx context.Context, st *store.Store, candidate Signatures, w io.
 }
 
 // ExitCode gives the exit code of the pre-deploy command for PreDeploy's results:
-// ExitError on error, ExitBroken when calls are broken, else ExitOK.
+// ExitError on error, ExitBroken when calls are broken or unavailable, else ExitOK.
 func ExitCode(r Report, err error) int {
 	switch {
 	case err != nil:
 		return ExitError
-	case r.Broken > 0:
+	case r.Broken > 0 || r.Unavailable > 0:
 		return ExitBroken
 	}
 	return ExitOK

@@ -27,11 +27,14 @@ func TestPreDeploy(t *testing.T) {
 		candidate map[string][]abi.Method
 		code      int
 		broken    int64
+		// unavailable: the candidate lacks the calls' plugin, which is not broken but
+		// still fails the check (no host would have it after the deploy, unless others keep it).
+		unavailable int64
 	}{
 		{name: "candidate fits", ctx: ctx, candidate: map[string][]abi.Method{"mail": mailV1}, code: check.ExitOK},
 		{name: "candidate drops a method", ctx: ctx, candidate: map[string][]abi.Method{"mail": with(abi.Method{Name: "send"})},
 			code: check.ExitBroken, broken: 1},
-		{name: "candidate drops the plugin", ctx: ctx, candidate: nil, code: check.ExitBroken, broken: 2},
+		{name: "candidate drops the plugin", ctx: ctx, candidate: nil, code: check.ExitBroken, unavailable: 2},
 		{name: "check fails", ctx: canceled, candidate: map[string][]abi.Method{"mail": mailV1}, code: check.ExitError},
 	}
 	for _, tt := range tests {
@@ -52,8 +55,8 @@ func TestPreDeploy(t *testing.T) {
 			if err := json.Unmarshal(out.Bytes(), &printed); err != nil || !reflect.DeepEqual(printed, r) {
 				t.Errorf("printed %s (%v), want the report %+v", out.String(), err, r)
 			}
-			if r.Checked != 2 || r.Broken != tt.broken || r.Deleted != 0 || r.Groups == nil {
-				t.Errorf("report %+v, want 2 checked, %d broken, none deleted", r, tt.broken)
+			if r.Checked != 2 || r.Broken != tt.broken || r.Unavailable != tt.unavailable || r.Deleted != 0 || r.Groups == nil {
+				t.Errorf("report %+v, want 2 checked, %d broken, %d unavailable, none deleted", r, tt.broken, tt.unavailable)
 			}
 		})
 	}
@@ -77,6 +80,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{"nothing broken", check.Report{Checked: 5}, nil, check.ExitOK},
 		{"broken", check.Report{Checked: 5, Broken: 1}, nil, check.ExitBroken},
+		{"unavailable", check.Report{Checked: 5, Unavailable: 1}, nil, check.ExitBroken},
 		{"error", check.Report{}, errors.New("no database"), check.ExitError},
 	}
 	for _, tt := range tests {

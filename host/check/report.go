@@ -10,12 +10,15 @@ import (
 	"github.com/futurecalls/futurecalls/abi/signature"
 )
 
-// Kind says why a call is broken.
+// Kind says why this host cannot run a call.
 type Kind string
 
-// The kinds of broken calls.
+// The kinds of calls this host cannot run.
 const (
-	// PluginMissing: no loaded plugin has the call's plugin name.
+	// PluginMissing: no plugin loaded here has the call's plugin name. The call is
+	// unavailable here, not broken: it waits for a host that has the plugin (a rolling
+	// deploy, a plugin that failed to load on this host). Counted in
+	// Report.Unavailable, and deleted only when Options.DeleteUnavailable asks for it.
 	PluginMissing Kind = "plugin_missing"
 	// MethodMissing: the plugin is loaded but no longer declares the call's method.
 	MethodMissing Kind = "method_missing"
@@ -30,20 +33,24 @@ const (
 type Report struct {
 	// Checked counts the stored calls looked at.
 	Checked int64 `json:"checked"`
-	// Broken counts the broken ones among them.
+	// Broken counts the broken ones among them: their method is gone or their
+	// arguments no longer fit.
 	Broken int64 `json:"broken"`
-	// Deleted counts the broken calls removed (into the history); 0 unless the check
-	// was asked to delete. A broken call a host was running at that moment is not
-	// removed.
+	// Unavailable counts the calls whose plugin is not loaded here (kind
+	// plugin_missing): they are not broken, they wait for a host that has the plugin.
+	Unavailable int64 `json:"unavailable"`
+	// Deleted counts the calls removed (into the history); 0 unless the check was asked
+	// to delete. A call a host was running at that moment is not removed.
 	Deleted int64 `json:"deleted"`
 	// Duration is how long the check took.
 	Duration Duration `json:"duration"`
-	// Groups lists the broken calls by plugin, method and kind, sorted that way. It is
-	// empty, never null, when nothing is broken.
+	// Groups lists the broken and the unavailable calls by plugin, method and kind,
+	// sorted that way. It is empty, never null, when every call can run here.
 	Groups []Group `json:"groups"`
 }
 
-// Group is a set of broken calls of one plugin and method, broken the same way.
+// Group is a set of calls of one plugin and method that this host cannot run, for the
+// same reason.
 type Group struct {
 	Plugin string `json:"plugin"`
 	Method string `json:"method"`
@@ -59,21 +66,29 @@ type Group struct {
 	Violations []signature.Violation `json:"violations,omitempty"`
 }
 
-// Log writes one warning per group of broken calls and a summary line: a warning when
-// calls are broken, else an info line.
+// Log writes one warning per group of broken or unavailable calls and a summary line:
+// a warning when calls are broken or unavailable here, else an info line.
 func (r Report) Log(logger *slog.Logger) {
 	ctx := context.Background()
 	for _, g := range r.Groups {
-		logger.LogAttrs(ctx, slog.LevelWarn, "broken future calls",
+		msg := "broken future calls"
+		if g.Kind == PluginMissing {
+			msg = "future calls unavailable here: they wait for a host that has their plugin"
+		}
+		logger.LogAttrs(ctx, slog.LevelWarn, msg,
 			slog.String("plugin", g.Plugin), slog.String("method", g.Method), slog.String("kind", string(g.Kind)),
 			slog.Int64("count", g.Count), slog.Any("sampleIds", g.SampleIDs), slog.String("reason", g.Reason))
 	}
 	level, msg := slog.LevelInfo, "checked stored calls: none is broken"
-	if r.Broken > 0 {
+	switch {
+	case r.Broken > 0:
 		level, msg = slog.LevelWarn, "checked stored calls: some are broken"
+	case r.Unavailable > 0:
+		level, msg = slog.LevelWarn, "checked stored calls: none is broken, some are unavailable here"
 	}
 	logger.LogAttrs(ctx, level, msg,
-		slog.Int64("checked", r.Checked), slog.Int64("broken", r.Broken), slog.Int64("deleted", r.Deleted),
+		slog.Int64("checked", r.Checked), slog.Int64("broken", r.Broken), slog.Int64("unavailable", r.Unavailable),
+		slog.Int64("deleted", r.Deleted),
 		slog.Int("groups", len(r.Groups)), slog.Duration("took", time.Duration(r.Duration)))
 }
 

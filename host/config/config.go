@@ -45,6 +45,11 @@ type Config struct {
 	// DeleteBrokenCalls deletes the broken calls the check finds, recording each in the
 	// history. Valid only when the check can run.
 	DeleteBrokenCalls bool `koanf:"deleteBrokenCalls"`
+	// DeleteUnavailableCalls deletes the calls whose plugin is not loaded, which the
+	// check reports apart from the broken ones: they wait for a host that has the
+	// plugin. Valid only with role maintenance, a one-off run, so that no serving host
+	// deletes them during a rolling deploy.
+	DeleteUnavailableCalls bool `koanf:"deleteUnavailableCalls"`
 	// API configures the REST API.
 	API API `koanf:"api"`
 	// Plugins says where plugins are loaded from.
@@ -249,6 +254,12 @@ func (c Config) Validate() error {
 	}
 	if c.DeleteBrokenCalls && c.CheckBrokenCalls != nil && !*c.CheckBrokenCalls {
 		bad("deleteBrokenCalls", "is true but checkBrokenCalls is false: broken calls can only be deleted when the check runs")
+	}
+	if c.DeleteUnavailableCalls && c.Role != RoleMaintenance {
+		bad("deleteUnavailableCalls", "is only valid with role %s: a serving host must never delete the calls other hosts may run", RoleMaintenance)
+	}
+	if c.DeleteUnavailableCalls && c.CheckBrokenCalls != nil && !*c.CheckBrokenCalls {
+		bad("deleteUnavailableCalls", "is true but checkBrokenCalls is false: calls can only be deleted when the check runs")
 	}
 	if c.Database.URL != "" {
 		if u, err := url.Parse(c.Database.URL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

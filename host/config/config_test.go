@@ -41,8 +41,12 @@ func TestDefaults(t *testing.T) {
 	if !cfg.FutureCallExecutionEnabled || cfg.FutureCall.Concurrency() != 1 || cfg.FutureCall.ScanInterval != 5000 {
 		t.Errorf("Serverpod defaults not kept: %+v", cfg.FutureCall)
 	}
-	if cfg.CheckBrokenCalls != nil || cfg.DeleteBrokenCalls {
-		t.Errorf("broken-call defaults: check=%v delete=%v", cfg.CheckBrokenCalls, cfg.DeleteBrokenCalls)
+	if cfg.CheckBrokenCalls != nil || cfg.DeleteBrokenCalls || cfg.DeleteUnavailableCalls {
+		t.Errorf("broken-call defaults: check=%v delete=%v deleteUnavailable=%v", cfg.CheckBrokenCalls, cfg.DeleteBrokenCalls, cfg.DeleteUnavailableCalls)
+	}
+	// The maintenance role may delete the calls whose plugin is not loaded.
+	if m, _, err := config.Load(config.Sources{Flags: flags(t, "--role=maintenance", "--deleteUnavailableCalls=true")}); err != nil || !m.DeleteUnavailableCalls {
+		t.Errorf("role maintenance with deleteUnavailableCalls: %v, %v", m.DeleteUnavailableCalls, err)
 	}
 	if cfg.Plugins.Dir != "plugins" || cfg.API.Listen != "127.0.0.1:8080" || cfg.Database.URL != "" {
 		t.Errorf("unexpected defaults: %+v", cfg)
@@ -161,6 +165,13 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 				return config.Sources{File: writeFile(t, "checkBrokenCalls: false\ndeleteBrokenCalls: true\n")}
 			},
 			wants: []string{"deleteBrokenCalls", "checkBrokenCalls is false"},
+		},
+		{
+			name: "delete unavailable calls on a serving host",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{File: writeFile(t, "deleteUnavailableCalls: true\n")}
+			},
+			wants: []string{"deleteUnavailableCalls", "only valid with role maintenance"},
 		},
 	}
 	for _, tt := range tests {

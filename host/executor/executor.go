@@ -13,7 +13,10 @@
 // exponential backoff with jitter. The follow-up calls and cancellations a call asks
 // for (fc.schedule, fc.cancel) are committed in the same transaction as its success,
 // and dropped if it fails. A call claimed by a host that died is found when its lease
-// runs out, and recorded as interrupted (or retried, if it has attempts left).
+// runs out, and recorded as interrupted (or retried, if it has attempts left). While
+// this host lives, a heartbeat renews the leases of the calls it runs and of the
+// outcomes it has yet to record, so a long database outage does not turn finished calls
+// into interrupted ones.
 package executor
 
 import (
@@ -73,6 +76,10 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// HistoryRetention is how long history rows are kept; 0 keeps them.
 	HistoryRetention time.Duration
+	// UnrecordedBytes caps the memory of the outcomes waiting to be recorded (their
+	// follow-ups' arguments, mostly): past it, claims wait for the completer. 0 means
+	// DefaultUnrecordedBytes.
+	UnrecordedBytes int64
 }
 
 // unlimitedBatch caps one claim when concurrency is unlimited.
@@ -115,15 +122,23 @@ type Executor struct {
 	quit chan struct{}
 	// plugins are the plugins whose calls this host claims.
 	plugins []string
-	// unrecorded counts outcomes sent to the completer and not yet recorded; held is
-	// set while claims wait for it to fall under maxUnrecorded.
-	unrecorded atomic.Int64
-	held       atomic.Bool
+	// unrecorded counts outcomes sent to the completer and not yet recorded, and
+	// unrecordedBytes their size (outcomeBytes); held is set while claims wait for them
+	// to fall under maxUnrecorded and Options.UnrecordedBytes.
+	unrecorded      atomic.Int64
+	unrecordedBytes atomic.Int64
+	held            atomic.Bool
+	// leases are the claims this host holds, renewed by the heartbeat.
+	leases *leases
 }
 
 // New creates an executor.
 func New(opts Options) *Executor {
-	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), jobs: make(chan store.Call), quit: make(chan struct{})}
+	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), jobs: make(chan store.Call),
+		quit: make(chan struct{}), leases: newLeases()}
+	if e.opts.UnrecordedBytes <= 0 {
+		e.opts.UnrecordedBytes = DefaultUnrecordedBytes
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -151,6 +166,12 @@ func (e *Executor) Run(ctx context.Context) error {
 		defer close(completerDone)
 		e.complete(outcomes)
 	}()
+	// The heartbeat outlives the claim loop: outcomes are recorded after it ends.
+	heartbeatDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatDone)
+		e.heartbeat(completerDone)
+	}()
 
 	var bg sync.WaitGroup
 	bg.Add(2)
@@ -173,6 +194,7 @@ func (e *Executor) Run(ctx context.Context) error {
 	}
 	close(outcomes)
 	<-completerDone
+	<-heartbeatDone
 	bg.Wait()
 	return nil
 }
@@ -251,12 +273,14 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	// A claim that commits must be seen through, even if Run's context ends meanwhile:
 	// calls claimed and never started would wait for their lease and be lost.
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	before := time.Now() // the database's now() is later: the lease holds at least this long
 	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins)
 	cancel()
 	if err != nil {
 		e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
 		return -1, false
 	}
+	e.leases.hold(calls, before.Add(e.opts.Lease))
 	e.opts.Metrics.Claimed.Add(float64(len(calls)))
 	for _, c := range calls {
 		if e.slots != nil {
@@ -268,12 +292,13 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 }
 
 // free is how many calls may be claimed now: as many as there are free slots (a batch
-// when unlimited), or none while the completer is maxUnrecorded outcomes behind.
+// when unlimited), or none while the completer is maxUnrecorded outcomes or
+// Options.UnrecordedBytes behind.
 func (e *Executor) free() int {
-	if e.unrecorded.Load() >= maxUnrecorded {
+	if e.behind() {
 		e.held.Store(true)
 		// Look again: the completer may have caught up before it could see held.
-		if e.unrecorded.Load() >= maxUnrecorded {
+		if e.behind() {
 			return 0
 		}
 		e.held.Store(false)
@@ -282,6 +307,12 @@ func (e *Executor) free() int {
 		return unlimitedBatch
 	}
 	return cap(e.slots) - len(e.slots)
+}
+
+// behind reports whether the outcomes waiting to be recorded are too many or too big
+// to claim more calls.
+func (e *Executor) behind() bool {
+	return e.unrecorded.Load() >= maxUnrecorded || e.unrecordedBytes.Load() >= e.opts.UnrecordedBytes
 }
 
 // start runs c on an idle worker, or on a new one when none is idle.
@@ -305,6 +336,7 @@ func (e *Executor) work(ctx context.Context, c store.Call, running *sync.WaitGro
 	for {
 		o := e.run(ctx, c)
 		e.unrecorded.Add(1)
+		e.unrecordedBytes.Add(outcomeBytes(o))
 		e.done <- o
 		if e.slots != nil {
 			<-e.slots
@@ -414,69 +446,138 @@ func backoff(r store.Retry, n int) time.Duration {
 
 // complete records outcomes in batches: whatever has arrived while the previous batch
 // was being written goes into the next one, so batches grow with the load and add no
-// delay when idle. It retries a failed write until it succeeds or the outcomes'
-// leases have run out (then the reaper of another host records them).
-func (e *Executor) complete(outcomes <-chan store.Outcome) {
-	batch := make([]store.Outcome, 0, maxBatch)
-	for o := range outcomes {
-		batch = append(batch[:0], o)
-	fill:
-		for len(batch) < maxBatch {
+// delay when idle. A batch holds at most maxBatch outcomes and maxBatchBytes bytes.
+//
+// A batch that fails goes to the back of the queue, and is retried after a backoff
+// while new outcomes keep arriving, so that one bad batch does not hold up the others.
+// An outcome is never given up while it may still be recorded: the heartbeat keeps its
+// lease, and the database says when the claim was lost. Only when Run is ending and the
+// database stays unreachable past an outcome's lease is it given up (another host's
+// reaper then records it as interrupted).
+func (e *Executor) complete(in <-chan store.Outcome) {
+	var queue []store.Outcome
+	wait := retryFirst
+	for in != nil || len(queue) > 0 {
+		if len(queue) == 0 {
+			o, ok := <-in
+			if !ok {
+				in = nil
+				continue
+			}
+			queue = append(queue, o)
+		}
+		queue, in = receive(in, queue)
+		n := batchLen(queue)
+		retry := e.record(queue[:n])
+		queue = append(queue[n:], retry...)
+		if len(retry) == 0 {
+			wait = retryFirst
+			continue
+		}
+		if in == nil {
+			// Run is ending: nothing renews a lease that the database cannot confirm.
+			queue = e.giveUpExpired(queue)
+		}
+		timer := time.NewTimer(wait)
+		for waiting := true; waiting; {
 			select {
-			case o, ok := <-outcomes:
+			case o, ok := <-in:
 				if !ok {
-					break fill
+					in = nil
+					continue
 				}
-				batch = append(batch, o)
-			default:
-				break fill
+				queue = append(queue, o)
+			case <-timer.C:
+				waiting = false
 			}
 		}
-		e.record(batch)
-		e.unrecorded.Add(-int64(len(batch)))
-		if e.held.Swap(false) {
-			e.signal()
-		}
+		wait = min(2*wait, retryMost)
 	}
 }
 
-// record writes one batch of outcomes, retrying while the database is unreachable.
-func (e *Executor) record(batch []store.Outcome) {
-	deadline := time.Now().Add(e.opts.Lease)
-	wait := 100 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		lost, err := e.opts.Store.Complete(ctx, e.opts.Host, batch)
-		cancel()
-		if err == nil {
-			if len(lost) > 0 {
-				e.log.Error("outcomes not recorded: the claims had expired and were taken over as interrupted",
-					slog.Any("calls", lost))
+// receive appends to queue the outcomes that have arrived, without waiting; it returns
+// a nil channel once in is closed.
+func receive(in <-chan store.Outcome, queue []store.Outcome) ([]store.Outcome, <-chan store.Outcome) {
+	for in != nil {
+		select {
+		case o, ok := <-in:
+			if !ok {
+				return queue, nil
 			}
-			e.countFollowUps(batch, lost)
-			return
+			queue = append(queue, o)
+		default:
+			return queue, in
 		}
-		if store.IsBadData(err) {
-			// The database refused a value: one call's follow-ups, whatever checks they
-			// passed. Keep that call from failing the others' outcomes.
-			e.isolate(batch, err)
-			return
-		}
-		if time.Now().After(deadline) {
-			e.log.Error("giving up recording outcomes; their leases ran out and other hosts will record them as interrupted",
-				slog.Int("calls", len(batch)), slog.Any("error", err))
-			return
-		}
-		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))
-		time.Sleep(wait)
-		wait = min(2*wait, 5*time.Second)
 	}
+	return queue, in
+}
+
+// record writes one batch of outcomes, once, and returns the outcomes to try again:
+// the batch when the database could not be reached. A batch the database refused is
+// split, so that the outcome at fault does not keep the others from being recorded.
+func (e *Executor) record(batch []store.Outcome) (retry []store.Outcome) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	lost, err := e.opts.Store.Complete(ctx, e.opts.Host, batch)
+	cancel()
+	switch {
+	case err == nil:
+		if len(lost) > 0 {
+			e.log.Error("outcomes not recorded: the claims had expired and were taken over as interrupted",
+				slog.Any("attempts", lost))
+		}
+		e.countFollowUps(batch, lost)
+		e.recorded(batch)
+		return nil
+	case store.IsUnavailable(err):
+		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))
+		return batch
+	default:
+		// The database refused the batch: a value (one call's follow-ups, whatever
+		// checks they passed), or a statement it cannot run. Keep one call from
+		// failing the others' outcomes.
+		return e.isolate(batch, err)
+	}
+}
+
+// recorded forgets outcomes that left the queue (recorded, lost or given up): their
+// claims are no longer renewed, and claims held back for them may resume.
+func (e *Executor) recorded(outcomes []store.Outcome) {
+	var bytes int64
+	for _, o := range outcomes {
+		e.leases.release(store.Attempt{ID: o.ID, Attempt: o.Attempt})
+		bytes += outcomeBytes(o)
+	}
+	e.unrecorded.Add(-int64(len(outcomes)))
+	e.unrecordedBytes.Add(-bytes)
+	if e.held.Swap(false) {
+		e.signal()
+	}
+}
+
+// giveUpExpired drops from queue the outcomes whose lease has run out by this host's
+// clock, and returns the rest.
+func (e *Executor) giveUpExpired(queue []store.Outcome) []store.Outcome {
+	now := time.Now()
+	var keep, drop []store.Outcome
+	for _, o := range queue {
+		if e.leases.expired(store.Attempt{ID: o.ID, Attempt: o.Attempt}, now) {
+			drop = append(drop, o)
+		} else {
+			keep = append(keep, o)
+		}
+	}
+	if len(drop) > 0 {
+		e.log.Error("giving up recording outcomes at shutdown; their leases ran out and other hosts will record them as interrupted",
+			slog.Int("calls", len(drop)))
+		e.recorded(drop)
+	}
+	return keep
 }
 
 // countFollowUps counts the follow-ups stored with the recorded successes of batch.
-func (e *Executor) countFollowUps(batch []store.Outcome, lost []int64) {
+func (e *Executor) countFollowUps(batch []store.Outcome, lost []store.Attempt) {
 	for _, o := range batch {
-		if o.Kind != store.Succeeded || slices.Contains(lost, o.ID) {
+		if o.Kind != store.Succeeded || slices.Contains(lost, store.Attempt{ID: o.ID, Attempt: o.Attempt}) {
 			continue
 		}
 		for _, f := range o.Effects {
@@ -487,25 +588,30 @@ func (e *Executor) countFollowUps(batch []store.Outcome, lost []int64) {
 	}
 }
 
-// isolate records the outcomes of a batch the database refused one by one; an outcome
-// refused on its own loses its effects and is recorded as failed, with the reason.
-func (e *Executor) isolate(batch []store.Outcome, err error) {
+// isolate records the outcomes of a batch the database refused one by one, and returns
+// those to try again; an outcome refused on its own loses its effects and is recorded
+// as failed, with the reason.
+func (e *Executor) isolate(batch []store.Outcome, err error) (retry []store.Outcome) {
 	if len(batch) > 1 {
 		for _, o := range batch {
-			e.record([]store.Outcome{o})
+			retry = append(retry, e.record([]store.Outcome{o})...)
 		}
-		return
+		return retry
 	}
 	o := batch[0]
 	if len(o.Effects) == 0 {
 		e.log.Error("the database refused an outcome; its claim will expire and be recorded as interrupted",
 			slog.Int64("call", o.ID), slog.Any("error", err))
-		return
+		e.recorded(batch)
+		return nil
 	}
-	o.Kind, o.Effects, o.RetryAt = store.Failed, nil, nil
-	o.Error = "its follow-up calls could not be stored: " + err.Error()
+	failed := o
+	failed.Kind, failed.Effects, failed.RetryAt = store.Failed, nil, nil
+	failed.Error = "its follow-up calls could not be stored: " + err.Error()
 	e.log.Warn("a call's follow-ups were refused by the database; recording it as failed", slog.Int64("call", o.ID), slog.Any("error", err))
-	e.record([]store.Outcome{o})
+	// The queue counted the outcome with its effects: count the smaller one instead.
+	e.unrecordedBytes.Add(outcomeBytes(failed) - outcomeBytes(o))
+	return e.record([]store.Outcome{failed})
 }
 
 // listen wakes the loop on notifications of calls due soon, reconnecting when the
@@ -567,7 +673,18 @@ func (e *Executor) maintain(ctx context.Context) {
 	}
 }
 
+// reap records the expired claims of hosts that died. When the heartbeat is behind (the
+// database was away), it renews this host's own claims first: after an outage longer
+// than a lease they have run out too, and must not be taken for a dead host's.
 func (e *Executor) reap(ctx context.Context) {
+	if e.leases.behind(e.renewEvery()) {
+		if err := e.renew(); err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("not reaping expired claims: renewing this host's own failed", slog.Any("error", err))
+			}
+			return
+		}
+	}
 	for {
 		n, err := e.opts.Store.Reap(ctx, e.opts.Host, 500)
 		if err != nil {

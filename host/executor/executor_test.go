@@ -35,7 +35,12 @@ type rig struct {
 
 func newRig(t *testing.T, limits plugin.Limits) *rig {
 	t.Helper()
-	url := testdb.URL(t)
+	return newRigAt(t, testdb.URL(t), limits)
+}
+
+// newRigAt is newRig on the database at url.
+func newRigAt(t *testing.T, url string, limits plugin.Limits) *rig {
+	t.Helper()
 	s := openStore(t, url, time.Minute)
 	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"))
 	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: testplugins.CacheDir(t), Defaults: limits}, slog.New(slog.DiscardHandler))

@@ -93,6 +93,18 @@ type Outcome struct {
 	Effects []Effect
 }
 
+// Attempt names one attempt of a call, which is one claim of it: a reap ends the claim,
+// and the next claim is the next attempt. Outcomes are matched to the schedule by
+// attempt, never by call id alone, so that an attempt whose claim was reaped cannot
+// commit effects on the strength of a later attempt's claim.
+type Attempt struct {
+	ID      int64
+	Attempt int
+}
+
+// attemptOf is the attempt o is the outcome of.
+func attemptOf(o Outcome) Attempt { return Attempt{ID: o.ID, Attempt: o.Attempt} }
+
 // Effect is one fc.schedule or fc.cancel request of a call: either Schedule or
 // CancelIdentifier is set.
 type Effect struct {
@@ -103,9 +115,10 @@ type Effect struct {
 // Complete records outcomes of calls host claimed, in one transaction: each finished
 // call is removed and written to the history, each call to retry goes back to the
 // schedule, and the effects of successful calls are applied. An outcome whose claim
-// was lost (its lease ran out and another host reaped it) is not recorded; Complete
-// returns the ids of those, so the caller can report them.
-func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (lost []int64, err error) {
+// was lost (its lease ran out and another host reaped it, perhaps claiming the call
+// again since) is not recorded and its effects are dropped; Complete returns those
+// attempts, so the caller can report them.
+func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (lost []Attempt, err error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
@@ -116,8 +129,8 @@ func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (
 		}
 		lost = lost[:0]
 		for _, o := range outcomes {
-			if !recorded[o.ID] {
-				lost = append(lost, o.ID)
+			if !recorded[attemptOf(o)] {
+				lost = append(lost, attemptOf(o))
 			}
 		}
 		return s.applyEffects(ctx, tx, host, outcomes, recorded)
@@ -140,8 +153,8 @@ func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (
 // estimate the join is a nested loop, quadratic in the batch (60 ms for 512 outcomes).
 const ownClaims = "c.id = ANY($2::bigint[]) AND c.claimed_by IS NOT DISTINCT FROM $1 AND c.attempt = $3"
 
-// record writes the outcomes whose claim still holds and returns their ids.
-func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[int64]bool, error) {
+// record writes the outcomes whose claim still holds and returns their attempts.
+func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[Attempt]bool, error) {
 	// Outcomes are written in groups of one attempt number (see ownClaims): one group
 	// but for retries.
 	var done, retry []*outcomeColumns
@@ -152,15 +165,15 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 			done = addByAttempt(done, o)
 		}
 	}
-	recorded := make(map[int64]bool, len(outcomes))
-	collect := func(rows pgx.Rows) error {
+	recorded := make(map[Attempt]bool, len(outcomes))
+	collect := func(rows pgx.Rows, attempt int32) error {
 		defer rows.Close()
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			recorded[id] = true
+			recorded[Attempt{ID: id, Attempt: int(attempt)}] = true
 		}
 		return rows.Err()
 	}
@@ -186,11 +199,11 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 		if err != nil {
 			return nil, err
 		}
-		finished, err := collectFinished(rows, recorded)
+		finished, err := collectFinished(rows, recorded, int(done.attempt))
 		if err != nil {
 			return nil, err
 		}
-		if err := s.insertSuccessors(ctx, tx, finished, outcomes); err != nil {
+		if err := s.insertSuccessors(ctx, tx, finished, int(done.attempt), outcomes); err != nil {
 			return nil, err
 		}
 	}
@@ -220,7 +233,7 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 		if err != nil {
 			return nil, err
 		}
-		if err := collect(rows); err != nil {
+		if err := collect(rows, retry.attempt); err != nil {
 			return nil, err
 		}
 	}
@@ -246,9 +259,9 @@ type occurrence struct {
 	Anchor       *time.Time      `json:"anchor"`
 }
 
-// collectFinished marks the calls removed by an outcome recorded and returns the
-// occurrences among them that get a successor.
-func collectFinished(rows pgx.Rows, recorded map[int64]bool) ([]occurrence, error) {
+// collectFinished marks the calls removed by an outcome of attempt recorded and returns
+// the occurrences among them that get a successor.
+func collectFinished(rows pgx.Rows, recorded map[Attempt]bool, attempt int) ([]occurrence, error) {
 	defer rows.Close()
 	var out []occurrence
 	for rows.Next() {
@@ -257,7 +270,7 @@ func collectFinished(rows pgx.Rows, recorded map[int64]bool) ([]occurrence, erro
 		if err := rows.Scan(&id, &row); err != nil {
 			return nil, err
 		}
-		recorded[id] = true
+		recorded[Attempt{ID: id, Attempt: attempt}] = true
 		if row == nil {
 			continue
 		}
@@ -298,10 +311,10 @@ func (o occurrence) next(at time.Time) NewCall {
 // successors would be broken too). The next run time is computed from the outcome's
 // finishing time, so runs missed while no host was up collapse into the one that just
 // ran. The unique (series_id, run_at) index makes each successor appear exactly once.
-func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []occurrence, outcomes []Outcome) error {
+func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []occurrence, attempt int, outcomes []Outcome) error {
 	var next []NewCall
 	for _, f := range finished {
-		o := outcomeOf(outcomes, f.ID)
+		o := outcomeOf(outcomes, Attempt{ID: f.ID, Attempt: attempt})
 		if o.Kind == Broken {
 			continue
 		}
@@ -330,9 +343,10 @@ func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []occu
 	return err
 }
 
-func outcomeOf(outcomes []Outcome, id int64) Outcome {
+// outcomeOf finds the outcome of attempt a among outcomes.
+func outcomeOf(outcomes []Outcome, a Attempt) Outcome {
 	for _, o := range outcomes {
-		if o.ID == id {
+		if attemptOf(o) == a {
 			return o
 		}
 	}
@@ -374,7 +388,7 @@ func (c *outcomeColumns) add(o Outcome) {
 // applyEffects applies, in order, the effects of the recorded successful outcomes.
 // Follow-ups are inserted in bulk; a cancellation first flushes the follow-ups before
 // it, so that schedule-then-cancel removes the new call too.
-func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome, recorded map[int64]bool) error {
+func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome, recorded map[Attempt]bool) error {
 	var pending []NewCall
 	flush := func() error {
 		if len(pending) == 0 {
@@ -385,7 +399,7 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 		return err
 	}
 	for _, o := range outcomes {
-		if o.Kind != Succeeded || !recorded[o.ID] {
+		if o.Kind != Succeeded || !recorded[attemptOf(o)] {
 			continue
 		}
 		for _, e := range o.Effects {
