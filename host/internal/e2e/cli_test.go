@@ -34,10 +34,14 @@ func req(plugin, method, args string, delay string) abi.ScheduleRequest {
 	return abi.ScheduleRequest{Plugin: plugin, Method: method, Args: json.RawMessage(args), Delay: delay}
 }
 
+// unavailableMsg is the warning of calls whose plugin is not loaded here.
+const unavailableMsg = "future calls unavailable here: they wait for a host that has their plugin"
+
 // TestMaintenanceRole runs `host run --role maintenance` against stored calls, some of
 // them broken (their plugin is gone): it checks them, logs one warning per group of
 // broken calls and exits 0, without serving the API or running the calls that are due.
-// With deleteBrokenCalls it moves the broken ones into the history as deleted_broken.
+// Their plugin is only missing here, so deleteBrokenCalls leaves them; with
+// deleteUnavailableCalls it moves them into the history as deleted_broken.
 func TestMaintenanceRole(t *testing.T) {
 	url := testdb.URL(t)
 	d := openDatabase(t, url)
@@ -59,8 +63,11 @@ func TestMaintenanceRole(t *testing.T) {
 		deleted int      // deleted_broken rows in the history afterwards
 		logs    []string // messages the run logs
 	}{
-		{"check", nil, 5, 0, []string{"broken future calls", "checked stored calls: some are broken", "maintenance done"}},
-		{"delete", []string{"--deleteBrokenCalls=true"}, 2, 3, []string{"broken future calls", "checked stored calls: some are broken", "maintenance done"}},
+		{"check", nil, 5, 0, []string{unavailableMsg, "checked stored calls: none is broken, some are unavailable here", "maintenance done"}},
+		// Calls whose plugin is only missing here are never deleted as broken ...
+		{"delete broken", []string{"--deleteBrokenCalls=true"}, 5, 0, []string{unavailableMsg, "checked stored calls: none is broken, some are unavailable here", "maintenance done"}},
+		// ... only when the operator says so.
+		{"delete unavailable", []string{"--deleteUnavailableCalls=true"}, 2, 3, []string{unavailableMsg, "checked stored calls: none is broken, some are unavailable here", "maintenance done"}},
 		{"nothing broken", nil, 2, 3, []string{"checked stored calls: none is broken", "maintenance done"}},
 	}
 	for _, tt := range tests {
@@ -75,7 +82,7 @@ func TestMaintenanceRole(t *testing.T) {
 			var msgs []string
 			for _, l := range lines {
 				msgs = append(msgs, l.str("msg"))
-				if l.str("msg") == "broken future calls" {
+				if l.str("msg") == unavailableMsg {
 					if l.str("level") != "WARN" || l.str("plugin") != "example" || l.str("kind") != string(check.PluginMissing) {
 						t.Errorf("broken calls logged as %v, want a warning of plugin example, kind %s", l, check.PluginMissing)
 					}
@@ -144,7 +151,7 @@ func TestPreDeployCheck(t *testing.T) {
 		{"same plugins", []string{"--plugins", current}, check.ExitOK, 0, nil},
 		{"next probe", []string{"--plugins", testplugins.DirWith(t, testplugins.Path(t, "probe_v2"), example)}, check.ExitBroken, 6,
 			[]group{{"probe.fail", check.MethodMissing, ""}, {"probe.record", check.ArgsMismatch, "/label"}}},
-		{"example removed", []string{"--plugins", testplugins.DirWith(t, probe)}, check.ExitBroken, 6,
+		{"example removed", []string{"--plugins", testplugins.DirWith(t, probe)}, check.ExitBroken, 0,
 			[]group{{"example.doOtherWork", check.PluginMissing, ""}, {"example.doWork", check.PluginMissing, ""}}},
 		{"database unreachable", []string{"--plugins", current, fmt.Sprintf("--database.url=postgres://nobody:x@127.0.0.1:%d/none?connect_timeout=5", freePort(t))},
 			check.ExitError, 0, nil},
