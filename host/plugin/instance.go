@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/futurecalls/futurecalls/abi"
 )
@@ -18,6 +19,7 @@ import (
 type instance struct {
 	mod          api.Module
 	mem          api.Memory
+	memory       *linearMemory // mem's bytes: in use from creation until the creator's done
 	alloc        api.Function
 	invoke       api.Function
 	manifest     api.Function
@@ -55,7 +57,8 @@ func (in *instance) sleep(ns int64) {
 }
 
 // newInstance instantiates a plugin's module for c, running _initialize when exported.
-// The module's name stays empty, so a runtime may hold any number of instances.
+// The module's name stays empty, so a runtime may hold any number of instances. Its
+// memory is in use (see linearMemory) until the caller calls in.memory.done.
 func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, argv0 string, c *call) (*instance, error) {
 	in := &instance{current: c}
 	var start []string
@@ -72,8 +75,16 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 		WithSysNanotime().
 		WithNanosleep(in.sleep).
 		WithRandSource(rand.Reader)
-	mod, err := rt.InstantiateModule(context.WithValue(ctx, callKey{}, c), cm, cfg)
+	allocate := experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+		in.memory = reserveMemory(max)
+		return in.memory
+	})
+	ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, callKey{}, c), allocate)
+	mod, err := rt.InstantiateModule(ctx, cm, cfg)
 	if err != nil {
+		if in.memory != nil {
+			in.memory.done() // wazero freed it
+		}
 		return nil, err
 	}
 	in.mod = mod
@@ -83,16 +94,29 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 	in.manifest = mod.ExportedFunction(abi.ExportManifest)
 	in.current = nil
 	in.instantiated = time.Now()
-	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
-		in.close()
+	if in.mem == nil || in.memory == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
+		in.discard()
 		return nil, fmt.Errorf("an export is missing after instantiation")
+	}
+	if err := in.memory.err; err != nil {
+		in.discard()
+		return nil, err
 	}
 	return in, nil
 }
 
-// close discards the instance.
+// close discards the instance. Its memory goes back to the operating system now, or
+// when its use ends.
 func (in *instance) close() {
 	_ = in.mod.Close(context.Background())
+}
+
+// discard closes an instance whose memory is in use, and ends that use.
+func (in *instance) discard() {
+	in.close()
+	if in.memory != nil {
+		in.memory.done()
+	}
 }
 
 // pool keeps a plugin's idle warm instances.

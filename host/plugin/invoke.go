@@ -156,24 +156,26 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 			c.flush()
 			return p.failure(ctx, callCtx, c, nil, "instantiate: ", err)
 		}
+	} else if !in.memory.use() { // closed since it was pooled: the registry is closing
+		return &CallError{Kind: KindCancelled, Message: ErrClosed.Error(), Err: ErrClosed}
 	}
 	in.current = c
 	failure, err := in.run(callCtx, data)
 	in.current = nil
 	c.flush()
 	if err != nil {
-		in.close()
+		in.discard()
 		return p.failure(ctx, callCtx, c, in, "", err)
 	}
-	if failure != nil {
-		if failure.Kind == KindTrapped { // a result outside memory: the guest is confused
-			in.close()
-		} else {
-			p.release(in)
-		}
+	if failure != nil && failure.Kind == KindTrapped { // a result outside memory: the guest is confused
+		in.discard()
 		return failure
 	}
+	in.memory.done() // before release: once pooled, another call may use it
 	p.release(in)
+	if failure != nil {
+		return failure
+	}
 	return nil
 }
 

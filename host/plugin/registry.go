@@ -248,22 +248,24 @@ func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance,
 	defer func() { in.current = nil }()
 	if err := in.manifest.CallWithStack(c.ctx, in.stack[:]); err != nil {
 		c.flush()
-		in.close()
+		in.discard()
 		return nil, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
 	}
 	c.flush()
 	ptr, n := abi.Unpack(in.stack[0])
 	data, ok := in.mem.Read(ptr, n)
 	if !ok {
-		in.close()
+		in.discard()
 		return nil, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
 	}
-	m, err := signature.ParseManifest(data)
+	// A copy: the manifest outlives the instance, whose memory is unmapped when it closes.
+	m, err := signature.ParseManifest(bytes.Clone(data))
 	if err != nil {
-		in.close()
+		in.discard()
 		return nil, err
 	}
 	p.Name, p.Manifest, p.sig = m.Name, m.Manifest, m
+	in.memory.done()
 	return in, nil
 }
 

@@ -29,6 +29,9 @@
 //     nul(where) hands the host text it cannot store as it is: a NUL byte and invalid
 //     UTF-8 in its error message ("error"), a NUL in a follow-up's arguments
 //     ("schedule"), or on stderr before exiting with code 5 ("stderr").
+//   - membomb (WAT): fill() grows its memory a page at a time to the cap, writing into
+//     every 4 KiB, then succeeds; churn() logs "churning" and writes to its memory
+//     forever.
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
