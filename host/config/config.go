@@ -132,8 +132,12 @@ type Limits struct {
 	Timeout Duration `koanf:"timeout"`
 	// OutputLimit caps the log, stdout and stderr bytes of one call.
 	OutputLimit ByteSize `koanf:"outputLimit"`
-	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call.
+	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call, refused
+	// ones included.
 	MaxFollowUps int `koanf:"maxFollowUps"`
+	// BufferLimit caps the bytes of the fc.schedule requests and fc.cancel identifiers
+	// one call has accepted, which the host keeps until its outcome is recorded ("4MiB").
+	BufferLimit ByteSize `koanf:"bufferLimit"`
 	// Fresh gives every call a new instance (strict isolation, slower) instead of a
 	// warm one from the pool.
 	Fresh bool `koanf:"fresh"`
@@ -182,6 +186,7 @@ func Default() Config {
 			Timeout:      Duration(30 * time.Second),
 			OutputLimit:  64 << 10,
 			MaxFollowUps: 1000,
+			BufferLimit:  4 << 20,
 			PoolSize:     8,
 			Retry:        Retry{MaxAttempts: 1, Backoff: Duration(time.Second), MaxBackoff: Duration(time.Hour)},
 		}},
@@ -273,7 +278,7 @@ func (c Config) Validate() error {
 		if l.MemoryLimit > 4<<30 {
 			bad(prefix+"memoryLimit", "must be at most 4GiB (32-bit WebAssembly)")
 		}
-		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
+		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
 	}

@@ -31,8 +31,14 @@ type Limits struct {
 	// stderr together); beyond it output is dropped and one "output truncated" line
 	// logged.
 	OutputLimit int64
-	// MaxFollowUps is how many fc.schedule and fc.cancel requests one call may make.
+	// MaxFollowUps is how many fc.schedule and fc.cancel requests one call may make,
+	// refused ones included.
 	MaxFollowUps int
+	// BufferLimit caps the bytes of the fc.schedule requests (their JSON) and fc.cancel
+	// identifiers one call has had accepted: the host keeps them until the call's
+	// outcome is recorded, so this bounds what a call can park in the host's memory
+	// (without it, 1000 follow-ups of 1 MiB each: about 1 GiB).
+	BufferLimit int64
 	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
 	// warm one from the pool: strict isolation at the cost of instantiating per call.
 	// (An override cannot turn off Fresh set in Defaults.)
@@ -45,16 +51,24 @@ type Limits struct {
 }
 
 // DefaultLimits are the limits of abi/README.md: 64 MiB of memory, 30 s per call, 64 KiB
-// of output and 1000 follow-ups per call, warm instances (8 idle at most).
+// of output, 1000 follow-ups and DefaultBufferLimit of them per call, warm instances (8
+// idle at most).
 func DefaultLimits() Limits {
 	return Limits{
 		MemoryLimit:  64 << 20,
 		Timeout:      30 * time.Second,
 		OutputLimit:  64 << 10,
 		MaxFollowUps: 1000,
+		BufferLimit:  DefaultBufferLimit,
 		PoolSize:     8,
 	}
 }
+
+// DefaultBufferLimit is the default Limits.BufferLimit, 4 MiB: room for a follow-up
+// with the largest arguments a call may have (1 MiB) several times over, or for the
+// 1000 follow-ups of the count limit at 4 KiB each, while one call holds at most 1/16
+// of the default memory limit in buffered requests.
+const DefaultBufferLimit = 4 << 20
 
 // pageSize is the WebAssembly page size.
 const pageSize = 64 << 10
@@ -75,6 +89,9 @@ func (l Limits) or(d Limits) Limits {
 	}
 	if l.MaxFollowUps == 0 {
 		l.MaxFollowUps = d.MaxFollowUps
+	}
+	if l.BufferLimit == 0 {
+		l.BufferLimit = d.BufferLimit
 	}
 	l.Fresh = l.Fresh || d.Fresh
 	if l.PoolSize == 0 {
@@ -100,6 +117,9 @@ func (l Limits) check() (Limits, error) {
 	}
 	if l.MaxFollowUps < 0 {
 		errs = append(errs, fmt.Errorf("max follow-ups %d: want a non-negative count", l.MaxFollowUps))
+	}
+	if l.BufferLimit < 0 {
+		errs = append(errs, fmt.Errorf("buffer limit %d: want a non-negative size", l.BufferLimit))
 	}
 	if l.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool size %d: want a non-negative count", l.PoolSize))
