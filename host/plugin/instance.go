@@ -56,18 +56,18 @@ func (in *instance) sleep(ns int64) {
 	}
 }
 
-// newInstance instantiates a plugin's module for c, running _initialize when exported.
+// newInstance instantiates the plugin's module for c, running _initialize when exported.
 // The module's name stays empty, so a runtime may hold any number of instances. Its
 // memory is in use (see linearMemory) until the caller calls in.memory.done.
-func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, argv0 string, c *call) (*instance, error) {
+func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 	in := &instance{current: c}
 	var start []string
-	if _, ok := cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+	if _, ok := p.compiled.ExportedFunctions()[abi.ExportInitialize]; ok {
 		start = []string{abi.ExportInitialize}
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithArgs(argv0).
+		WithArgs(p.argv0).
 		WithStartFunctions(start...).
 		WithStdout(stream{in, 1}).
 		WithStderr(stream{in, 2}).
@@ -79,12 +79,13 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 		in.memory = reserveMemory(max)
 		return in.memory
 	})
-	ctx = experimental.WithMemoryAllocator(context.WithValue(ctx, callKey{}, c), allocate)
-	mod, err := rt.InstantiateModule(ctx, cm, cfg)
+	ctx = context.WithValue(ctx, callKey{}, c)
+	if !p.goHeap {
+		ctx = experimental.WithMemoryAllocator(ctx, allocate)
+	}
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
-		if in.memory != nil {
-			in.memory.done() // wazero freed it
-		}
+		in.memory.done() // wazero freed it, if it was allocated
 		return nil, err
 	}
 	in.mod = mod
@@ -94,11 +95,12 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 	in.manifest = mod.ExportedFunction(abi.ExportManifest)
 	in.current = nil
 	in.instantiated = time.Now()
-	if in.mem == nil || in.memory == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
+	if in.mem == nil || (in.memory == nil && !p.goHeap) || in.alloc == nil || in.invoke == nil || in.manifest == nil {
 		in.discard()
 		return nil, fmt.Errorf("an export is missing after instantiation")
 	}
-	if err := in.memory.err; err != nil {
+	if in.memory != nil && in.memory.err != nil {
+		err := in.memory.err
 		in.discard()
 		return nil, err
 	}
@@ -114,9 +116,7 @@ func (in *instance) close() {
 // discard closes an instance whose memory is in use, and ends that use.
 func (in *instance) discard() {
 	in.close()
-	if in.memory != nil {
-		in.memory.done()
-	}
+	in.memory.done()
 }
 
 // pool keeps a plugin's idle warm instances.

@@ -32,6 +32,7 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	argv0    string
+	goHeap   bool // see options
 	log      *slog.Logger
 	pool     pool
 	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
@@ -152,7 +153,7 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 
 	in := p.borrow()
 	if in == nil {
-		if in, err = newInstance(callCtx, p.rt, p.compiled, p.argv0, c); err != nil {
+		if in, err = p.newInstance(callCtx, c); err != nil {
 			c.flush()
 			return p.failure(ctx, callCtx, c, nil, "instantiate: ", err)
 		}

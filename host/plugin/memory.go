@@ -99,6 +99,9 @@ func (m *linearMemory) Free() {
 // false when the memory is gone (the instance was closed meanwhile): the instance must
 // not be used.
 func (m *linearMemory) use() bool {
+	if m == nil { // in the Go heap (options.goHeap): the garbage collector keeps it
+		return true
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.freed {
@@ -110,6 +113,9 @@ func (m *linearMemory) use() bool {
 
 // done ends a use, unmapping the memory if it was freed meanwhile.
 func (m *linearMemory) done() {
+	if m == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.inUse = false

@@ -60,6 +60,7 @@ func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
 // options are Load's knobs for tests and benchmarks.
 type options struct {
 	closeOnDone bool // WithCloseOnContextDone: off only to measure what it costs
+	goHeap      bool // linear memories in the Go heap (wazero's default), only to measure linearMemory
 }
 
 // Load loads every *.wasm file in cfg.Dir. Each module is compiled once (through the
@@ -191,7 +192,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, pool: pool{}}
+	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, goHeap: opts.goHeap}
 	if err := p.compile(ctx, bin); err != nil {
 		p.close(ctx)
 		return nil, err
@@ -239,7 +240,7 @@ func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance,
 	defer cancel()
 	c := &call{base: log, limits: &p.Limits}
 	c.ctx = context.WithValue(ctx, callKey{}, c)
-	in, err := newInstance(c.ctx, p.rt, p.compiled, p.argv0, c)
+	in, err := p.newInstance(c.ctx, c)
 	if err != nil {
 		c.flush()
 		return nil, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
