@@ -143,6 +143,10 @@ type Limits struct {
 	Fresh bool `koanf:"fresh"`
 	// PoolSize caps the warm instances kept idle.
 	PoolSize int `koanf:"poolSize"`
+	// RecycleAbove discards an instance after its call when its memory has grown beyond
+	// this size, so idle instances hold at most poolSize × recycleAbove; 0 means twice
+	// the memory of a fresh instance.
+	RecycleAbove ByteSize `koanf:"recycleAbove"`
 	// Retry is a retry policy for calls that give none. Under sandbox it is the last
 	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
 	// the operator's word for that plugin and beats the manifest's. A call's own policy
@@ -278,7 +282,7 @@ func (c Config) Validate() error {
 		if l.MemoryLimit > 4<<30 {
 			bad(prefix+"memoryLimit", "must be at most 4GiB (32-bit WebAssembly)")
 		}
-		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 {
+		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 || l.RecycleAbove < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
 	}

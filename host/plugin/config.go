@@ -46,7 +46,11 @@ type Limits struct {
 	// PoolSize is how many idle warm instances are kept.
 	PoolSize int
 	// RecycleAbove discards an instance after its call when its memory has grown
-	// beyond this many bytes; zero means half of MemoryLimit.
+	// beyond this many bytes, so that the idle pool holds at most PoolSize ×
+	// RecycleAbove of guest memory. Zero means twice the memory of a fresh instance
+	// (measured at load, before fc_manifest): Go guests grow their memory by about a
+	// third during ordinary calls, and keeping them at exactly their fresh size would
+	// instantiate anew after most calls (BenchmarkRecycle).
 	RecycleAbove int64
 }
 
@@ -103,7 +107,7 @@ func (l Limits) or(d Limits) Limits {
 	return l
 }
 
-// check validates complete limits (after or) and fills in RecycleAbove.
+// check validates complete limits (after or).
 func (l Limits) check() (Limits, error) {
 	var errs []error
 	if l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory {
@@ -126,9 +130,6 @@ func (l Limits) check() (Limits, error) {
 	}
 	if l.RecycleAbove < 0 {
 		errs = append(errs, fmt.Errorf("recycle threshold %d: want a non-negative size", l.RecycleAbove))
-	}
-	if l.RecycleAbove == 0 {
-		l.RecycleAbove = l.MemoryLimit / 2
 	}
 	return l, errors.Join(errs...)
 }

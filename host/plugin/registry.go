@@ -197,12 +197,15 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 		p.close(ctx)
 		return nil, err
 	}
-	first, err := p.readManifest(ctx, r.log.With(slog.String("file", file)))
+	first, fresh, err := p.readManifest(ctx, r.log.With(slog.String("file", file)))
 	if err != nil {
 		p.close(ctx)
 		return nil, err
 	}
 	p.Limits, _ = cfg.limitsFor(p.Name)
+	if p.Limits.RecycleAbove == 0 {
+		p.Limits.RecycleAbove = 2 * fresh
+	}
 	p.pool.max = p.Limits.PoolSize
 	p.log = r.log
 	if p.Limits.memoryPages() != loadLimits.memoryPages() {
@@ -234,8 +237,9 @@ func (p *Plugin) compile(ctx context.Context, bin []byte) error {
 	return errors.Join(checkImports(cm, wasi.ExportedFunctionDefinitions()), checkExports(cm))
 }
 
-// readManifest instantiates the module once and reads its manifest.
-func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance, error) {
+// readManifest instantiates the module once and reads its manifest. It returns the
+// instance and the size of its memory before fc_manifest ran: a fresh instance's.
+func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
 	defer cancel()
 	c := &call{base: log, limits: &p.Limits}
@@ -243,31 +247,32 @@ func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance,
 	in, err := p.newInstance(c.ctx, c)
 	if err != nil {
 		c.flush()
-		return nil, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
+		return nil, 0, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
 	}
+	fresh := int64(in.mem.Size())
 	in.current = c
 	defer func() { in.current = nil }()
 	if err := in.manifest.CallWithStack(c.ctx, in.stack[:]); err != nil {
 		c.flush()
 		in.discard()
-		return nil, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
+		return nil, 0, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
 	}
 	c.flush()
 	ptr, n := abi.Unpack(in.stack[0])
 	data, ok := in.mem.Read(ptr, n)
 	if !ok {
 		in.discard()
-		return nil, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
+		return nil, 0, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
 	}
 	// A copy: the manifest outlives the instance, whose memory is unmapped when it closes.
 	m, err := signature.ParseManifest(bytes.Clone(data))
 	if err != nil {
 		in.discard()
-		return nil, err
+		return nil, 0, err
 	}
 	p.Name, p.Manifest, p.sig = m.Name, m.Manifest, m
 	in.memory.done()
-	return in, nil
+	return in, fresh, nil
 }
 
 // checkImports refuses imports other than the fc functions of the ABI and WASI preview
