@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,9 +34,10 @@ type bombFigures struct {
 // measures.
 const bombChildEnv = "FC_MEMORY_BOMB_CHILD"
 
-// TestMemoryBomb: a guest that grows its memory to the cap and writes into every page
-// costs the host about the cap, not a multiple of it, and the memory goes back to the
-// operating system as soon as the instance is discarded. The figures come from a child
+// TestMemoryBomb: a guest that grows its memory to the cap costs the host at most about
+// the cap, not a multiple of it, and the memory goes back to the operating system as
+// soon as the instance is discarded. Two bombs: membomb.fill writes into every page it
+// gets, hostile.grow grows without writing (then traps). The figures come from a child
 // process (this test binary run again), whose peak resident memory no other test
 // inflates.
 //
@@ -47,56 +49,72 @@ const bombChildEnv = "FC_MEMORY_BOMB_CHILD"
 // the garbage collector) and the memory came back minutes later.
 func TestMemoryBomb(t *testing.T) {
 	t.Parallel()
+	for _, bomb := range []string{"membomb.fill", "hostile.grow"} {
+		t.Run(bomb, func(t *testing.T) {
+			t.Parallel()
+			f := bombChild(t, bomb)
+			mib := func(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+			t.Logf("%s: limit %s; resident before %s; peak above it: one bomb %s, four at once %s, eleven rounds of four %s; after %s",
+				bomb, mib(f.Limit), mib(f.Before), mib(f.OnePeak-f.Before), mib(f.FourPeak-f.Before), mib(f.RoundsPeak-f.Before), mib(f.After))
+			bound := func(n int64) int64 { return n*(f.Limit+24<<20) + 32<<20 }
+			for _, c := range []struct {
+				name  string
+				bombs int64
+				peak  int64
+			}{{"one bomb", 1, f.OnePeak}, {"four bombs at once", 4, f.FourPeak}, {"eleven rounds of four", 4, f.RoundsPeak}} {
+				if got := c.peak - f.Before; got > bound(c.bombs) {
+					t.Errorf("%s raised the peak by %s, want at most %s", c.name, mib(got), mib(bound(c.bombs)))
+				}
+			}
+			if got := f.After - f.Before; got > 32<<20 {
+				t.Errorf("resident memory stayed %s above where it was before the bombs, want at most 32 MiB", mib(got))
+			}
+		})
+	}
+}
+
+// bombChild runs TestMemoryBombChild in a new process with bomb ("plugin.method") and
+// returns its figures.
+func bombChild(t *testing.T, bomb string) bombFigures {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryBombChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), bombChildEnv+"=1")
+	cmd.Env = append(os.Environ(), bombChildEnv+"="+bomb)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	var f bombFigures
-	found := false
 	for line := range strings.Lines(string(out)) {
 		if _, rest, ok := strings.Cut(strings.TrimSpace(line), "figures: "); ok {
+			var f bombFigures
 			if err := json.Unmarshal([]byte(rest), &f); err != nil {
 				t.Fatalf("child figures %q: %v", rest, err)
 			}
-			found = true
+			return f
 		}
 	}
-	if !found {
-		t.Fatalf("the child reported no figures:\n%s", out)
-	}
-	mib := func(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
-	t.Logf("limit %s; resident before %s; peak above it: one bomb %s, four at once %s, eleven rounds of four %s; after %s",
-		mib(f.Limit), mib(f.Before), mib(f.OnePeak-f.Before), mib(f.FourPeak-f.Before), mib(f.RoundsPeak-f.Before), mib(f.After))
-	bound := func(n int64) int64 { return n*(f.Limit+24<<20) + 32<<20 }
-	for _, c := range []struct {
-		name  string
-		bombs int64
-		peak  int64
-	}{{"one bomb", 1, f.OnePeak}, {"four bombs at once", 4, f.FourPeak}, {"eleven rounds of four", 4, f.RoundsPeak}} {
-		if got := c.peak - f.Before; got > bound(c.bombs) {
-			t.Errorf("%s raised the peak by %s, want at most %s", c.name, mib(got), mib(bound(c.bombs)))
-		}
-	}
-	if got := f.After - f.Before; got > 32<<20 {
-		t.Errorf("resident memory stayed %s above where it was before the bombs, want at most 32 MiB", mib(got))
-	}
+	t.Fatalf("the child reported no figures:\n%s", out)
+	return bombFigures{}
 }
 
 // TestMemoryBombChild is the child process of TestMemoryBomb; it does nothing when run
 // by the test binary itself.
 func TestMemoryBombChild(t *testing.T) {
-	if os.Getenv(bombChildEnv) == "" {
+	bomb := os.Getenv(bombChildEnv)
+	if bomb == "" {
 		return
 	}
+	name, method, _ := strings.Cut(bomb, ".")
 	const limit = 64 << 20
-	reg := loadPlugins(t, plugin.Limits{MemoryLimit: limit}, "membomb")
-	p := mustPlugin(t, reg, "membomb")
+	p := mustPlugin(t, loadPlugins(t, plugin.Limits{MemoryLimit: limit}, name), name)
 	bombs := func(n int) {
 		var wg sync.WaitGroup
 		for range n {
-			wg.Go(func() { invokeOK(t, p, "fill", "{}", nil, nil) })
+			wg.Go(func() {
+				err := p.Invoke(context.Background(), envelope(name, method, "{}"), nil, nil)
+				if ce := (*plugin.CallError)(nil); err != nil && !(errors.As(err, &ce) && ce.Kind == plugin.KindMemory) {
+					t.Errorf("%s: %v, want success or a failure at the memory limit", bomb, err)
+				}
+			})
 		}
 		wg.Wait()
 	}
