@@ -19,7 +19,7 @@ import (
 type instance struct {
 	mod          api.Module
 	mem          api.Memory
-	memory       *linearMemory // mem's bytes: in use from creation until the creator's done
+	memory       *linearMemory // mem's bytes (nil with options.goHeap): in use from creation until the creator's done
 	alloc        api.Function
 	invoke       api.Function
 	manifest     api.Function
@@ -95,7 +95,7 @@ func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 	in.manifest = mod.ExportedFunction(abi.ExportManifest)
 	in.current = nil
 	in.instantiated = time.Now()
-	if in.mem == nil || (in.memory == nil && !p.goHeap) || in.alloc == nil || in.invoke == nil || in.manifest == nil {
+	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
 		in.discard()
 		return nil, fmt.Errorf("an export is missing after instantiation")
 	}
