@@ -89,5 +89,6 @@
 // cost about 4 times as much, given back minutes later), and a discarded instance's
 // memory goes back to the operating system at once. Reserved address space is not
 // memory: a host with many instances shows a large virtual size and a small resident
-// one.
+// one. Being outside the Go heap, guest memory is not counted by the Go runtime: not by
+// GOMEMLIMIT, runtime.MemStats or heap profiles; VmRSS counts it.
 package plugin
