@@ -17,7 +17,7 @@ func TestLoadPluginsAppliesTheSandboxConfiguration(t *testing.T) {
 	cfg.Plugins.CacheDir = testplugins.CacheDir(t)
 	cfg.Sandbox.Timeout = config.Duration(5 * time.Second)
 	cfg.Sandbox.Plugins = map[string]config.Limits{
-		"noop": {MemoryLimit: 1 << 20, Fresh: true, Retry: config.Retry{MaxAttempts: 4}},
+		"noop": {MemoryLimit: 1 << 20, BufferLimit: 64 << 10, RecycleAbove: 512 << 10, Fresh: true, Retry: config.Retry{MaxAttempts: 4}},
 	}
 	dir := testplugins.DirWith(t, testplugins.Path(t, "noop"), testplugins.Path(t, "hostile"))
 	reg, cat, err := app.LoadPlugins(context.Background(), cfg, dir, slog.New(slog.DiscardHandler))
@@ -31,10 +31,11 @@ func TestLoadPluginsAppliesTheSandboxConfiguration(t *testing.T) {
 	if noop == nil || hostile == nil {
 		t.Fatalf("plugins not loaded: %v", reg.Problems())
 	}
-	if l := noop.Limits; l.MemoryLimit != 1<<20 || !l.Fresh || l.Timeout != 5*time.Second {
+	if l := noop.Limits; l.MemoryLimit != 1<<20 || l.BufferLimit != 64<<10 || l.RecycleAbove != 512<<10 || !l.Fresh || l.Timeout != 5*time.Second {
 		t.Errorf("noop limits = %+v, want its override over the defaults", l)
 	}
-	if l := hostile.Limits; l.MemoryLimit != int64(cfg.Sandbox.MemoryLimit) || l.Fresh || l.Timeout != 5*time.Second {
+	if l := hostile.Limits; l.MemoryLimit != int64(cfg.Sandbox.MemoryLimit) || l.BufferLimit != int64(cfg.Sandbox.BufferLimit) ||
+		l.Fresh || l.Timeout != 5*time.Second {
 		t.Errorf("hostile limits = %+v, want the defaults", l)
 	}
 	_, retry, err := cat.Method("noop", "noop")

@@ -143,13 +143,21 @@ type Limits struct {
 	Timeout Duration `koanf:"timeout"`
 	// OutputLimit caps the log, stdout and stderr bytes of one call.
 	OutputLimit ByteSize `koanf:"outputLimit"`
-	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call.
+	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call, refused
+	// ones included.
 	MaxFollowUps int `koanf:"maxFollowUps"`
+	// BufferLimit caps the bytes of the fc.schedule requests and fc.cancel identifiers
+	// one call has accepted, which the host keeps until its outcome is recorded ("4MiB").
+	BufferLimit ByteSize `koanf:"bufferLimit"`
 	// Fresh gives every call a new instance (strict isolation, slower) instead of a
 	// warm one from the pool.
 	Fresh bool `koanf:"fresh"`
 	// PoolSize caps the warm instances kept idle.
 	PoolSize int `koanf:"poolSize"`
+	// RecycleAbove discards an instance after its call when its memory has grown beyond
+	// this size, so idle instances hold at most poolSize × recycleAbove; 0 means twice
+	// the memory of a fresh instance.
+	RecycleAbove ByteSize `koanf:"recycleAbove"`
 	// Retry is a retry policy for calls that give none. Under sandbox it is the last
 	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
 	// the operator's word for that plugin and beats the manifest's. A call's own policy
@@ -195,6 +203,7 @@ func Default() Config {
 			Timeout:      Duration(30 * time.Second),
 			OutputLimit:  64 << 10,
 			MaxFollowUps: 1000,
+			BufferLimit:  4 << 20,
 			PoolSize:     8,
 			Retry:        Retry{MaxAttempts: 1, Backoff: Duration(time.Second), MaxBackoff: Duration(time.Hour)},
 		}},
@@ -298,7 +307,7 @@ func (c Config) Validate() error {
 		if l.StackLimit != 0 && (l.StackLimit < 64<<10 || l.StackLimit > 1<<30) {
 			bad(prefix+"stackLimit", "must be between 64KiB and 1GiB")
 		}
-		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
+		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 || l.RecycleAbove < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
 	}

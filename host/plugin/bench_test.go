@@ -112,6 +112,89 @@ func BenchmarkCloseOnContextDone(b *testing.B) {
 	}
 }
 
+// BenchmarkRecycle measures what "never pool an instance with more memory than a fresh
+// one" would cost Go plugins, whose runtime grows the memory now and then during
+// ordinary calls: with the threshold at a fresh instance's size, such an instance is
+// discarded and the next call instantiates anew. Baseline: the threshold at half the
+// memory limit; the default is twice a fresh instance's size.
+//
+//	go test -run XXX -bench Recycle ./host/plugin
+func BenchmarkRecycle(b *testing.B) {
+	cases := []struct{ plugin, method, args string }{
+		{"example", "doOtherWork", `{"data": "1"}`},
+		{"drip", "welcome", `{"signup": {"userId": 42, "email": "ada@example.com", "plan": "pro"}}`},
+	}
+	for _, c := range cases {
+		for _, threshold := range []string{"half-limit", "fresh-size", "twice-fresh"} {
+			b.Run(c.plugin+"/"+threshold, func(b *testing.B) {
+				p := benchPlugin(b, testplugins.Example(b, c.plugin), Limits{}, options{closeOnDone: true})
+				switch threshold {
+				case "half-limit":
+					p.Limits.RecycleAbove = p.Limits.MemoryLimit / 2
+				case "fresh-size":
+					p.Limits.RecycleAbove = int64(p.pool.idle[0].mem.Size())
+				case "twice-fresh":
+					p.Limits.RecycleAbove = 2 * int64(p.pool.idle[0].mem.Size())
+				}
+				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
+				discarded := 0
+				for b.Loop() {
+					if err := p.Invoke(context.Background(), env, acceptAll{}, nil); err != nil {
+						b.Fatal(err)
+					}
+					if p.pool.size() == 0 {
+						discarded++
+					}
+				}
+				reportCalls(b)
+				b.ReportMetric(float64(discarded)/float64(b.N)*100, "%discarded")
+			})
+		}
+	}
+}
+
+// acceptAll is a HostCalls that accepts every request and keeps none.
+type acceptAll struct{}
+
+func (acceptAll) Schedule(context.Context, []byte) error        { return nil }
+func (acceptAll) Cancel(context.Context, string) (int64, error) { return 0, nil }
+
+// BenchmarkLinearMemory measures linearMemory (reserved address space, grown in place,
+// unmapped on close) against wazero's default (a Go slice grown by append) where it
+// costs most: a fresh instance per call (the Go example's runtime grows its memory to
+// about 3.4 MiB while starting), and a guest growing its memory page by page to 64 MiB
+// and writing into every page (membomb's fill, on a fresh instance).
+//
+//	go test -run XXX -bench LinearMemory ./host/plugin
+func BenchmarkLinearMemory(b *testing.B) {
+	cases := []struct {
+		name, method, args string
+		file               func(testing.TB) string
+	}{
+		{"go-example-fresh", "doOtherWork", `{"data": "1"}`, func(t testing.TB) string { return testplugins.Example(t, "example") }},
+		{"wat-noop-fresh", "noop", `{}`, func(t testing.TB) string { return testplugins.Path(t, "noop") }},
+		{"membomb-fill", "fill", `{}`, func(t testing.TB) string { return testplugins.Path(t, "membomb") }},
+	}
+	for _, c := range cases {
+		for _, goHeap := range []bool{true, false} {
+			memory := "mmap"
+			if goHeap {
+				memory = "go-heap"
+			}
+			b.Run(c.name+"/"+memory, func(b *testing.B) {
+				p := benchPlugin(b, c.file(b), Limits{Fresh: true}, options{closeOnDone: true, goHeap: goHeap})
+				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
+				for b.Loop() {
+					if err := p.Invoke(context.Background(), env, nil, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCalls(b)
+			})
+		}
+	}
+}
+
 // BenchmarkInstrumentation measures what the instrumentation (instrument.go) costs per
 // call, against the same module uninstrumented in the same run: a call-heavy WAT call
 // (recurse.shallow: 100 nested calls) and the Go example plugin, on warm instances.

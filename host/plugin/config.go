@@ -39,8 +39,14 @@ type Limits struct {
 	// stderr together); beyond it output is dropped and one "output truncated" line
 	// logged.
 	OutputLimit int64
-	// MaxFollowUps is how many fc.schedule and fc.cancel requests one call may make.
+	// MaxFollowUps is how many fc.schedule and fc.cancel requests one call may make,
+	// refused ones included.
 	MaxFollowUps int
+	// BufferLimit caps the bytes of the fc.schedule requests (their JSON) and fc.cancel
+	// identifiers one call has had accepted: the host keeps them until the call's
+	// outcome is recorded, so this bounds what a call can park in the host's memory
+	// (without it, 1000 follow-ups of 1 MiB each: about 1 GiB).
+	BufferLimit int64
 	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
 	// warm one from the pool: strict isolation at the cost of instantiating per call.
 	// (An override cannot turn off Fresh set in Defaults.)
@@ -48,13 +54,17 @@ type Limits struct {
 	// PoolSize is how many idle warm instances are kept.
 	PoolSize int
 	// RecycleAbove discards an instance after its call when its memory has grown
-	// beyond this many bytes; zero means half of MemoryLimit.
+	// beyond this many bytes, so that the idle pool holds at most PoolSize ×
+	// RecycleAbove of guest memory. Zero means twice the memory of a fresh instance
+	// (measured at load, before fc_manifest): Go guests grow their memory by about a
+	// third during ordinary calls, and keeping them at exactly their fresh size would
+	// instantiate anew after most calls (BenchmarkRecycle).
 	RecycleAbove int64
 }
 
 // DefaultLimits are the limits of abi/README.md: 64 MiB of memory, tables of 65536
-// elements, a stack budget of 8 MiB, 30 s per call, 64 KiB of output and 1000
-// follow-ups per call, warm instances (8 idle at most).
+// elements, a stack budget of 8 MiB, 30 s per call, 64 KiB of output, 1000 follow-ups
+// and DefaultBufferLimit of them per call, warm instances (8 idle at most).
 func DefaultLimits() Limits {
 	return Limits{
 		MemoryLimit:  64 << 20,
@@ -63,6 +73,7 @@ func DefaultLimits() Limits {
 		Timeout:      30 * time.Second,
 		OutputLimit:  64 << 10,
 		MaxFollowUps: 1000,
+		BufferLimit:  DefaultBufferLimit,
 		PoolSize:     8,
 	}
 }
@@ -83,6 +94,12 @@ const (
 	maxTableLimit = 1 << 28
 	maxStackLimit = 1 << 30
 )
+
+// DefaultBufferLimit is the default Limits.BufferLimit, 4 MiB: room for a follow-up
+// with the largest arguments a call may have (1 MiB) several times over, or for the
+// 1000 follow-ups of the count limit at 4 KiB each, while one call holds at most 1/16
+// of the default memory limit in buffered requests.
+const DefaultBufferLimit = 4 << 20
 
 // pageSize is the WebAssembly page size.
 const pageSize = 64 << 10
@@ -110,6 +127,9 @@ func (l Limits) or(d Limits) Limits {
 	if l.MaxFollowUps == 0 {
 		l.MaxFollowUps = d.MaxFollowUps
 	}
+	if l.BufferLimit == 0 {
+		l.BufferLimit = d.BufferLimit
+	}
 	l.Fresh = l.Fresh || d.Fresh
 	if l.PoolSize == 0 {
 		l.PoolSize = d.PoolSize
@@ -120,7 +140,7 @@ func (l Limits) or(d Limits) Limits {
 	return l
 }
 
-// check validates complete limits (after or) and fills in RecycleAbove.
+// check validates complete limits (after or).
 func (l Limits) check() (Limits, error) {
 	var errs []error
 	if l.MemoryLimit < pageSize || l.MemoryLimit > maxMemory {
@@ -141,14 +161,14 @@ func (l Limits) check() (Limits, error) {
 	if l.MaxFollowUps < 0 {
 		errs = append(errs, fmt.Errorf("max follow-ups %d: want a non-negative count", l.MaxFollowUps))
 	}
+	if l.BufferLimit < 0 {
+		errs = append(errs, fmt.Errorf("buffer limit %d: want a non-negative size", l.BufferLimit))
+	}
 	if l.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool size %d: want a non-negative count", l.PoolSize))
 	}
 	if l.RecycleAbove < 0 {
 		errs = append(errs, fmt.Errorf("recycle threshold %d: want a non-negative size", l.RecycleAbove))
-	}
-	if l.RecycleAbove == 0 {
-		l.RecycleAbove = l.MemoryLimit / 2
 	}
 	return l, errors.Join(errs...)
 }

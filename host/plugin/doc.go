@@ -83,8 +83,48 @@
 // are created on demand when calls run concurrently): a call may then see what earlier
 // calls of the same plugin left in the instance's memory and globals, but never while
 // they run, and never after one of them trapped, exited, timed out, was cancelled or grew
-// its memory beyond Limits.RecycleAbove, since such an instance is discarded. With
-// Limits.Fresh every call gets a new instance, discarded afterwards: no state survives
-// from one call to the next, at the price of instantiating each time (about 3 ms for a Go
-// plugin, microseconds for a small WAT one).
+// its memory beyond Limits.RecycleAbove (by default twice a fresh instance's memory),
+// since such an instance is discarded. With Limits.Fresh every call gets a new instance,
+// discarded afterwards: no state survives from one call to the next, at the price of
+// instantiating each time (about 3 ms for a Go plugin, microseconds for a small WAT one).
+//
+// # Memory budget
+//
+// What a guest can make the host hold, in the terms of the sandbox.* settings (the
+// fields of Limits). One running call costs the host at most:
+//
+//	memoryLimit                     its linear memory
+//	+ tables × tableLimit × 8 bytes its function tables (8 bytes per element)
+//	+ stackLimit                    its call stack
+//	+ bufferLimit                   its accepted fc.schedule and fc.cancel requests, kept
+//	                                for its outcome (what the executor makes of them,
+//	                                parsed, comes on top and is of the same order)
+//	+ about 1 MiB                   the envelope (arguments up to 1 MiB) and the guest's
+//	                                error message (up to 64 KiB), read out of memory;
+//	                                unfinished output lines (4 KiB each for stdout and
+//	                                stderr) and 512 bytes of stderr; output beyond that
+//	                                is logged as it comes, never held (outputLimit
+//	                                bounds how much)
+//	+ instance overhead             wazero's own state of the instance: about 1.1 MiB of
+//	                                Go heap for a Go plugin (thousands of functions and a
+//	                                table), about 40 KiB for a C, Rust or WAT one
+//
+// and the idle instances of each plugin's pool hold at most
+//
+//	poolSize × (recycleAbove + instance overhead)
+//
+// so the host needs about concurrencyLimit × (one call) + Σ plugins poolSize ×
+// (recycleAbove + overhead), beside its own baseline. With the defaults and a Go plugin:
+// 64 MiB + tables (65536 elements, 512 KiB each) + 8 MiB of stack + 4 MiB + about 2 MiB
+// per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
+//
+// Linear memory is what makes this hold: it lives outside the Go heap (linearMemory),
+// in address space reserved up to memoryLimit and backed only where the guest writes,
+// so a guest that grows to its cap costs the cap (TestMemoryBomb: +64 MiB for one
+// 64 MiB bomb, +200 MiB for four at once; wazero's default, a Go slice grown by append,
+// cost about 4 times as much, given back minutes later), and a discarded instance's
+// memory goes back to the operating system at once. Reserved address space is not
+// memory: a host with many instances shows a large virtual size and a small resident
+// one. Being outside the Go heap, guest memory is not counted by the Go runtime: not by
+// GOMEMLIMIT, runtime.MemStats or heap profiles; VmRSS counts it.
 package plugin

@@ -47,7 +47,8 @@ type call struct {
 	limits    *Limits
 	output    int64 // bytes of output so far
 	truncated bool
-	followUps int
+	requests  int   // fc.schedule and fc.cancel requests so far, refused ones included
+	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
 	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
 	stderr    head            // the start of stderr, for error messages
@@ -186,16 +187,39 @@ var hostSchedule = hostRequest(abi.HostSchedule, "request", func(c *call, data [
 	return abi.ScheduleOK, c.host.Schedule(c.ctx, bytes.Clone(data))
 })
 
-// hostCancel is fc.cancel: it hands the guest's identifier to HostCalls and returns the
-// count of calls carrying it.
+// hostCancel is fc.cancel: it checks the guest's identifier by the rule the REST API
+// applies (abi.CheckIdentifier; empty is refused too: it would cancel nothing), then
+// hands it to HostCalls and returns the count of calls carrying it.
 var hostCancel = hostRequest(abi.HostCancel, "identifier", func(c *call, data []byte) (int64, error) {
-	return c.host.Cancel(c.ctx, string(data))
+	// At most one byte beyond the limit is copied: enough for the check to refuse it.
+	id := string(data[:min(len(data), abi.MaxIdentifierBytes+1)])
+	if err := abi.CheckIdentifier(id); err != nil {
+		return 0, invalid{err}
+	}
+	if id == "" {
+		return 0, invalid{errors.New("empty identifier")}
+	}
+	return c.host.Cancel(c.ctx, id)
 })
 
-// hostRequest makes a host function of the fc.schedule kind: it reads the guest's bytes,
-// refuses them when the call has no HostCalls or has used up its requests (schedule and
-// cancel count against one limit: each is work the call's outcome must apply), and
-// answers what serve returns, or the code of its error.
+// invalid is a request the host function refuses for its content, before HostCalls
+// sees it: fc.schedule or fc.cancel returns -1 and fc.last_error reads the reason.
+type invalid struct{ reason error }
+
+func (e invalid) Error() string   { return e.reason.Error() }
+func (e invalid) Unwrap() []error { return []error{ErrInvalidRequest, e.reason} }
+
+// hostRequest makes a host function of the fc.schedule kind: it reads the guest's bytes
+// and answers what serve returns, or the code of its error. Two limits bound what one
+// call makes the host do and keep:
+//   - Limits.MaxFollowUps counts every request, refused or not (schedule and cancel
+//     together): each one is work for the host (a cancel queries the database), and a
+//     guest looping on refused requests must run into the limit as one looping on
+//     accepted ones does;
+//   - Limits.BufferLimit bounds the bytes of the accepted requests, which the host keeps
+//     until the call's outcome is recorded.
+//
+// Beyond either, the request is refused with -2 and fc.last_error names the limit.
 func hostRequest(name, what string, serve func(c *call, data []byte) (int64, error)) api.GoModuleFunc {
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
 		c := callFrom(ctx)
@@ -204,6 +228,12 @@ func hostRequest(name, what string, serve func(c *call, data []byte) (int64, err
 			return
 		}
 		defer guard(c, name, stack, true)
+		if c.requests >= c.limits.MaxFollowUps {
+			stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call (sandbox.maxFollowUps), refused ones included",
+				c.limits.MaxFollowUps)
+			return
+		}
+		c.requests++
 		data, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
 		switch {
 		case !ok:
@@ -212,8 +242,9 @@ func hostRequest(name, what string, serve func(c *call, data []byte) (int64, err
 		case c.host == nil:
 			stack[0] = c.refuse(abi.ScheduleHostError, "not available")
 			return
-		case c.followUps >= c.limits.MaxFollowUps:
-			stack[0] = c.refuse(abi.ScheduleLimit, "at most %d follow-ups and cancellations per call", c.limits.MaxFollowUps)
+		case c.buffered+int64(len(data)) > c.limits.BufferLimit:
+			stack[0] = c.refuse(abi.ScheduleLimit, "at most %d bytes of follow-ups and cancellations per call (sandbox.bufferLimit): "+
+				"this %s of %d bytes would bring the call's to %d", c.limits.BufferLimit, what, len(data), c.buffered+int64(len(data)))
 			return
 		}
 		n, err := serve(c, data)
@@ -221,7 +252,7 @@ func hostRequest(name, what string, serve func(c *call, data []byte) (int64, err
 			stack[0] = c.hostError(err)
 			return
 		}
-		c.followUps++
+		c.buffered += int64(len(data))
 		stack[0] = api.EncodeI64(n)
 	}
 }

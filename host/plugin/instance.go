@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/futurecalls/futurecalls/abi"
 )
@@ -18,6 +19,7 @@ import (
 type instance struct {
 	mod          api.Module
 	mem          api.Memory
+	memory       *linearMemory // mem's bytes (nil with options.goHeap): in use from creation until the creator's done
 	alloc        api.Function
 	invoke       api.Function
 	manifest     api.Function
@@ -55,17 +57,18 @@ func (in *instance) sleep(ns int64) {
 	}
 }
 
-// newInstance instantiates a plugin's module for c, running _initialize when exported.
-// The module's name stays empty, so a runtime may hold any number of instances.
-func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, argv0 string, c *call) (*instance, error) {
+// newInstance instantiates the plugin's module for c, running _initialize when exported.
+// The module's name stays empty, so a runtime may hold any number of instances. Its
+// memory is in use (see linearMemory) until the caller calls in.memory.done.
+func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 	in := &instance{current: c}
 	var start []string
-	if _, ok := cm.ExportedFunctions()[abi.ExportInitialize]; ok {
+	if _, ok := p.compiled.ExportedFunctions()[abi.ExportInitialize]; ok {
 		start = []string{abi.ExportInitialize}
 	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
-		WithArgs(argv0).
+		WithArgs(p.argv0).
 		WithStartFunctions(start...).
 		WithStdout(stream{in, 1}).
 		WithStderr(stream{in, 2}).
@@ -73,8 +76,17 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 		WithSysNanotime().
 		WithNanosleep(in.sleep).
 		WithRandSource(rand.Reader)
-	mod, err := rt.InstantiateModule(context.WithValue(ctx, callKey{}, c), cm, cfg)
+	allocate := experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+		in.memory = reserveMemory(max)
+		return in.memory
+	})
+	ctx = context.WithValue(ctx, callKey{}, c)
+	if !p.goHeap {
+		ctx = experimental.WithMemoryAllocator(ctx, allocate)
+	}
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
+		in.memory.done() // wazero freed it, if it was allocated
 		return nil, err
 	}
 	in.mod = mod
@@ -86,15 +98,27 @@ func newInstance(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModul
 	in.current = nil
 	in.instantiated = time.Now()
 	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
-		in.close()
+		in.discard()
 		return nil, fmt.Errorf("an export is missing after instantiation")
+	}
+	if in.memory != nil && in.memory.err != nil {
+		err := in.memory.err
+		in.discard()
+		return nil, err
 	}
 	return in, nil
 }
 
-// close discards the instance.
+// close discards the instance. Its memory goes back to the operating system now, or
+// when its use ends.
 func (in *instance) close() {
 	_ = in.mod.Close(context.Background())
+}
+
+// discard closes an instance whose memory is in use, and ends that use.
+func (in *instance) discard() {
+	in.close()
+	in.memory.done()
 }
 
 // pool keeps a plugin's idle warm instances.

@@ -33,6 +33,7 @@ type Plugin struct {
 	compiled wazero.CompiledModule
 	tables   *instrumented // what the instrumentation says of the module's tables
 	argv0    string
+	goHeap   bool // see options
 	log      *slog.Logger
 	pool     pool
 	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
@@ -153,28 +154,30 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 
 	in := p.borrow()
 	if in == nil {
-		if in, err = newInstance(callCtx, p.rt, p.compiled, p.argv0, c); err != nil {
+		if in, err = p.newInstance(callCtx, c); err != nil {
 			c.flush()
 			return p.failure(ctx, callCtx, c, nil, "instantiate: ", err)
 		}
+	} else if !in.memory.use() { // closed since it was pooled: the registry is closing
+		return &CallError{Kind: KindCancelled, Message: ErrClosed.Error(), Err: ErrClosed}
 	}
 	in.current = c
 	failure, err := in.run(callCtx, data)
 	in.current = nil
 	c.flush()
 	if err != nil {
-		in.close()
+		in.discard()
 		return p.failure(ctx, callCtx, c, in, "", err)
 	}
-	if failure != nil {
-		if failure.Kind == KindTrapped { // a result outside memory: the guest is confused
-			in.close()
-		} else {
-			p.release(in)
-		}
+	if failure != nil && failure.Kind == KindTrapped { // a result outside memory: the guest is confused
+		in.discard()
 		return failure
 	}
+	in.memory.done() // before release: once pooled, another call may use it
 	p.release(in)
+	if failure != nil {
+		return failure
+	}
 	return nil
 }
 

@@ -410,6 +410,20 @@ func TestPool(t *testing.T) {
 			t.Errorf("after growing memory: %s, want a new instance", got)
 		}
 	})
+	t.Run("recycled by default beyond twice a fresh instance's memory", func(t *testing.T) {
+		t.Parallel()
+		p := mustPlugin(t, loadPlugins(t, plugin.Limits{}, "probe"), "probe")
+		if p.Limits.RecycleAbove < 4<<20 || p.Limits.RecycleAbove > 8<<20 {
+			t.Errorf("RecycleAbove = %d, want twice a fresh Go instance's memory (about 3.4 MiB)", p.Limits.RecycleAbove)
+		}
+		if got := strings.Join(counts(t, p, 20), ","); !strings.HasSuffix(got, "counter 20") {
+			t.Errorf("ordinary calls: %s, want one instance counting them all", got)
+		}
+		invokeOK(t, p, "alloc", `{"mb": 8}`, nil, nil)
+		if got := strings.Join(counts(t, p, 1), ","); got != "counter 1" {
+			t.Errorf("after growing memory by 8 MiB: %s, want a new instance", got)
+		}
+	})
 }
 
 // TestConcurrent runs many calls at once on one plugin: the pool grows to serve them and

@@ -61,6 +61,7 @@ func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
 type options struct {
 	closeOnDone    bool // WithCloseOnContextDone: off only to measure what it costs
 	uninstrumented bool // skip instrument: only to measure what it costs
+	goHeap         bool // linear memories in the Go heap (wazero's default), only to measure linearMemory
 }
 
 // Load loads every *.wasm file in cfg.Dir. Each module is compiled once (through the
@@ -194,17 +195,20 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, pool: pool{}}
+	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, goHeap: opts.goHeap}
 	if err := p.compile(ctx, bin, opts); err != nil {
 		p.close(ctx)
 		return nil, err
 	}
-	first, err := p.readManifest(ctx, r.log.With(slog.String("file", file)))
+	first, fresh, err := p.readManifest(ctx, r.log.With(slog.String("file", file)))
 	if err != nil {
 		p.close(ctx)
 		return nil, err
 	}
 	p.Limits, _ = cfg.limitsFor(p.Name)
+	if p.Limits.RecycleAbove == 0 {
+		p.Limits.RecycleAbove = 2 * fresh
+	}
 	p.pool.max = p.Limits.PoolSize
 	p.log = r.log
 	if p.Limits.memoryPages() != loadLimits.memoryPages() || p.Limits.TableLimit != loadLimits.TableLimit ||
@@ -245,38 +249,42 @@ func (p *Plugin) compile(ctx context.Context, bin []byte, opts options) error {
 	return errors.Join(checkImports(cm, wasi.ExportedFunctionDefinitions()), checkExports(cm))
 }
 
-// readManifest instantiates the module once and reads its manifest.
-func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance, error) {
+// readManifest instantiates the module once and reads its manifest. It returns the
+// instance and the size of its memory before fc_manifest ran: a fresh instance's.
+func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
 	defer cancel()
 	c := &call{base: log, limits: &p.Limits}
 	c.ctx = context.WithValue(ctx, callKey{}, c)
-	in, err := newInstance(c.ctx, p.rt, p.compiled, p.argv0, c)
+	in, err := p.newInstance(c.ctx, c)
 	if err != nil {
 		c.flush()
-		return nil, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
+		return nil, 0, p.failure(ctx, c.ctx, c, nil, "instantiate: ", err)
 	}
+	fresh := int64(in.mem.Size())
 	in.current = c
 	defer func() { in.current = nil }()
 	if err := in.manifest.CallWithStack(c.ctx, in.stack[:]); err != nil {
 		c.flush()
-		in.close()
-		return nil, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
+		in.discard()
+		return nil, 0, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
 	}
 	c.flush()
 	ptr, n := abi.Unpack(in.stack[0])
 	data, ok := in.mem.Read(ptr, n)
 	if !ok {
-		in.close()
-		return nil, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
+		in.discard()
+		return nil, 0, fmt.Errorf("fc_manifest returned a manifest outside memory (%d bytes at %#x)", n, ptr)
 	}
-	m, err := signature.ParseManifest(data)
+	// A copy: the manifest outlives the instance, whose memory is unmapped when it closes.
+	m, err := signature.ParseManifest(bytes.Clone(data))
 	if err != nil {
-		in.close()
-		return nil, err
+		in.discard()
+		return nil, 0, err
 	}
 	p.Name, p.Manifest, p.sig = m.Name, m.Manifest, m
-	return in, nil
+	in.memory.done()
+	return in, fresh, nil
 }
 
 // checkImports refuses imports other than the fc functions of the ABI and WASI preview

@@ -25,7 +25,7 @@ func TestLoad(t *testing.T) {
 	for _, p := range reg.Plugins() {
 		names = append(names, p.Name)
 	}
-	if want := []string{"hostile", "liar", "noop", "probe", "recurse", "tablebomb", "tightloop"}; !slices.Equal(names, want) {
+	if want := []string{"bufferbomb", "cancelbad", "hostile", "liar", "membomb", "noop", "probe", "recurse", "tablebomb", "tightloop"}; !slices.Equal(names, want) {
 		t.Errorf("Plugins() = %q, want %q", names, want)
 	}
 
@@ -135,11 +135,11 @@ func TestLimitsOverride(t *testing.T) {
 	noop, hostile := mustPlugin(t, reg, "noop"), mustPlugin(t, reg, "hostile")
 	want := plugin.DefaultLimits()
 	want.Timeout = time.Minute
-	want.RecycleAbove = want.MemoryLimit / 2
+	want.RecycleAbove = 2 * 128 << 10 // twice a fresh instance's memory: both modules start with two 64 KiB pages
 	if noop.Limits != want {
 		t.Errorf("noop limits = %+v, want %+v", noop.Limits, want)
 	}
-	want.MemoryLimit, want.Fresh, want.RecycleAbove = 8<<20, true, 4<<20
+	want.MemoryLimit, want.Fresh = 8<<20, true
 	if hostile.Limits != want {
 		t.Errorf("hostile limits = %+v, want %+v", hostile.Limits, want)
 	}

@@ -9,9 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/abi/signature"
@@ -19,13 +17,8 @@ import (
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
-// Limits on a request.
-const (
-	// MaxArgsBytes bounds the arguments of one call, so its envelope fits the guest.
-	MaxArgsBytes = 1 << 20
-	// MaxIdentifierBytes bounds an identifier.
-	MaxIdentifierBytes = 256
-)
+// MaxArgsBytes bounds the arguments of one call, so its envelope fits the guest.
+const MaxArgsBytes = 1 << 20
 
 // Sentinel errors, wrapped by Prepare; callers branch on them with errors.Is.
 var (
@@ -56,8 +49,8 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 	if err != nil {
 		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if len(req.Identifier) > MaxIdentifierBytes || !utf8.ValidString(req.Identifier) || strings.ContainsRune(req.Identifier, 0) {
-		return store.NewCall{}, fmt.Errorf("%w: identifier must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxIdentifierBytes)
+	if err := abi.CheckIdentifier(req.Identifier); err != nil {
+		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	args := req.Args
 	if len(args) == 0 || string(args) == "null" {

@@ -35,6 +35,14 @@
 //   - recurse (WAT): plain(), locals() (300 live i64 locals a frame) and indirect()
 //     (through call_indirect) recurse without end; shallow() recurses 100 deep and
 //     succeeds.
+//   - membomb (WAT): fill() grows its memory a page at a time to the cap, writing into
+//     every 4 KiB, then succeeds; churn() logs "churning" and writes to its memory
+//     forever.
+//   - bufferbomb (WAT): fill() schedules 64 KiB follow-ups until refused with -2, then
+//     fails with the host's reason (fc.last_error).
+//   - cancelbad (WAT): bad() calls fc.cancel with four identifiers the API refuses and
+//     fails unless each is refused with -1; loop() repeats a bad one until refused with
+//     -2 (see wat/cancelbad.wat).
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
