@@ -185,3 +185,17 @@ func (c Config) limitsFor(name string) (Limits, error) {
 	}
 	return l, nil
 }
+
+// callOverhead is what one running call holds besides the terms of Limits: the envelope
+// and the guest's error message read out of memory, unfinished output lines, and
+// wazero's own state of the instance (about 1.1 MiB of Go heap for a Go plugin).
+const callOverhead = 3 << 20
+
+// CallBudget is the most host memory one running call of a plugin with these limits
+// and tables function tables can hold, whatever its guest does: the formula of the
+// package documentation (# Memory budget), as code, so that the tests that measure a
+// host under attack hold it to the documented figure. l must be complete (DefaultLimits
+// or a plugin's effective Limits).
+func (l Limits) CallBudget(tables int) int64 {
+	return l.MemoryLimit + int64(tables)*l.TableLimit*8 + 2*l.StackLimit + l.BufferLimit + callOverhead
+}

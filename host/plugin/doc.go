@@ -95,27 +95,29 @@
 //
 //	memoryLimit                     its linear memory
 //	+ tables × tableLimit × 8 bytes its function tables (8 bytes per element)
-//	+ stackLimit                    its call stack
+//	+ 2 × stackLimit                its call stack (wazevo doubles the stack past what
+//	                                is used; see above)
 //	+ bufferLimit                   its accepted fc.schedule and fc.cancel requests, kept
 //	                                for its outcome (what the executor makes of them,
 //	                                parsed, comes on top and is of the same order)
-//	+ about 1 MiB                   the envelope (arguments up to 1 MiB) and the guest's
+//	+ about 3 MiB, in all,          the envelope (arguments up to 1 MiB) and the guest's
 //	                                error message (up to 64 KiB), read out of memory;
 //	                                unfinished output lines (4 KiB each for stdout and
 //	                                stderr) and 512 bytes of stderr; output beyond that
 //	                                is logged as it comes, never held (outputLimit
 //	                                bounds how much)
-//	+ instance overhead             wazero's own state of the instance: about 1.1 MiB of
+//	  with the instance's overhead  and wazero's own state of the instance: about 1.1 MiB of
 //	                                Go heap for a Go plugin (thousands of functions and a
 //	                                table), about 40 KiB for a C, Rust or WAT one
 //
-// and the idle instances of each plugin's pool hold at most
+// ([Limits.CallBudget] is this sum, which the end-to-end tests hold a host under attack
+// to), and the idle instances of each plugin's pool hold at most
 //
 //	poolSize × (recycleAbove + instance overhead)
 //
 // so the host needs about concurrencyLimit × (one call) + Σ plugins poolSize ×
 // (recycleAbove + overhead), beside its own baseline. With the defaults and a Go plugin:
-// 64 MiB + tables (65536 elements, 512 KiB each) + 8 MiB of stack + 4 MiB + about 2 MiB
+// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + about 3 MiB
 // per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
 //
 // Linear memory is what makes this hold: it lives outside the Go heap (linearMemory),

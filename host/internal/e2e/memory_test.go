@@ -12,22 +12,19 @@ import (
 
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/internal/testplugins"
+	"github.com/futurecalls/futurecalls/host/plugin"
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// perCallOverhead is what one running call may cost the host besides its linear memory:
-// its call stack, the buffers of its output and follow-ups, wazero's bookkeeping and the
-// Go heap's slack over them. host/plugin/doc.go gives no figure for it yet (issue 13
-// asks for one): this is our allowance until it does.
-const perCallOverhead = 16 << 20
-
 // memoryBudget is the most resident memory a host may use while it runs calls, whatever
 // its guests do: what it holds when started and warm (baseline, measured in the same
-// run), plus, for each call it may run at once (concurrency), the sandbox's memory limit
-// and perCallOverhead. It stands for the formula host/plugin/doc.go is to document;
-// when that lands, this function becomes that formula.
+// run, which includes its warm pools), plus, for each call it may run at once
+// (concurrency), the budget of one call that host/plugin/doc.go documents
+// (plugin.Limits.CallBudget) for the default limits with memoryLimit, and one table.
 func memoryBudget(baseline int64, concurrency int, memoryLimit int64) int64 {
-	return baseline + int64(concurrency)*(memoryLimit+perCallOverhead)
+	l := plugin.DefaultLimits()
+	l.MemoryLimit = memoryLimit
+	return baseline + int64(concurrency)*l.CallBudget(1)
 }
 
 // memoryFigures are a process's resident set sizes, in bytes.
@@ -182,9 +179,9 @@ func TestHostileMemoryBudget(t *testing.T) {
 	checkAttacks(t, d, attacks, rounds)
 	checkAlongside(t, d, attacks, rounds)
 	res := checkExactlyOnce(t, d, append(warmLabels, labels...), nil, h)
-	t.Logf("memory budget: warm host %s; %d rounds of %d memory attacks beside %s in %s; RSS sampled while they ran up to %s (%d samples); after: %s; peak %.2f× the warm RSS; budget %s = %s + %d × (%s memory limit + %s per call)",
+	t.Logf("memory budget: warm host %s; %d rounds of %d memory attacks beside %s in %s; RSS sampled while they ran up to %s (%d samples); after: %s; peak %.2f× the warm RSS; budget %s = %s + %d × %s per call (plugin.Limits.CallBudget, memory limit %s)",
 		baseline, rounds, len(attacks), res, took.Round(time.Millisecond), mib(sampled), samples, after,
-		float64(after.hwm)/float64(baseline.rss), mib(budget), mib(baseline.rss), concurrency, mib(memoryLimit), mib(perCallOverhead))
+		float64(after.hwm)/float64(baseline.rss), mib(budget), mib(baseline.rss), concurrency, mib((budget-baseline.rss)/concurrency), mib(memoryLimit))
 	if after.hwm > budget {
 		t.Errorf("the host's peak resident size under attack was %s, over its budget of %s (%.2f× the budget)",
 			mib(after.hwm), mib(budget), float64(after.hwm)/float64(budget))
