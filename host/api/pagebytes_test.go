@@ -2,12 +2,16 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/api"
 	"github.com/futurecalls/futurecalls/host/request"
 	"github.com/futurecalls/futurecalls/host/store"
 	"github.com/futurecalls/futurecalls/sdk/client"
@@ -133,5 +137,55 @@ func TestListsBoundedInBytes(t *testing.T) {
 	// The client's iterators follow the cursors of pages cut short by bytes.
 	if n := count(t, e.client.HistoryAll(ctx, client.HistoryOptions{Limit: 1000})); n != rows {
 		t.Fatalf("HistoryAll yielded %d entries, want %d", n, rows)
+	}
+}
+
+// TestPageBytesOption: with a small api.pageBytes, pages of calls end at it (a call
+// larger than the whole budget comes alone), and the cursors still return every call
+// exactly once, in order.
+func TestPageBytesOption(t *testing.T) {
+	t.Parallel()
+	const budget = 32 << 10
+	e := newEnv(t, func(o *api.Options) { o.PageBytes = budget })
+	var want []int64
+	for i, size := range []int{12 << 10, 12 << 10, 12 << 10, 40 << 10, 1, 1, 20 << 10, 12 << 10} {
+		c, err := e.client.Schedule(ctx, abi.ScheduleRequest{Plugin: "example", Method: "doOtherWork",
+			Delay: fmt.Sprintf("%dh", i+1), Args: args(t, map[string]any{"data": strings.Repeat("x", size)})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, c.ID)
+	}
+	var pages [][]int64
+	cursor := ""
+	for {
+		page, err := e.client.List(ctx, client.ListOptions{Limit: 1000, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, c := range page.Calls {
+			ids = append(ids, c.ID)
+		}
+		pages = append(pages, ids)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	// 12+12 KiB fit 32 KiB with the rows' overhead, a third does not; 40 KiB comes
+	// alone; then 1 B, 1 B and 20 KiB, then 12 KiB.
+	wantPages := [][]int64{want[0:2], want[2:3], want[3:4], want[4:7], want[7:8]}
+	if fmt.Sprint(pages) != fmt.Sprint(wantPages) {
+		t.Fatalf("pages %v, want %v", pages, wantPages)
+	}
+	var all []int64
+	for c, err := range e.client.ListAll(ctx, client.ListOptions{Limit: 1000}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, c.ID)
+	}
+	if !slices.Equal(all, want) {
+		t.Fatalf("ListAll returned %v, want %v", all, want)
 	}
 }
