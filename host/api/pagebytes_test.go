@@ -17,14 +17,15 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// TestListsBoundedInBytes lists 150 calls with arguments of 1 MiB each, asking for
-// 1000 per page, then their 150 history entries: every page must stop at the byte
-// budget with a cursor, the host must allocate no more for one page than a few budgets
-// (not the table's 150 MiB), and following the cursors must return every row exactly
-// once. It is not parallel: it measures the process's allocations.
+// TestListsBoundedInBytes lists 100 calls with arguments of 1 MiB each, asking for
+// 1000 per page, then their 100 history entries: every page must stop at the byte
+// budget with a cursor, the process must allocate no more for one page than a few
+// budgets (not the table's 100 MiB: before pages had a byte budget, one page of 150
+// such calls allocated 1030 MiB), and following the cursors must return every row
+// exactly once. It is not parallel: it measures the process's allocations.
 func TestListsBoundedInBytes(t *testing.T) {
 	e := newEnv(t)
-	const rows = 150
+	const rows = 100
 	big := `{"data": "` + strings.Repeat("x", request.MaxArgsBytes-20) + `"}`
 	past := time.Now().Add(-time.Minute).UTC()
 	want := map[int64]bool{}
@@ -45,8 +46,9 @@ func TestListsBoundedInBytes(t *testing.T) {
 
 	// allocBound is what one page may cost the process (server and test client
 	// together): a page of DefaultPageBytes is read from PostgreSQL, encoded, sent and
-	// read back, each step holding a copy or two.
-	const allocBound = 16 * store.DefaultPageBytes
+	// read back, each step holding a copy (10 to 19 MiB were measured for pages of
+	// 3 MiB, up to 34 MiB under the race detector).
+	const allocBound = 12 * store.DefaultPageBytes
 	if allocBound >= tableBytes/2 {
 		t.Fatalf("the bound %d would not tell a page from the table (%d bytes)", allocBound, tableBytes)
 	}
@@ -133,11 +135,6 @@ func TestListsBoundedInBytes(t *testing.T) {
 		return ids, p.NextCursor
 	})
 	exactlyOnce("GET /v1/history", history)
-
-	// The client's iterators follow the cursors of pages cut short by bytes.
-	if n := count(t, e.client.HistoryAll(ctx, client.HistoryOptions{Limit: 1000})); n != rows {
-		t.Fatalf("HistoryAll yielded %d entries, want %d", n, rows)
-	}
 }
 
 // TestPageBytesOption: with a small api.pageBytes, pages of calls end at it (a call

@@ -256,7 +256,7 @@ func (s *Store) List(ctx context.Context, f Filter, p Page) (calls []Call, next 
 	}
 	more, err := s.boundedPage(ctx, pageQuery{
 		table: "future_call", columns: callColumns,
-		order: "run_at, id", key: "run_at, id", after: ">",
+		order: "run_at, id",
 		size:  "octet_length(args::text) + coalesce(octet_length(last_error), 0) + coalesce(octet_length(identifier), 0)",
 		where: q,
 	}, p, func(row pgx.Row) error {

@@ -104,7 +104,7 @@ func (s *Store) ListHistory(ctx context.Context, f HistoryFilter, p Page) (entri
 	}
 	more, err := s.boundedPage(ctx, pageQuery{
 		table: "future_call_history", columns: historyColumns,
-		order: "id DESC", key: "id", after: "<",
+		order: "id DESC",
 		size:  "octet_length(args::text) + coalesce(octet_length(error), 0) + coalesce(octet_length(identifier), 0)",
 		where: q,
 	}, p, func(row pgx.Row) error {

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -37,9 +35,8 @@ func (p Page) maxBytes() int64 {
 type pageQuery struct {
 	table   string
 	columns string
-	// order sorts the rows; key holds the columns of order, compared with after
-	// ("<" or ">") to continue behind a row.
-	order, key, after string
+	// order sorts the rows.
+	order string
 	// size is an SQL expression for a row's variable-length bytes in the answer.
 	size string
 	// where holds the listing's conditions, its cursor included.
@@ -73,49 +70,34 @@ func (s *Store) boundedPage(ctx context.Context, pq pageQuery, p Page, scan func
 	return more, err
 }
 
-// pageIDs walks the rows' sizes in order and returns the ids of those that fit.
+// pageIDs walks the rows' sizes in order and returns the ids of those that fit. In
+// the snapshot of one transaction, OFFSET continues exactly where a chunk ended.
 func pageIDs(ctx context.Context, tx pgx.Tx, pq pageQuery, limit int, budget int64) (more bool, ids []int64, err error) {
-	var (
-		total int64
-		last  []any
-	)
+	var total int64
 	for chunk := min(limit+1, firstSizeChunk); ; chunk = nextChunk(limit+1-len(ids), budget-total, total/int64(len(ids))) {
-		where := pq.where
-		where.conds, where.args = slices.Clone(where.conds), slices.Clone(where.args)
-		if last != nil {
-			var params []string
-			for _, v := range last {
-				params = append(params, where.arg(v))
-			}
-			where.cond("(" + pq.key + ") " + pq.after + " (" + strings.Join(params, ", ") + ")")
-		}
 		// The sizes are computed in the outer query, after the LIMIT: in the inner one,
 		// PostgreSQL would render the arguments of every matching row before sorting.
-		rows, err := tx.Query(ctx, "SELECT id, ("+pq.size+")::bigint, "+pq.key+" FROM "+pq.table+
-			" JOIN (SELECT id FROM "+pq.table+where.whereSQL()+" ORDER BY "+pq.order+" LIMIT "+strconv.Itoa(chunk)+") AS chunk USING (id)"+
-			" ORDER BY "+pq.order, where.args...)
+		rows, err := tx.Query(ctx, "SELECT id, ("+pq.size+")::bigint FROM "+pq.table+
+			" JOIN (SELECT id FROM "+pq.table+pq.where.whereSQL()+" ORDER BY "+pq.order+
+			" LIMIT "+strconv.Itoa(chunk)+" OFFSET "+strconv.Itoa(len(ids))+") AS chunk USING (id)"+
+			" ORDER BY "+pq.order, pq.where.args...)
 		if err != nil {
 			return false, nil, err
 		}
 		n := 0
-		for rows.Next() {
+		var id, size int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &size}, func() error {
 			n++
-			values, err := rows.Values()
-			if err != nil {
-				rows.Close()
-				return false, nil, err
-			}
-			size := values[1].(int64) + rowOverheadBytes
-			if len(ids) == limit || (len(ids) > 0 && total+size > budget) {
+			size += rowOverheadBytes
+			if more || len(ids) == limit || (len(ids) > 0 && total+size > budget) {
 				more = true
-				break
+				return nil
 			}
-			ids = append(ids, values[0].(int64))
+			ids = append(ids, id)
 			total += size
-			last = values[2:]
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return false, nil, fmt.Errorf("page sizes: %w", err)
 		}
 		if more || n < chunk {
