@@ -43,6 +43,8 @@ func FuzzValidate(f *testing.F) {
 	}
 	f.Add([]byte(`{"signup": {"userId": 42, "email": "a@example.com", "plan": "pro"}}`))
 	f.Add([]byte(`{"signup": {"userId": "42"}, "extra": [1, {"a": null}]}`))
+	f.Add([]byte(`{"signup": {"userId": 1e999999, "email": "a@example.com", "plan": "pro"}, "note": -12345678901234567890123456789012345678901234567890123456789012345}`))
+	f.Add([]byte(`{"tree": {"name": "a", "children": [1.5e-1001, 18446744073709551616]}}`))
 	f.Fuzz(func(t *testing.T, args []byte) {
 		err := sig.Validate(args)
 		if err == nil {

@@ -189,6 +189,9 @@ func (m *Method) Validate(args json.RawMessage) error {
 		if v, err = jsonschema.UnmarshalJSON(bytes.NewReader(trimmed)); err != nil {
 			return &Error{Method: m.def.Name, Violations: []Violation{{Message: "malformed JSON: " + err.Error()}}}
 		}
+		if out := numberViolations(v, "", nil); len(out) > 0 {
+			return newError(m.def.Name, out)
+		}
 	}
 	err := m.schema.Validate(v)
 	if err == nil {
@@ -203,13 +206,19 @@ func (m *Method) Validate(args json.RawMessage) error {
 	if len(out) == 0 { // cannot happen: a failed validation has a leaf
 		out = append(out, Violation{Message: ve.Error()})
 	}
+	return newError(m.def.Name, out)
+}
+
+// newError sorts violations by pointer, drops repeated ones and returns the *Error
+// listing them.
+func newError(method string, out []Violation) *Error {
 	slices.SortStableFunc(out, func(a, b Violation) int {
 		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Message, b.Message)
 	})
-	return &Error{Method: m.def.Name, Violations: slices.Compact(out)}
+	return &Error{Method: method, Violations: slices.Compact(out)}
 }
 
 var printer = message.NewPrinter(language.English)

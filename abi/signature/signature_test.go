@@ -159,6 +159,73 @@ func TestValidateNumbers(t *testing.T) {
 	}
 }
 
+// TestValidateNumberLiterals: the longest numbers a user means pass, and longer
+// literals or larger exponents are refused, at their pointers, before the schema's
+// big-number arithmetic sees them.
+func TestValidateNumberLiterals(t *testing.T) {
+	t.Parallel()
+	sig := compile(t, abi.Method{Name: "m", Params: []abi.Param{
+		{Name: "n", Schema: json.RawMessage(`{"type": "array", "items": {"type": "number"}}`)},
+		{Name: "id", Schema: json.RawMessage(`{"type": "integer"}`), Optional: true},
+	}})
+	meant := []string{
+		"-9223372036854775808", "18446744073709551615", "1.7976931348623157e308", "-1.2345678901234567e-308",
+		"5e-324", "0.0000012345678901234567", "9.999999999999999999999999999999999E+999", "1e-1000",
+		"-0." + strings.Repeat("1", signature.MaxNumberLength-3),
+	}
+	if err := sig.Validate(json.RawMessage(`{"n": [` + strings.Join(meant, ", ") + `]}`)); err != nil {
+		t.Fatalf("Validate refused numbers a user means: %v", err)
+	}
+	tooLong := strings.Repeat("9", signature.MaxNumberLength+1)
+	huge := strings.Repeat("7", 1<<20)
+	err := sig.Validate(json.RawMessage(`{"n": [1, ` + tooLong + `, 1e1001, 2E-1001], "id": ` + huge + `}`))
+	var verr *signature.Error
+	if !errors.As(err, &verr) {
+		t.Fatalf("Validate: got %v, want a *signature.Error", err)
+	}
+	want := []signature.Violation{
+		{Pointer: "/id", Message: "number literal of 1048576 characters, more than the limit of 64: send larger numbers as strings"},
+		{Pointer: "/n/1", Message: "number literal of 65 characters, more than the limit of 64: send larger numbers as strings"},
+		{Pointer: "/n/2", Message: "number 1e1001 has an exponent beyond ±1000: send it as a string"},
+		{Pointer: "/n/3", Message: "number 2E-1001 has an exponent beyond ±1000: send it as a string"},
+	}
+	if !slices.Equal(verr.Violations, want) {
+		t.Errorf("violations:\n got %q\nwant %q", verr.Violations, want)
+	}
+}
+
+// BenchmarkValidateHugeNumber measures the refusal of a 1 MiB number literal against
+// the validation of ordinary arguments in the same run (ns/op of each; the ratio is
+// what to compare).
+func BenchmarkValidateHugeNumber(b *testing.B) {
+	sig, err := signature.Compile(welcome)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := func(userID string) json.RawMessage {
+		return json.RawMessage(`{"signup": {"userId": ` + userID + `, "email": "a@example.com", "plan": "pro"}}`)
+	}
+	b.Run("ordinary", func(b *testing.B) {
+		ordinary := args("42")
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := sig.Validate(ordinary); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("1MiB-literal", func(b *testing.B) {
+		huge := args(strings.Repeat("7", 1<<20))
+		b.ReportAllocs()
+		b.SetBytes(int64(len(huge)))
+		for b.Loop() {
+			if err := sig.Validate(huge); err == nil {
+				b.Fatal("a 1 MiB number literal was accepted")
+			}
+		}
+	})
+}
+
 func TestCompileRefusesRemoteRefs(t *testing.T) {
 	t.Parallel()
 	for _, ref := range []string{"https://example.com/schema.json", "file:///etc/passwd", "other.json", "/etc/passwd"} {

@@ -74,6 +74,11 @@ type Options struct {
 	Tokens []string
 	// BodyLimit caps a request body in bytes (DefaultBodyLimit when 0).
 	BodyLimit int64
+	// PageBytes caps the rows of one page of a listing (calls, history) in bytes: a
+	// page ends early, with a nextCursor, once its rows reach it, so that one listing
+	// costs the host a few times PageBytes of memory, whatever the table holds.
+	// Defaults to store.DefaultPageBytes.
+	PageBytes int64
 	// Host is this host's id, recorded in the history of the calls it cancels.
 	Host string
 	// Ready, when set, is asked by /readyz besides the database and the plugins: the
@@ -96,6 +101,7 @@ type API struct {
 	log       *slog.Logger
 	tokens    [][sha256.Size]byte
 	bodyLimit int64
+	pageBytes int64
 	host      string
 	ready     func(context.Context) error
 	timeout   time.Duration
@@ -121,6 +127,7 @@ func New(opts Options) *API {
 		registry:  opts.Registry,
 		log:       opts.Logger,
 		bodyLimit: opts.BodyLimit,
+		pageBytes: opts.PageBytes,
 		host:      opts.Host,
 		ready:     opts.Ready,
 		timeout:   opts.Timeout,

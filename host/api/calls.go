@@ -125,7 +125,7 @@ func (a *API) list(c echo.Context) error {
 		DueBefore:  q.time("dueBefore"),
 		DueAfter:   q.time("dueAfter"),
 	}
-	page := store.Page{Cursor: q.str("cursor"), Limit: int(q.int("limit", 1, store.MaxPageLimit))}
+	page := store.Page{Cursor: q.str("cursor"), Limit: int(q.int("limit", 1, store.MaxPageLimit)), MaxBytes: a.pageBytes}
 	if err := q.errOrNil(); err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ func TestScheduleErrors(t *testing.T) {
 		{"unknown method", `{"plugin": "example", "method": "doMoreWork"}`, nil, 404, client.CodeUnknownMethod, `"doMoreWork"`, nil},
 		{"argument of the wrong type", `{"plugin": "example", "method": "doOtherWork", "args": {"data": 5}}`, nil, 422, client.CodeInvalidArguments,
 			"example.doOtherWork", []string{"/data: got number, want string"}},
+		{"number literal too long", `{"plugin": "drip", "method": "welcome", "args": {"signup": {"userId": ` + strings.Repeat("9", 1_000_000) +
+			`, "email": "a@example.com", "plan": "pro"}}}`, nil, 422, client.CodeInvalidArguments, "drip.welcome",
+			[]string{"/signup/userId: number literal of 1000000 characters, more than the limit of 64: send larger numbers as strings"}},
 		{"missing argument", `{"plugin": "example", "method": "doOtherWork"}`, nil, 422, client.CodeInvalidArguments,
 			"doOtherWork", []string{"/data: missing required parameter"}},
 		{"arguments not an object", `{"plugin": "example", "method": "doOtherWork", "args": ["x"]}`, nil, 422, client.CodeInvalidArguments,

@@ -24,7 +24,7 @@ func (a *API) history(c echo.Context) error {
 		FinishedBefore: q.time("finishedBefore"),
 		FinishedAfter:  q.time("finishedAfter"),
 	}
-	page := store.Page{Cursor: q.str("cursor"), Limit: int(q.int("limit", 1, store.MaxPageLimit))}
+	page := store.Page{Cursor: q.str("cursor"), Limit: int(q.int("limit", 1, store.MaxPageLimit)), MaxBytes: a.pageBytes}
 	if f.Outcome != "" && !store.IsOutcome(f.Outcome) {
 		q.fail(badParam("outcome", "%q is not one of %s", f.Outcome, strings.Join(store.Outcomes, ", ")))
 	}

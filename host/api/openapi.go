@@ -323,7 +323,7 @@ func baseSchemas() obj {
 		}, "id", "plugin", "method", "args", "runAt", "createdAt", "status", "attempt", "retry"),
 		"CallPage": object("One page of calls, by run time.", obj{
 			"calls":      arrayOf(ref("Call")),
-			"nextCursor": str("Pass as cursor for the following page; absent after the last one."),
+			"nextCursor": str(nextCursor),
 		}, "calls"),
 		"BatchRequest": object("Calls to schedule together: all or none.", obj{
 			"calls": obj{"type": "array", "items": ref("ScheduleRequest"), "minItems": 1, "maxItems": MaxBatch},
@@ -351,7 +351,7 @@ func baseSchemas() obj {
 		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
-			"nextCursor": str("Pass as cursor for the following page; absent after the last one."),
+			"nextCursor": str(nextCursor),
 		}, "entries"),
 		"Param": object("A parameter of a plugin method.", obj{
 			"name":        str(""),
@@ -440,8 +440,14 @@ func operation(id, summary string, ok obj, errors ...string) obj {
 	return obj{"operationId": id, "summary": summary, "responses": responses}
 }
 
+// nextCursor describes the cursor of a page: a page may end before its limit, when its
+// rows reach the byte budget, so only an absent cursor means the end.
+const nextCursor = "Pass as cursor for the following page; absent after the last one. A page may hold fewer " +
+	"rows than limit (when they reach the byte budget) and still have a following page: only an absent nextCursor ends the listing."
+
 func paths() obj {
-	limit := queryParam("limit", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": store.MaxPageLimit, "default": 100})
+	limit := queryParam("limit", "Most rows in a page. A page also ends early, with a nextCursor, once its rows "+
+		"reach the host's byte budget (api.pageBytes, 4 MiB by default): a page of large rows holds fewer.", obj{"type": "integer", "minimum": 1, "maximum": store.MaxPageLimit, "default": 100})
 	cursor := queryParam("cursor", "nextCursor of the previous page.", obj{"type": "string"})
 	filter := func(name, description string) obj { return queryParam(name, description, obj{"type": "string"}) }
 	timeFilter := func(name, description string) obj {

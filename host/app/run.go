@@ -66,7 +66,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		plugins = append(plugins, api.Plugin{Manifest: p.Manifest, File: p.File})
 	}
 	server := api.New(api.Options{Store: st, Catalog: cat, Plugins: plugins, Metrics: m, Registry: registry,
-		Logger: log, Tokens: cfg.API.Tokens, BodyLimit: int64(cfg.API.BodyLimit), Host: host})
+		Logger: log, Tokens: cfg.API.Tokens, BodyLimit: int64(cfg.API.BodyLimit),
+		PageBytes: int64(cfg.API.PageBytes), Host: host})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)

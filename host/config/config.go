@@ -111,6 +111,10 @@ type API struct {
 	Tokens []string `koanf:"tokens" secret:"true"`
 	// BodyLimit caps a request body.
 	BodyLimit ByteSize `koanf:"bodyLimit"`
+	// PageBytes caps the rows of one page of GET /v1/calls and /v1/history: a page
+	// ends early, with a nextCursor, once its rows reach it, which bounds the host's
+	// memory for one listing. Defaults to 4MiB (store.DefaultPageBytes).
+	PageBytes ByteSize `koanf:"pageBytes"`
 }
 
 // Plugins says where plugins are loaded from.
@@ -194,7 +198,7 @@ func Default() Config {
 			ShutdownGrace:    Duration(30 * time.Second),
 			HistoryRetention: Duration(30 * 24 * time.Hour),
 		},
-		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20},
+		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: 4 << 20},
 		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
 		Sandbox: Sandbox{Limits: Limits{
 			MemoryLimit:  64 << 20,
@@ -290,6 +294,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.BodyLimit < 1024 {
 		bad("api.bodyLimit", "must be at least 1KiB")
+	}
+	if c.API.PageBytes < 64<<10 {
+		bad("api.pageBytes", "must be at least 64KiB")
 	}
 	if c.Plugins.Dir == "" {
 		bad("plugins.dir", "must be set")

@@ -14,15 +14,10 @@ import (
 
 const redacted = "<redacted>"
 
-// Redacted returns a copy of c safe to print: the database password and the API tokens
-// are replaced.
+// Redacted returns a copy of c safe to print: the API tokens and the database URL's
+// secrets are replaced (see redactURL).
 func (c Config) Redacted() Config {
-	if u, err := url.Parse(c.Database.URL); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), redacted)
-			c.Database.URL = u.String()
-		}
-	}
+	c.Database.URL = redactURL(c.Database.URL)
 	if len(c.API.Tokens) > 0 {
 		tokens := make([]string, len(c.API.Tokens))
 		for i := range tokens {
@@ -31,6 +26,51 @@ func (c Config) Redacted() Config {
 		c.API.Tokens = tokens
 	}
 	return c
+}
+
+// redactURL replaces the secrets of a database URL: the password of its user-info
+// part, and the value of every query parameter that looks secret (pgx reads password
+// and sslpassword there too, and passes unknown ones on to the server). A value that
+// is not a postgres:// URL is replaced whole, as where its secrets lie cannot be told;
+// the configuration refuses it anyway.
+func redactURL(s string) string {
+	if s == "" {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return redacted
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			key, _, _ := strings.Cut(p, "=")
+			if name, err := url.QueryUnescape(key); err != nil || secretParam(name) {
+				params[i] = key + "=" + url.QueryEscape(redacted)
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	return u.String()
+}
+
+// secretParam reports whether a connection parameter's name looks like it holds a
+// secret: password and sslpassword, which pgx understands, and any other name with
+// "pass", "secret", "token" or "key" in it (sslkey and passfile are paths, but
+// hiding them costs little).
+func secretParam(name string) bool {
+	name = strings.ToLower(name)
+	for _, word := range []string{"pass", "secret", "token", "key"} {
+		if strings.Contains(name, word) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteYAML writes the configuration as YAML, secrets redacted, each key set by a layer

@@ -192,3 +192,21 @@ func TestPrepareRefusesWhatCannotBeStored(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareRefusesLongNumberLiterals: a request, from the API or a plugin's
+// fc.schedule, whose arguments hold a number literal longer than the signature check
+// accepts is refused at the number's pointer, before the schema's big-number
+// arithmetic would spend seconds on it.
+func TestPrepareRefusesLongNumberLiterals(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	args := `{"data": ` + strings.Repeat("1", request.MaxArgsBytes-10) + `}`
+	_, err := request.Prepare(cat, abi.ScheduleRequest{Plugin: "example", Method: "doOtherWork", Args: json.RawMessage(args)}, time.Now())
+	var serr *signature.Error
+	if !errors.As(err, &serr) || len(serr.Violations) != 1 {
+		t.Fatalf("Prepare: got %v, want one violation", err)
+	}
+	if v := serr.Violations[0]; v.Pointer != "/data" || !strings.Contains(v.Message, "number literal") {
+		t.Errorf("violation %+v, want /data: number literal …", v)
+	}
+}

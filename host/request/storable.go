@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/futurecalls/futurecalls/abi/signature"
 )
 
 // Run times outside [MinRunAt, MaxRunAt) are refused: a time PostgreSQL stores but JSON
@@ -16,8 +18,9 @@ var (
 
 // maxExponent bounds the exponent of a number in arguments: beyond it a number means
 // nothing to any plugin, and big-number arithmetic on it (in schema validation) costs
-// memory in proportion.
-const maxExponent = 1000
+// memory in proportion. The signature check refuses the same numbers, at their
+// pointers; this one runs first, on the raw bytes, and says so as a bad request.
+const maxExponent = signature.MaxNumberExponent
 
 // checkStorable refuses valid JSON that PostgreSQL's jsonb cannot store, or that costs
 // too much to validate: a NUL character or an unpaired UTF-16 surrogate in a string

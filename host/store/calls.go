@@ -204,10 +204,16 @@ type Filter struct {
 }
 
 // Page asks for one page of a listing: up to Limit rows after the Cursor of the
-// previous page (empty for the first page).
+// previous page (empty for the first page), and no more than fit MaxBytes.
 type Page struct {
 	Cursor string
 	Limit  int
+	// MaxBytes bounds the bytes of a page's rows (their arguments, errors and
+	// identifiers, plus a fixed overhead per row): a page ends early, with a cursor,
+	// once the next row would exceed it, and a first row larger than MaxBytes comes
+	// alone. It bounds the host's memory for one listing, whatever the table holds.
+	// Defaults to DefaultPageBytes.
+	MaxBytes int64
 }
 
 // MaxPageLimit bounds Page.Limit.
@@ -227,7 +233,8 @@ func (p Page) limit() int {
 }
 
 // List returns stored calls matching f, ordered by run time then id, one page at a
-// time (keyset pagination: a page stays correct while calls are added and removed).
+// time (keyset pagination: a page stays correct while calls are added and removed),
+// bounded by p's rows and bytes.
 // next is the cursor of the following page, empty after the last one.
 func (s *Store) List(ctx context.Context, f Filter, p Page) (calls []Call, next string, err error) {
 	var q query
@@ -247,20 +254,21 @@ func (s *Store) List(ctx context.Context, f Filter, p Page) (calls []Call, next 
 		}
 		q.cond("(run_at, id) > (" + q.arg(at) + ", " + q.arg(id) + ")")
 	}
-	limit := p.limit()
-	sql := "SELECT " + callColumns + " FROM future_call" + q.whereSQL() +
-		" ORDER BY run_at, id LIMIT " + strconv.Itoa(limit+1)
-	rows, err := s.pool.Query(ctx, sql, q.args...)
+	more, err := s.boundedPage(ctx, pageQuery{
+		table: "future_call", columns: callColumns,
+		order: "run_at, id",
+		size:  "octet_length(args::text) + coalesce(octet_length(last_error), 0) + coalesce(octet_length(identifier), 0)",
+		where: q,
+	}, p, func(row pgx.Row) error {
+		c, err := scanCall(row)
+		calls = append(calls, c)
+		return err
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list calls: %w", err)
 	}
-	calls, err = appendCalls(rows, nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("list calls: %w", err)
-	}
-	if len(calls) > limit {
-		calls = calls[:limit]
-		last := calls[limit-1]
+	if more && len(calls) > 0 {
+		last := calls[len(calls)-1]
 		next = encodeCursor(last.RunAt, last.ID)
 	}
 	return calls, next, nil

@@ -74,9 +74,9 @@ func scanHistory(row pgx.Row) (HistoryEntry, error) {
 }
 
 // ListHistory returns history entries matching f, newest first (by id, descending), one
-// page at a time with keyset pagination: entries recorded while a client pages through
-// appear before its first page, never in the middle. next is the cursor of the
-// following page, empty after the last one.
+// page at a time, bounded by p's rows and bytes, with keyset pagination: entries
+// recorded while a client pages through appear before its first page, never in the
+// middle. next is the cursor of the following page, empty after the last one.
 func (s *Store) ListHistory(ctx context.Context, f HistoryFilter, p Page) (entries []HistoryEntry, next string, err error) {
 	var q query
 	if f.SeriesID != 0 {
@@ -102,26 +102,21 @@ func (s *Store) ListHistory(ctx context.Context, f HistoryFilter, p Page) (entri
 		}
 		q.cond("id < " + q.arg(id))
 	}
-	limit := p.limit()
-	rows, err := s.pool.Query(ctx, "SELECT "+historyColumns+" FROM future_call_history"+q.whereSQL()+
-		" ORDER BY id DESC LIMIT "+strconv.Itoa(limit+1), q.args...)
+	more, err := s.boundedPage(ctx, pageQuery{
+		table: "future_call_history", columns: historyColumns,
+		order: "id DESC",
+		size:  "octet_length(args::text) + coalesce(octet_length(error), 0) + coalesce(octet_length(identifier), 0)",
+		where: q,
+	}, p, func(row pgx.Row) error {
+		h, err := scanHistory(row)
+		entries = append(entries, h)
+		return err
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list history: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		h, err := scanHistory(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list history: %w", err)
-		}
-		entries = append(entries, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list history: %w", err)
-	}
-	if len(entries) > limit {
-		entries = entries[:limit]
-		next = encodeHistoryCursor(entries[limit-1].ID)
+	if more && len(entries) > 0 {
+		next = encodeHistoryCursor(entries[len(entries)-1].ID)
 	}
 	return entries, next, nil
 }

@@ -90,7 +90,9 @@ type ListOptions struct {
 	// DueBefore and DueAfter bound the run time: before is exclusive, after inclusive.
 	DueBefore time.Time
 	DueAfter  time.Time
-	// Limit is the page size (the API's default is 100, its maximum 1000).
+	// Limit is the most calls in a page (the API's default is 100, its maximum 1000).
+	// A page of large calls ends earlier, at the host's byte budget (api.pageBytes),
+	// with a NextCursor: only an empty NextCursor means the last page.
 	Limit  int
 	Cursor string
 }
@@ -114,8 +116,9 @@ func (c *Client) List(ctx context.Context, opts ListOptions) (CallPage, error) {
 	return page, err
 }
 
-// ListAll iterates over every call matching opts, page after page, starting at
-// opts.Cursor. It stops at the first error, which it yields.
+// ListAll iterates over every call matching opts, page after page (following
+// NextCursor, whatever each page holds), starting at opts.Cursor. It stops at the
+// first error, which it yields.
 func (c *Client) ListAll(ctx context.Context, opts ListOptions) iter.Seq2[Call, error] {
 	return all(func(cursor string) ([]Call, string, error) {
 		opts.Cursor = cursor
@@ -155,8 +158,10 @@ type HistoryOptions struct {
 	// after inclusive.
 	FinishedBefore time.Time
 	FinishedAfter  time.Time
-	Limit          int
-	Cursor         string
+	// Limit is the most entries in a page, as in ListOptions: a page may end earlier,
+	// at the host's byte budget, with a NextCursor.
+	Limit  int
+	Cursor string
 }
 
 func (o HistoryOptions) query() url.Values {
@@ -181,8 +186,9 @@ func (c *Client) History(ctx context.Context, opts HistoryOptions) (HistoryPage,
 	return page, err
 }
 
-// HistoryAll iterates over every history entry matching opts, newest first. It stops
-// at the first error, which it yields.
+// HistoryAll iterates over every history entry matching opts, newest first, page after
+// page (following NextCursor, whatever each page holds). It stops at the first error,
+// which it yields.
 func (c *Client) HistoryAll(ctx context.Context, opts HistoryOptions) iter.Seq2[HistoryEntry, error] {
 	return all(func(cursor string) ([]HistoryEntry, string, error) {
 		opts.Cursor = cursor

@@ -57,7 +57,9 @@ const (
 // CallPage is one page of GET /v1/calls.
 type CallPage struct {
 	Calls []Call `json:"calls"`
-	// NextCursor asks for the following page; empty after the last one.
+	// NextCursor asks for the following page; empty after the last one. A page may
+	// hold fewer rows than asked for (when they reach the host's byte budget) and
+	// still have a following page.
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
@@ -101,7 +103,9 @@ var Outcomes = []string{"succeeded", "failed", "timed_out", "interrupted", "brok
 // HistoryPage is one page of GET /v1/history, newest first.
 type HistoryPage struct {
 	Entries []HistoryEntry `json:"entries"`
-	// NextCursor asks for the following page; empty after the last one.
+	// NextCursor asks for the following page; empty after the last one. A page may
+	// hold fewer rows than asked for (when they reach the host's byte budget) and
+	// still have a following page.
 	NextCursor string `json:"nextCursor,omitempty"`
 }
 
