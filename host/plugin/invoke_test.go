@@ -315,6 +315,18 @@ func TestGuestFailures(t *testing.T) {
 	// The limit also bounds starting a fresh Go instance, which a loaded machine slows
 	// down: leave it room.
 	short := mustPlugin(t, loadPlugins(t, plugin.Limits{Timeout: 5 * time.Second}, "probe"), "probe")
+	// Warm instances for the two calls that time out and the two that follow them, so
+	// that the time limit bounds the guest, not instantiating it on a loaded machine
+	// (instantiating after a failure is checked with p, whose limit leaves room).
+	var warm sync.WaitGroup
+	for range 4 {
+		warm.Go(func() {
+			if err := short.Invoke(context.Background(), envelope("probe", "echo", `{"text": "warm"}`), nil, nil); err != nil {
+				t.Errorf("warming an instance: %v", err)
+			}
+		})
+	}
+	warm.Wait()
 	tests := []struct {
 		name, method, args string
 		p                  *plugin.Plugin
