@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/plugin"
+	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // Roles the host can run in, by Serverpod's names.
@@ -184,7 +186,12 @@ type Log struct {
 	Format string `koanf:"format"`
 }
 
-// Default returns the configuration used where no layer says otherwise.
+// Default returns the configuration used where no layer says otherwise. Values that
+// a package of the host defaults to on its own are taken from that package, so the
+// two cannot drift apart: the sandbox limits from plugin.DefaultLimits, the retry
+// policy from abi.NoRetry, the page budget from store.DefaultPageBytes. (The body
+// limit repeats api.DefaultBodyLimit, as package api imports this one; a test in
+// host/app keeps them equal.)
 func Default() Config {
 	one := 1
 	return Config{
@@ -198,20 +205,27 @@ func Default() Config {
 			ShutdownGrace:    Duration(30 * time.Second),
 			HistoryRetention: Duration(30 * 24 * time.Hour),
 		},
-		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: 4 << 20},
+		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: store.DefaultPageBytes},
 		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
-		Sandbox: Sandbox{Limits: Limits{
-			MemoryLimit:  64 << 20,
-			TableLimit:   1 << 16, // plugin.DefaultTableLimit
-			StackLimit:   8 << 20, // plugin.DefaultStackLimit
-			Timeout:      Duration(30 * time.Second),
-			OutputLimit:  64 << 10,
-			MaxFollowUps: 1000,
-			BufferLimit:  4 << 20,
-			PoolSize:     8,
-			Retry:        Retry{MaxAttempts: 1, Backoff: Duration(time.Second), MaxBackoff: Duration(time.Hour)},
-		}},
-		Log: Log{Level: "info", Format: "text"},
+		Sandbox: Sandbox{Limits: limitsFrom(plugin.DefaultLimits(), abi.NoRetry)},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// limitsFrom converts the sandbox's limits and a retry policy to their configuration.
+func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
+	return Limits{
+		MemoryLimit:  ByteSize(l.MemoryLimit),
+		TableLimit:   l.TableLimit,
+		StackLimit:   ByteSize(l.StackLimit),
+		Timeout:      Duration(l.Timeout),
+		OutputLimit:  ByteSize(l.OutputLimit),
+		MaxFollowUps: l.MaxFollowUps,
+		BufferLimit:  ByteSize(l.BufferLimit),
+		Fresh:        l.Fresh,
+		PoolSize:     l.PoolSize,
+		RecycleAbove: ByteSize(l.RecycleAbove),
+		Retry:        Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
 	}
 }
 
