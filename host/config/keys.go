@@ -182,11 +182,11 @@ func RegisterFlags(fs *pflag.FlagSet, keys []Key) {
 		usage := k.Description + " (env " + k.Env + ")"
 		f := fs.VarPF(v, k.Name, "", usage)
 		f.DefValue = k.Default
-		switch {
-		case k.Type == "bool":
+		if k.Type == "bool" {
 			f.NoOptDefVal = "true" // --deleteBrokenCalls alone sets it
-		case k.Type == "strings" && k.Default == "[]":
-			f.DefValue = "" // pflag shows no default for an empty list
+		}
+		if k.Default == `""` || k.Default == "[]" {
+			f.DefValue = "" // pflag shows no default for an empty string or list
 		}
 	}
 }
