@@ -4,7 +4,7 @@
 //	host                     run (the role comes from --role, default monolith)
 //	host run --role serverless
 //	host config              print the effective configuration, secrets redacted
-//	host config --keys       list every key with its environment variable
+//	host config --keys       list every key: type, environment variable, default, meaning
 //	host check --plugins DIR check stored calls against a candidate plugins directory
 //
 // Configuration comes from defaults, a YAML file (--config), FC_* environment variables
@@ -16,9 +16,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +31,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -38,30 +41,45 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
 
-func run(ctx context.Context, args []string) int {
+// run runs the command line args, writing its output to stdout and its errors and log
+// to stderr, and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:           "host",
 		Short:         "Run scheduled future calls in sandboxed WebAssembly plugins",
+		Long:          "Run scheduled future calls in sandboxed WebAssembly plugins. Without a command, host runs as 'host run'.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	config.RegisterFlags(root.PersistentFlags())
-	load := func() (config.Config, config.Origins, error) {
-		file, _ := root.PersistentFlags().GetString("config")
-		return config.Load(config.Sources{File: file, Environ: os.Environ(), Flags: root.PersistentFlags()})
+	// --role only matters when the host runs; every other key is read by every command.
+	var roleKey, otherKeys []config.Key
+	for _, k := range config.Keys() {
+		if k.Name == "role" {
+			roleKey = append(roleKey, k)
+		} else {
+			otherKeys = append(otherKeys, k)
+		}
+	}
+	config.RegisterFileFlag(root.PersistentFlags())
+	config.RegisterFlags(root.PersistentFlags(), otherKeys)
+	load := func(cmd *cobra.Command) (config.Config, config.Origins, error) {
+		file, _ := cmd.Flags().GetString("config")
+		return config.Load(config.Sources{File: file, Environ: os.Environ(), Flags: cmd.Flags()})
 	}
 	runCmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the host in its role: monolith (API and executor), serverless (API only) or maintenance (check and exit)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := load()
+			cfg, _, err := load(cmd)
 			if err != nil {
 				return err
 			}
-			return app.Run(ctx, cfg, app.NewLogger(os.Stderr, cfg.Log))
+			return app.Run(ctx, cfg, app.NewLogger(stderr, cfg.Log))
 		},
 	}
+	config.RegisterFlags(runCmd.Flags(), roleKey)
+	config.RegisterFlags(root.Flags(), roleKey) // bare `host` runs too
 	root.RunE = runCmd.RunE
 	root.Args = cobra.NoArgs
 
@@ -72,19 +90,16 @@ func run(ctx context.Context, args []string) int {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if keys {
-				for _, kv := range config.Keys() {
-					fmt.Fprintf(cmd.OutOrStdout(), "%-36s %s\n", kv[0], kv[1])
-				}
-				return nil
+				return writeKeys(cmd.OutOrStdout())
 			}
-			cfg, origins, err := load()
+			cfg, origins, err := load(cmd)
 			if err != nil {
 				return err
 			}
 			return config.WriteYAML(cmd.OutOrStdout(), cfg, origins)
 		},
 	}
-	configCmd.Flags().BoolVar(&keys, "keys", false, "list every configuration key with its environment variable")
+	configCmd.Flags().BoolVar(&keys, "keys", false, "list every configuration key with its type, environment variable, default and meaning")
 
 	var candidate string
 	checkCmd := &cobra.Command{
@@ -99,11 +114,11 @@ With the embedded database, run it while the host is stopped, or share a databas
 through database.url.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := load()
+			cfg, _, err := load(cmd)
 			if err != nil {
 				return err
 			}
-			code := app.PreDeploy(ctx, cfg, candidate, cmd.OutOrStdout(), app.NewLogger(os.Stderr, cfg.Log))
+			code := app.PreDeploy(ctx, cfg, candidate, cmd.OutOrStdout(), app.NewLogger(stderr, cfg.Log))
 			if code != 0 {
 				return exitError{code}
 			}
@@ -115,6 +130,9 @@ through database.url.`,
 
 	root.AddCommand(runCmd, configCmd, checkCmd)
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetUsageTemplate(wrapFlagUsages(root.UsageTemplate()))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
 	})
@@ -127,7 +145,30 @@ through database.url.`,
 	case errors.As(err, &exit):
 		return exit.code
 	default:
-		fmt.Fprintln(os.Stderr, "host:", err)
+		fmt.Fprintln(stderr, "host:", err)
 		return 1
 	}
+}
+
+// helpWidth is the width the flags' help is wrapped to.
+const helpWidth = 100
+
+// wrapFlagUsages makes a usage template wrap the flags' help at helpWidth columns, as
+// the descriptions of the configuration keys run long.
+func wrapFlagUsages(template string) string {
+	for _, set := range []string{"LocalFlags", "InheritedFlags"} {
+		template = strings.ReplaceAll(template, "."+set+".FlagUsages", fmt.Sprintf(".%s.FlagUsagesWrapped %d", set, helpWidth))
+	}
+	return template
+}
+
+// writeKeys lists the configuration keys for `host config --keys`, from the same
+// descriptions as the flags' help.
+func writeKeys(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tTYPE\tENVIRONMENT VARIABLE\tDEFAULT\tMEANING")
+	for _, k := range config.Keys() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Name, k.Type, k.Env, k.Default, k.Description)
+	}
+	return tw.Flush()
 }

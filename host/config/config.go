@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/plugin"
+	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // Roles the host can run in, by Serverpod's names.
@@ -27,28 +29,33 @@ const (
 	RoleMaintenance = "maintenance" // migrate, check stored calls against the plugins, exit
 )
 
-// Config is the host's whole configuration.
+// Config is the host's whole configuration. The comment of each field that holds a
+// value is that key's description in `host --help` and `host config --keys` (the field
+// name and a leading "is" dropped), and closes with "Defaults to X.", X as YAML writes
+// the default: a test holds every key to both.
 type Config struct {
-	// Role is monolith (default), serverless or maintenance.
+	// Role is what this host does: monolith (API and executor), serverless (API only)
+	// or maintenance (migrate, check the stored calls against the plugins, exit).
+	// Defaults to monolith.
 	Role string `koanf:"role"`
 	// Database says where the schedule is stored.
 	Database Database `koanf:"database"`
-	// FutureCallExecutionEnabled switches the executor on (default) or off. Off, the API
-	// still schedules calls; other hosts sharing the database run them.
+	// FutureCallExecutionEnabled runs due calls on this host; false leaves them to other
+	// hosts sharing the database, while the API still schedules them. Defaults to true.
 	FutureCallExecutionEnabled bool `koanf:"futureCallExecutionEnabled"`
 	// FutureCall tunes the executor.
 	FutureCall FutureCall `koanf:"futureCall"`
-	// CheckBrokenCalls steers the start-up check of stored calls against the plugins:
-	// nil (unset, "auto") checks only when fewer than 1000 calls are stored; true always;
-	// false never.
+	// CheckBrokenCalls steers the start-up check of the stored calls against the
+	// plugins: true always checks, false never, null only when fewer than 1000 calls
+	// are stored. Defaults to null.
 	CheckBrokenCalls *bool `koanf:"checkBrokenCalls"`
-	// DeleteBrokenCalls deletes the broken calls the check finds, recording each in the
-	// history. Valid only when the check can run.
+	// DeleteBrokenCalls deletes the broken calls the start-up check finds, recording
+	// each in the history; needs the check to run. Defaults to false.
 	DeleteBrokenCalls bool `koanf:"deleteBrokenCalls"`
 	// DeleteUnavailableCalls deletes the calls whose plugin is not loaded, which the
-	// check reports apart from the broken ones: they wait for a host that has the
-	// plugin. Valid only with role maintenance, a one-off run, so that no serving host
-	// deletes them during a rolling deploy.
+	// check reports apart from the broken ones as they wait for a host that has the
+	// plugin; valid only with role maintenance, a one-off run, so that no serving host
+	// deletes them during a rolling deploy. Defaults to false.
 	DeleteUnavailableCalls bool `koanf:"deleteUnavailableCalls"`
 	// API configures the REST API.
 	API API `koanf:"api"`
@@ -62,11 +69,12 @@ type Config struct {
 
 // Database says where the schedule is stored.
 type Database struct {
-	// URL of a PostgreSQL database (postgres://user:pass@host:5432/db). Empty: the host
-	// runs its own private PostgreSQL cluster (see Embedded).
+	// URL is the PostgreSQL database that stores the schedule
+	// (postgres://user:pass@host:5432/db); empty runs a private PostgreSQL cluster
+	// (database.embedded). Defaults to "".
 	URL string `koanf:"url" secret:"true"`
-	// MaxConns caps the connection pool; 0 picks 10, plus the executor's concurrency
-	// limit (at most 100 more) when it has one.
+	// MaxConns caps the database connection pool; 0 picks 10, plus the executor's
+	// concurrency limit (at most 100 more) when it has one. Defaults to 0.
 	MaxConns int `koanf:"maxConns"`
 	// Embedded configures the private cluster used when URL is empty.
 	Embedded Embedded `koanf:"embedded"`
@@ -74,54 +82,61 @@ type Database struct {
 
 // Embedded configures the private PostgreSQL cluster.
 type Embedded struct {
-	// Dir holds the cluster's data; created and initialised on first run.
+	// Dir is the private cluster's data directory, created and initialised on first
+	// run. Defaults to var/postgres.
 	Dir string `koanf:"dir"`
-	// BinDir holds initdb and postgres; empty searches PATH and /usr/lib/postgresql.
+	// BinDir is the directory of the private cluster's initdb and postgres; empty
+	// searches PATH and /usr/lib/postgresql. Defaults to "".
 	BinDir string `koanf:"binDir"`
-	// User runs the cluster when the host runs as root (PostgreSQL refuses root);
-	// empty picks "postgres", then "nobody".
+	// User runs the private cluster when the host runs as root (PostgreSQL refuses
+	// root); empty picks postgres, then nobody. Defaults to "".
 	User string `koanf:"user"`
 }
 
 // FutureCall tunes the executor.
 type FutureCall struct {
-	// ConcurrencyLimit caps the calls running at once on this host. Default 1; a
-	// negative number or null means unlimited; 0 is refused (to run nothing, set
-	// futureCallExecutionEnabled to false).
+	// ConcurrencyLimit is how many calls run at once on this host; negative or null =
+	// unlimited, 0 is refused (set futureCallExecutionEnabled to false to run
+	// nothing). Defaults to 1.
 	ConcurrencyLimit *int `koanf:"concurrencyLimit" nullable:"true"`
-	// ScanInterval is the time between scans for due calls, in milliseconds. Calls
-	// scheduled before the next scan wake the executor on their own.
+	// ScanInterval is the time between scans for due calls, in milliseconds; calls
+	// scheduled before the next scan wake the executor on their own. Defaults to 5000.
 	ScanInterval int `koanf:"scanInterval"`
 	// ClaimLeaseMargin is added to a call's time limit to form its claim lease: a call
 	// still claimed that long after it started belongs to a host that died.
+	// Defaults to 1m.
 	ClaimLeaseMargin Duration `koanf:"claimLeaseMargin"`
-	// ShutdownGrace is how long in-flight calls may finish on shutdown before they are
-	// cancelled and recorded as interrupted.
+	// ShutdownGrace is how long running calls may finish on shutdown before they are
+	// cancelled and recorded as interrupted. Defaults to 30s.
 	ShutdownGrace Duration `koanf:"shutdownGrace"`
 	// HistoryRetention is how long finished calls stay in the history; 0 keeps them.
+	// Defaults to 720h.
 	HistoryRetention Duration `koanf:"historyRetention"`
 }
 
 // API configures the REST API.
 type API struct {
-	// Listen is the address the API listens on. It defaults to loopback; any other
-	// address requires Tokens.
+	// Listen is the address the API listens on; an address other than loopback
+	// requires api.tokens. Defaults to 127.0.0.1:8080.
 	Listen string `koanf:"listen"`
-	// Tokens are the accepted bearer tokens. Empty: no authentication (loopback only).
+	// Tokens are the accepted bearer tokens, 16 characters or more; none means no
+	// authentication, for loopback clients only. Defaults to [].
 	Tokens []string `koanf:"tokens" secret:"true"`
-	// BodyLimit caps a request body.
+	// BodyLimit caps the body of an API request. Defaults to 1MiB.
 	BodyLimit ByteSize `koanf:"bodyLimit"`
 	// PageBytes caps the rows of one page of GET /v1/calls and /v1/history: a page
 	// ends early, with a nextCursor, once its rows reach it, which bounds the host's
-	// memory for one listing. Defaults to 4MiB (store.DefaultPageBytes).
+	// memory for one listing. Defaults to 4MiB.
 	PageBytes ByteSize `koanf:"pageBytes"`
 }
 
 // Plugins says where plugins are loaded from.
 type Plugins struct {
-	// Dir is scanned for *.wasm files at start-up.
+	// Dir is the plugins directory, scanned for *.wasm files at start-up.
+	// Defaults to plugins.
 	Dir string `koanf:"dir"`
-	// CacheDir keeps wazero's compiled code across restarts; empty keeps it in memory.
+	// CacheDir keeps wazero's compiled code across restarts; empty keeps it in
+	// memory. Defaults to var/cache/wazero.
 	CacheDir string `koanf:"cacheDir"`
 }
 
@@ -129,38 +144,40 @@ type Plugins struct {
 // name (keys left out of an override keep the default; an override cannot turn off
 // Fresh when the default turns it on).
 type Sandbox struct {
-	Limits  `koanf:",squash"`
+	Limits `koanf:",squash"`
+	// Plugins are limits by plugin name, in YAML only (sandbox.plugins.<name>.<key>).
 	Plugins map[string]Limits `koanf:"plugins"`
 }
 
 // Limits are the sandbox limits of one plugin.
 type Limits struct {
-	// MemoryLimit caps the linear memory of each instance ("64MiB").
+	// MemoryLimit caps the linear memory of each plugin instance. Defaults to 64MiB.
 	MemoryLimit ByteSize `koanf:"memoryLimit"`
-	// TableLimit caps each function table of an instance, in elements: table.grow
-	// beyond it returns -1 to the guest.
+	// TableLimit caps each function table of a plugin instance, in elements:
+	// table.grow beyond it returns -1 to the guest. Defaults to 65536.
 	TableLimit int64 `koanf:"tableLimit"`
-	// StackLimit caps the call stack of one call ("8MiB", counted by the sandbox's
-	// stack budget): deeper calls trap with a stack overflow.
+	// StackLimit caps the call stack of one call, counted by the sandbox's stack
+	// budget: deeper calls trap with a stack overflow. Defaults to 8MiB.
 	StackLimit ByteSize `koanf:"stackLimit"`
-	// Timeout is the time limit of one call.
+	// Timeout is the time limit of one call. Defaults to 30s.
 	Timeout Duration `koanf:"timeout"`
-	// OutputLimit caps the log, stdout and stderr bytes of one call.
+	// OutputLimit caps the log, stdout and stderr bytes of one call. Defaults to 64KiB.
 	OutputLimit ByteSize `koanf:"outputLimit"`
 	// MaxFollowUps caps the fc.schedule and fc.cancel requests of one call, refused
-	// ones included.
+	// ones included. Defaults to 1000.
 	MaxFollowUps int `koanf:"maxFollowUps"`
 	// BufferLimit caps the bytes of the fc.schedule requests and fc.cancel identifiers
-	// one call has accepted, which the host keeps until its outcome is recorded ("4MiB").
+	// one call has had accepted, which the host keeps until its outcome is recorded.
+	// Defaults to 4MiB.
 	BufferLimit ByteSize `koanf:"bufferLimit"`
-	// Fresh gives every call a new instance (strict isolation, slower) instead of a
-	// warm one from the pool.
+	// Fresh gives every call a new plugin instance (strict isolation, slower) instead
+	// of a warm one from the pool. Defaults to false.
 	Fresh bool `koanf:"fresh"`
-	// PoolSize caps the warm instances kept idle.
+	// PoolSize caps the warm plugin instances kept idle. Defaults to 8.
 	PoolSize int `koanf:"poolSize"`
-	// RecycleAbove discards an instance after its call when its memory has grown beyond
-	// this size, so idle instances hold at most poolSize × recycleAbove; 0 means twice
-	// the memory of a fresh instance.
+	// RecycleAbove discards a plugin instance after its call when its memory has grown
+	// beyond this size, so idle instances hold at most poolSize × recycleAbove; 0
+	// means twice the memory of a fresh instance. Defaults to 0.
 	RecycleAbove ByteSize `koanf:"recycleAbove"`
 	// Retry is a retry policy for calls that give none. Under sandbox it is the last
 	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
@@ -169,22 +186,33 @@ type Limits struct {
 	Retry Retry `koanf:"retry"`
 }
 
-// Retry is a retry policy: MaxAttempts counts every attempt (1 = no retry).
+// Retry is a retry policy for calls that give none.
 type Retry struct {
-	MaxAttempts int      `koanf:"maxAttempts"`
-	Backoff     Duration `koanf:"backoff"`
-	MaxBackoff  Duration `koanf:"maxBackoff"`
+	// MaxAttempts counts every attempt of a call that fails, the first included
+	// (1 = no retry). Defaults to 1.
+	MaxAttempts int `koanf:"maxAttempts"`
+	// Backoff is the wait before the first retry, doubled for each further one.
+	// Defaults to 1s.
+	Backoff Duration `koanf:"backoff"`
+	// MaxBackoff caps the wait between two attempts. Defaults to 1h.
+	MaxBackoff Duration `koanf:"maxBackoff"`
 }
 
 // Log configures the host's own log.
 type Log struct {
-	// Level is debug, info, warn or error.
+	// Level is the least severe level logged: debug, info, warn or error.
+	// Defaults to info.
 	Level string `koanf:"level"`
-	// Format is text or json.
+	// Format is the log's format: text or json. Defaults to text.
 	Format string `koanf:"format"`
 }
 
-// Default returns the configuration used where no layer says otherwise.
+// Default returns the configuration used where no layer says otherwise. Values that
+// a package of the host defaults to on its own are taken from that package, so the
+// two cannot drift apart: the sandbox limits from plugin.DefaultLimits, the retry
+// policy from abi.NoRetry, the page budget from store.DefaultPageBytes. (The body
+// limit repeats api.DefaultBodyLimit, as package api imports this one; a test in
+// host/app keeps them equal.)
 func Default() Config {
 	one := 1
 	return Config{
@@ -198,20 +226,27 @@ func Default() Config {
 			ShutdownGrace:    Duration(30 * time.Second),
 			HistoryRetention: Duration(30 * 24 * time.Hour),
 		},
-		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: 4 << 20},
+		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: store.DefaultPageBytes},
 		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
-		Sandbox: Sandbox{Limits: Limits{
-			MemoryLimit:  64 << 20,
-			TableLimit:   1 << 16, // plugin.DefaultTableLimit
-			StackLimit:   8 << 20, // plugin.DefaultStackLimit
-			Timeout:      Duration(30 * time.Second),
-			OutputLimit:  64 << 10,
-			MaxFollowUps: 1000,
-			BufferLimit:  4 << 20,
-			PoolSize:     8,
-			Retry:        Retry{MaxAttempts: 1, Backoff: Duration(time.Second), MaxBackoff: Duration(time.Hour)},
-		}},
-		Log: Log{Level: "info", Format: "text"},
+		Sandbox: Sandbox{Limits: limitsFrom(plugin.DefaultLimits(), abi.NoRetry)},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// limitsFrom converts the sandbox's limits and a retry policy to their configuration.
+func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
+	return Limits{
+		MemoryLimit:  ByteSize(l.MemoryLimit),
+		TableLimit:   l.TableLimit,
+		StackLimit:   ByteSize(l.StackLimit),
+		Timeout:      Duration(l.Timeout),
+		OutputLimit:  ByteSize(l.OutputLimit),
+		MaxFollowUps: l.MaxFollowUps,
+		BufferLimit:  ByteSize(l.BufferLimit),
+		Fresh:        l.Fresh,
+		PoolSize:     l.PoolSize,
+		RecycleAbove: ByteSize(l.RecycleAbove),
+		Retry:        Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
 	}
 }
 

@@ -25,7 +25,8 @@ func writeFile(t *testing.T, body string) string {
 func flags(t *testing.T, args ...string) *pflag.FlagSet {
 	t.Helper()
 	fs := pflag.NewFlagSet("host", pflag.ContinueOnError)
-	config.RegisterFlags(fs)
+	config.RegisterFileFlag(fs)
+	config.RegisterFlags(fs, config.Keys())
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,14 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 )
@@ -62,13 +59,13 @@ func Load(src Sources) (Config, Origins, error) {
 	}
 	if src.Flags != nil {
 		k := koanf.New(".")
-		provider := posflag.ProviderWithFlag(src.Flags, ".", nil, func(f *pflag.Flag) (string, any) {
-			if _, ok := leafByKey()[f.Name]; !ok {
-				return "", nil // not a config key, e.g. --config
+		var errs []error
+		src.Flags.Visit(func(f *pflag.Flag) { // only the flags the user set
+			if v, ok := f.Value.(*flagValue); ok {
+				errs = append(errs, k.Set(f.Name, v.get()))
 			}
-			return f.Name, posflag.FlagVal(src.Flags, f)
 		})
-		if err := k.Load(provider, nil); err != nil {
+		if err := errors.Join(errs...); err != nil {
 			return cfg, origins, fmt.Errorf("flags: %w", err)
 		}
 		if err := apply(&cfg, origins, k, func(key string) string { return "flag --" + key }); err != nil {
@@ -335,62 +332,4 @@ func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 		}
 	}
 	return reflect.StructField{}, false
-}
-
-// leafByKey lists every key that holds a value (not a section), with its type, leaving
-// out per-plugin sections whose keys depend on plugin names.
-var leafByKey = sync.OnceValue(func() map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	var walk func(prefix string, t reflect.Type)
-	walk = func(prefix string, t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("koanf")
-			if strings.HasSuffix(tag, ",squash") {
-				walk(prefix, f.Type)
-				continue
-			}
-			key := prefix + tag
-			ft := f.Type
-			switch {
-			case ft.Kind() == reflect.Map:
-				// per-plugin overrides: YAML only
-			case ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(textUnmarshaler):
-				walk(key+".", ft)
-			default:
-				out[key] = ft
-			}
-		}
-	}
-	walk("", reflect.TypeOf(Config{}))
-	return out
-})
-
-// Keys lists every configuration key that a flag or an environment variable can set,
-// sorted, with its environment variable.
-func Keys() [][2]string {
-	var out [][2]string
-	for key := range leafByKey() {
-		out = append(out, [2]string{key, envName(key)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
-	return out
-}
-
-// RegisterFlags adds one flag per configuration key to fs, named like the key
-// (--futureCall.concurrencyLimit), plus --config for the YAML file.
-func RegisterFlags(fs *pflag.FlagSet) {
-	fs.String("config", os.Getenv(EnvPrefix+"CONFIG"), "YAML configuration file (env "+EnvPrefix+"CONFIG)")
-	for _, kv := range Keys() {
-		key := kv[0]
-		usage := "sets " + key + " (env " + kv[1] + ")"
-		switch leafByKey()[key].Kind() {
-		case reflect.Bool:
-			fs.Bool(key, false, usage)
-		case reflect.Slice:
-			fs.StringSlice(key, nil, usage)
-		default:
-			fs.String(key, "", usage)
-		}
-	}
 }

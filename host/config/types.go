@@ -29,8 +29,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes d as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+// MarshalText writes d as a Go duration string without zero trailing units: "1h", not
+// "1h0m0s".
+func (d Duration) MarshalText() ([]byte, error) {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return []byte(s), nil
+}
 
 // ByteSize is a size in bytes, written as a number or with a binary unit ("64MiB",
 // "512KiB", "1GiB"; "K", "M", "G", "KB", "MB", "GB" are read as binary units too).
