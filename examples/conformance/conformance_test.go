@@ -639,6 +639,19 @@ func checkDrip(t *testing.T, p *plugin) {
 			res.failed, res.failure)
 	}
 
+	// 2^100 is an integer to the schema, but no 64-bit type holds it: the guest must fail
+	// the call with a message, or use the number exactly (the WAT plugins keep its digits
+	// as text); never trap, nor act on a number that wrapped around.
+	const huge = `1267650600228229401496703205376`
+	p.checkArgs(t, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`))
+	res = p.invoke(t, envelope(t, p.name, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`)))
+	calls := hostCalls(res)
+	exact := len(calls) == 1 && calls[0].fn == abi.HostCancel && calls[0].data == "drip-user-"+huge
+	if res.failed && (res.failure == "" || len(calls) > 0) || !res.failed && !exact {
+		t.Errorf("unsubscribe of user %s returned failed=%t, message %q, host calls %q: want a failure with a message and no host calls",
+			huge, res.failed, res.failure, calls)
+	}
+
 	res = p.succeed(t, "unsubscribe", map[string]any{"userId": ada.UserID})
 	wantLine(t, res, "unsubscribe", fmt.Sprintf("unsubscribed user %d: %d pending", ada.UserID, cancelled))
 	if calls := hostCalls(res); len(calls) != 1 || calls[0].fn != abi.HostCancel || calls[0].data != "drip-user-42" {

@@ -38,12 +38,14 @@ export function log(level: Level, line: string): void {
  * many carry it now, or a negative number when the host refused (see lastError).
  */
 export function cancel(identifier: string): i64 {
+  if (decodeError !== null) return -1;
   const utf8 = String.UTF8.encode(identifier);
   return hostCancel(changetype<usize>(utf8), utf8.byteLength);
 }
 
 /** Why the host refused the last schedule or cancel of this call. */
 export function lastError(): string {
+  if (decodeError !== null) return decodeError!;
   const n = hostLastError(0, 0);
   if (n == 0) return "the host refused the request";
   const buf = new ArrayBuffer(<i32>n);
@@ -100,6 +102,7 @@ export class Schedule {
 
   /** Asks the host to schedule the call; returns null, or why the host refused. */
   send(): string | null {
+    if (decodeError !== null) return decodeError;
     let req = '{"method":' + quote(this.method);
     if (this.pluginName !== null) req += ',"plugin":' + quote(this.pluginName!);
     if (this.argsJson.length > 0) req += ',"args":' + this.argsJson + "}";
@@ -112,6 +115,13 @@ export class Schedule {
 }
 
 // ---- JSON ------------------------------------------------------------------------------
+
+/**
+ * Why the current call's arguments could not be read as their types, once a getter found
+ * out. fc_invoke then fails the call with it, whatever the handler returned, and cancel
+ * and Schedule.send refuse, so nothing acts on a wrong value.
+ */
+let decodeError: string | null = null;
 
 /** The kinds of JSON value. */
 export enum Kind {
@@ -156,11 +166,24 @@ export class Json {
     return this.member(name).text;
   }
 
-  /** The member name as an integer (1, -7, and 3.0, which JSON Schema counts as one). */
+  /**
+   * The member name as an integer (1, -7, and 3.0, which JSON Schema counts as one). A
+   * number no i64 holds (2^100, say) reads as 0 and fails the call with a message
+   * instead: see decodeError.
+   */
   getInt(name: string): i64 {
     const text = this.member(name).text;
-    if (text.includes(".") || text.includes("e") || text.includes("E")) return <i64>parseFloat(text);
-    return I64.parseInt(text);
+    if (text.includes(".") || text.includes("e") || text.includes("E")) {
+      const f = parseFloat(text);
+      // i64 holds [-2^63, 2^63); both bounds are exact as f64.
+      if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) return <i64>f;
+    } else {
+      const v = I64.parseInt(text);
+      // parseInt wraps around silently: the digits tell whether it did.
+      if (v.toString() == text || text == "-0") return v;
+    }
+    if (decodeError === null) decodeError = "member " + name + ": " + text + " does not fit in an i64";
+    return 0;
   }
 
   /** The member name as a number. */
@@ -435,7 +458,9 @@ export function fc_invoke(ptr: usize, len: usize): u64 {
   }
   for (let i = 0; i < methods.length; i++) {
     if (methods[i].name == name.text) {
+      decodeError = null;
       const err = methods[i].run(call);
+      if (decodeError !== null) return result(decodeError!);
       return err === null ? 0 : result(err);
     }
   }
