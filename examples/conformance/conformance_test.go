@@ -646,6 +646,7 @@ func checkDrip(t *testing.T, p *plugin) {
 	p.checkArgs(t, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`))
 	res = p.invoke(t, envelope(t, p.name, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`)))
 	calls := hostCalls(res)
+	t.Logf("unsubscribe of user %s: failed=%t, message %q", huge, res.failed, res.failure)
 	exact := len(calls) == 1 && calls[0].fn == abi.HostCancel && calls[0].data == "drip-user-"+huge
 	if res.failed && (res.failure == "" || len(calls) > 0) || !res.failed && !exact {
 		t.Errorf("unsubscribe of user %s returned failed=%t, message %q, host calls %q: want a failure with a message and no host calls",

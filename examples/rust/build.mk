@@ -31,3 +31,9 @@ deps-rust:
 		if [ "$$(id -u)" != 0 ]; then echo "no wasm32-wasi Rust toolchain: install the Debian packages cargo rustc libstd-rust-dev-wasm32 lld $(RUST_CRATES)"; exit 1; fi; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends cargo rustc libstd-rust-dev-wasm32 lld $(RUST_CRATES); \
 	fi
+
+# The SDK's own tests (schemas, serde round trips) run natively with make test.
+.PHONY: test-rust-sdk
+test: test-rust-sdk
+test-rust-sdk: | deps-rust
+	cd sdk/rust && RUSTC=$(RUSTC) RUSTDOC=$(dir $(RUSTC))rustdoc $(CARGO) test $(RUST_CARGO_CONFIG:debian-registry.toml=../../$(RUST_DIR)/debian-registry.toml) --target-dir ../../$(RUST_DIR)/target

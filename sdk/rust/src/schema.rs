@@ -170,3 +170,83 @@ impl From<Record> for Value {
         schema
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Carrier {
+        Post,
+        Courier,
+    }
+
+    impl Schema for Carrier {
+        fn schema() -> Value {
+            string_enum(&["post", "courier"])
+        }
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Order {
+        order_id: i64,
+        items: Vec<String>,
+        carrier: Carrier,
+        express: Option<bool>,
+    }
+
+    impl Schema for Order {
+        fn schema() -> Value {
+            record()
+                .description("An order.")
+                .field::<i64>("orderId")
+                .field::<Vec<String>>("items")
+                .field::<Carrier>("carrier")
+                .described::<Option<bool>>("express", "Ship overnight.")
+                .into()
+        }
+    }
+
+    #[test]
+    fn record_schema_lists_fields_and_requires_all_but_options() {
+        assert_eq!(
+            Order::schema(),
+            json!({
+                "type": "object",
+                "description": "An order.",
+                "properties": {
+                    "orderId": {"type": "integer"},
+                    "items": {"type": "array", "items": {"type": "string"}},
+                    "carrier": {"type": "string", "enum": ["post", "courier"]},
+                    "express": {"anyOf": [{"type": "boolean"}, {"type": "null"}], "description": "Ship overnight."},
+                },
+                "required": ["orderId", "items", "carrier"],
+                "additionalProperties": false,
+            })
+        );
+    }
+
+    /// An Option field may be null or left out, in the schema as in serde.
+    #[test]
+    fn optional_field_reads_null_and_absence() {
+        for text in [
+            r#"{"orderId": 7, "items": [], "carrier": "post", "express": null}"#,
+            r#"{"orderId": 7, "items": [], "carrier": "post"}"#,
+        ] {
+            let order: Order = serde_json::from_str(text).unwrap();
+            assert_eq!(order.express, None, "{}", text);
+        }
+    }
+
+    #[test]
+    fn optional_parameter_has_its_inner_schema() {
+        assert!(<Option<u32> as Schema>::OPTIONAL);
+        assert_eq!(
+            <Option<u32> as Schema>::schema(),
+            json!({"type": "integer", "minimum": 0, "maximum": 4294967295u32})
+        );
+    }
+}
