@@ -3,9 +3,10 @@
 # CARGO and RUSTC are Debian's: their wasm32-wasi standard library comes with
 # libstd-rust-dev-wasm32, which a rustup toolchain found first on PATH may lack. With
 # rustup and crates.io (Rust 1.78 or later), build with
-#   make plugins CARGO=cargo RUSTC=rustc RUST_TARGET=wasm32-wasip1 RUST_CARGO_CONFIG=
+#   make plugins CARGO=cargo RUSTC=rustc RUSTDOC=rustdoc RUST_TARGET=wasm32-wasip1 RUST_CARGO_CONFIG=
 CARGO ?= /usr/bin/cargo
 RUSTC ?= /usr/bin/rustc
+RUSTDOC ?= /usr/bin/rustdoc
 RUST_TARGET ?= wasm32-wasi
 RUST_DIR := examples/rust
 RUST_CARGO_CONFIG ?= --config debian-registry.toml
@@ -36,4 +37,4 @@ deps-rust:
 .PHONY: test-rust-sdk
 test: test-rust-sdk
 test-rust-sdk: | deps-rust
-	cd sdk/rust && RUSTC=$(RUSTC) RUSTDOC=$(dir $(RUSTC))rustdoc $(CARGO) test $(RUST_CARGO_CONFIG:debian-registry.toml=../../$(RUST_DIR)/debian-registry.toml) --target-dir ../../$(RUST_DIR)/target
+	cd sdk/rust && RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) $(CARGO) test $(RUST_CARGO_CONFIG:debian-registry.toml=../../$(RUST_DIR)/debian-registry.toml) --target-dir ../../$(RUST_DIR)/target
