@@ -34,6 +34,10 @@ var built = []string{
 	"example_wat", "drip_wat",
 }
 
+// noKinds lists the example plugins without the kinds method: the hand-written WAT one,
+// which has no SDK whose readers it would check, and those not written yet.
+var noKinds = map[string]bool{"example_wat": true, "example": true, "example_as": true, "example_rust": true}
+
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
 var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true}
@@ -584,6 +588,10 @@ func checkExample(t *testing.T, p *plugin) {
 		p.wantLog(t, p.succeed(t, "doOtherWork", map[string]string{"data": data}), "doOtherWork", data)
 	}
 
+	if !noKinds[p.name] {
+		checkKinds(t, p)
+	}
+
 	// Unknown fields, another key order and white space: a guest must cope with all.
 	quirky := `{ "call" : {"id": 1, "plugin": "x", "scheduledAt": "2026-01-01T00:00:00Z",
 		"attempt": 1, "maxAttempts": 1, "future": [1, {"method": "no", "args": "{"}]},
@@ -596,6 +604,66 @@ func checkExample(t *testing.T, p *plugin) {
 		wantLine(t, res, "doOtherWork", `quirky \"}\" \u00e9\ud834\udd1e`)
 	} else {
 		wantLine(t, res, "doOtherWork", `quirky "}" é𝄞`)
+	}
+}
+
+// kindsParams is the signature of the example plugins' kinds method: a parameter of every
+// JSON kind.
+var kindsParams = []abi.Param{
+	{Name: "text", Schema: json.RawMessage(`{"type": "string"}`)},
+	{Name: "count", Schema: json.RawMessage(`{"type": "integer"}`)},
+	{Name: "ratio", Schema: json.RawMessage(`{"type": "number"}`)},
+	{Name: "flag", Schema: json.RawMessage(`{"type": "boolean"}`)},
+	{Name: "tags", Schema: json.RawMessage(`{"type": "array", "items": {"type": "string"}}`)},
+	{Name: "point", Schema: json.RawMessage(`{"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}},
+		"required": ["x", "y"], "additionalProperties": false}`)},
+	{Name: "note", Schema: json.RawMessage(`{"type": "string"}`), Optional: true},
+}
+
+// checkKinds calls kinds with a value of every JSON kind, and wants the canonical line of
+// doc.go: what the plugin read, as every language reads it.
+func checkKinds(t *testing.T, p *plugin) {
+	p.wantMethod(t, "kinds", kindsParams...)
+	for _, c := range []struct {
+		args string
+		line string
+	}{{
+		`{"text": "é \"q\" 𝄞", "count": -9007199254740993, "ratio": 2.5, "flag": true,
+		  "tags": ["a", "b,c", ""], "point": {"y": 2, "x": -1}, "note": "hi"}`,
+		`kinds: text=é "q" 𝄞 count=-9007199254740993 ratio=2.5 flag=true tags=[a,b,c,] point={x:-1 y:2} note=hi`,
+	}, {
+		// An exponent for the number, no items, and the optional parameter left out.
+		`{"text": "", "count": 3, "ratio": -1.25e-1, "flag": false, "tags": [],
+		  "point": {"x": 0, "y": 100}}`,
+		`kinds: text= count=3 ratio=-0.125 flag=false tags=[] point={x:0 y:100} note=none`,
+	}} {
+		p.checkArgs(t, "kinds", json.RawMessage(c.args))
+		res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(c.args)))
+		if res.failed {
+			t.Errorf("kinds(%s) failed: %q", c.args, res.failure)
+			continue
+		}
+		var lines []string
+		for _, e := range res.events {
+			if e.fn == abi.HostLog {
+				lines = append(lines, e.data)
+			}
+		}
+		if len(lines) != 1 || lines[0] != c.line {
+			t.Errorf("kinds(%s) logged %q, want exactly %q", c.args, lines, c.line)
+		}
+	}
+
+	// 3.0 and 1e2 are integers to JSON Schema, so the host lets them through; a guest
+	// whose decoder takes integers only as digits may refuse them, but with a message.
+	whole := `{"text": "", "count": 3.0, "ratio": 0.5, "flag": true, "tags": ["x"], "point": {"x": 0, "y": 1e2}}`
+	p.checkArgs(t, "kinds", json.RawMessage(whole))
+	res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(whole)))
+	t.Logf("kinds with integers written 3.0 and 1e2: failed=%t, message %q", res.failed, res.failure)
+	const wholeLine = `kinds: text= count=3 ratio=0.5 flag=true tags=[x] point={x:0 y:100} note=none`
+	if res.failed && res.failure == "" || !res.failed && (len(res.events) != 1 || res.events[0].data != wholeLine) {
+		t.Errorf("kinds(%s) returned failed=%t, message %q, events %q: want %q logged, or a failure with a message",
+			whole, res.failed, res.failure, res.events, wholeLine)
 	}
 }
 
