@@ -1,7 +1,8 @@
 /*
  * example_c: Serverpod's example future calls, written in C with sdk/c, and kinds(),
- * which reads a value of every JSON kind and logs what it read (the conformance test
- * compares the line with every language's).
+ * which reads a value of every JSON kind, logs what it read (the conformance test
+ * compares the line with every language's) and schedules itself again an hour later with
+ * the values it read.
  */
 #include "futurecalls.h"
 
@@ -32,16 +33,24 @@ static const char *kinds(const fc_call *call) {
 	}
 	size_t n;
 	const fc_json *items = fc_json_items(fc_json_get(args, "tags"), &n);
-	const char *tags = "";
+	const char *tags = "", *tags_json = "";
 	for (size_t i = 0; i < n; i++) {
-		tags = fc_format("%s%s%s", tags, i > 0 ? "," : "", fc_json_string(items[i]));
+		const char *tag = fc_json_string(items[i]);
+		tags = fc_format("%s%s%s", tags, i > 0 ? "," : "", tag);
+		tags_json = fc_format("%s%s%s", tags_json, i > 0 ? "," : "", fc_json_quote(tag));
 	}
 	/* An optional parameter left out reads as missing. */
 	const char *note = fc_json_string(fc_json_get(args, "note"));
 	fc_log(FC_INFO, "kinds: text=%s count=%lld ratio=%g flag=%s tags=[%s] point={x:%lld y:%lld} note=%s",
 	       text, (long long)count, ratio, flag ? "true" : "false", tags, (long long)x, (long long)y,
 	       note != NULL ? note : "none");
-	return NULL;
+
+	/* The same values written back, as a follow-up call: %.17g keeps every double exact. */
+	const char *request = fc_format(FC_JSON({"method": "kinds", "delay": "1h", "args": {"text": %s,
+		"count": %lld, "ratio": %.17g, "flag": %s, "tags": [%s], "point": {"x": %lld, "y": %lld}%s}}),
+		fc_json_quote(text), (long long)count, ratio, flag ? "true" : "false", tags_json, (long long)x,
+		(long long)y, note != NULL ? fc_format(", \"note\": %s", fc_json_quote(note)) : "");
+	return fc_schedule(request) < 0 ? fc_last_error() : NULL;
 }
 
 const fc_plugin fc_plugin_definition = {
@@ -52,7 +61,7 @@ const fc_plugin fc_plugin_definition = {
 		{"doWork", do_work, "Does some work.", NULL},
 		{"doOtherWork", do_other_work, "Does other work with the given data.",
 		 FC_PARAMS(FC_PARAM("data", FC_JSON({"type": "string"})))},
-		{"kinds", kinds, "Reads a value of every JSON kind and logs what it read.",
+		{"kinds", kinds, "Reads a value of every JSON kind, logs it, and calls itself again in an hour with it.",
 		 FC_PARAMS(
 			FC_PARAM("text", FC_JSON({"type": "string"})),
 			FC_PARAM("count", FC_JSON({"type": "integer"})),
