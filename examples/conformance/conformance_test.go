@@ -36,7 +36,7 @@ var built = []string{
 
 // noKinds lists the example plugins without the kinds method: the hand-written WAT one,
 // which has no SDK whose readers it would check, and those not written yet.
-var noKinds = map[string]bool{"example_wat": true, "example": true, "example_as": true, "example_rust": true}
+var noKinds = map[string]bool{"example_wat": true, "example": true, "example_rust": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
@@ -680,6 +680,14 @@ func checkKinds(t *testing.T, p *plugin) {
 		if !sameValues(req.Args, json.RawMessage(c.args)) {
 			t.Errorf("kinds(%s) scheduled kinds(%s): want the same values", c.args, req.Args)
 		}
+	}
+
+	// Arguments the host would refuse (a required record left out) reach a guest only
+	// when its manifest and code disagree: the call must fail with a message, not trap.
+	partial := `{"text": "", "count": 1, "ratio": 1, "flag": true, "tags": []}`
+	if res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(partial))); !res.failed || res.failure == "" || len(hostCalls(res)) > 0 {
+		t.Errorf("kinds(%s) returned failed=%t, message %q, host calls %q: want a failure with a message and no host calls",
+			partial, res.failed, res.failure, hostCalls(res))
 	}
 
 	// 3.0 and 1e2 are integers to JSON Schema, so the host lets them through; a guest

@@ -74,8 +74,8 @@ export class Schedule {
   }
 
   /**
-   * Adds the argument name: a string, number or boolean, or an object with a
-   * toJson(): string method (a record).
+   * Adds the argument name: a string, number, boolean, an array of them, or an object
+   * with a toJson(): string method (a record).
    */
   arg<T>(name: string, value: T): Schedule {
     this.argsJson += (this.argsJson.length == 0 ? "{" : ",") + quote(name) + ":" + toJson<T>(value);
@@ -154,11 +154,16 @@ export class Json {
     return this.names.includes(name);
   }
 
-  /** The member name, which must be there: a missing one traps. */
+  /**
+   * The member name, which must be there: a missing one reads as null JSON and fails the
+   * call with a message (see decodeError). For an optional member use get(), which
+   * returns null when it is missing.
+   */
   member(name: string): Json {
     const v = this.get(name);
-    if (v === null) abort("missing member " + name);
-    return v!;
+    if (v !== null) return v;
+    if (decodeError === null) decodeError = "missing member " + name;
+    return new Json();
   }
 
   /** The member name as a string. */
@@ -342,18 +347,37 @@ export function quote(s: string): string {
   return out + s.substring(start) + '"';
 }
 
-/** The JSON text of a string, number, boolean, or object with a toJson(): string method. */
+/**
+ * The JSON text of a string, number, boolean, array of these, null, or object with a
+ * toJson(): string method (a record). Any other type is a compile-time error that names
+ * it.
+ */
 export function toJson<T>(value: T): string {
+  if (isNullable<T>()) {
+    if (changetype<usize>(value) == 0) return "null";
+  }
   if (isString<T>()) {
     return quote(changetype<string>(value));
   } else if (isBoolean<T>()) {
     return value ? "true" : "false";
   } else if (isInteger<T>() || isFloat<T>()) {
     return value.toString();
-  } else {
-    // @ts-ignore: a record class has toJson(), checked when T is compiled
+  } else if (isArray<T>()) {
+    let out = "[";
+    // @ts-ignore: T is an array here
+    for (let i = 0; i < value.length; i++) {
+      // @ts-ignore: T is an array here
+      out += (i > 0 ? "," : "") + toJson<valueof<T>>(value[i]);
+    }
+    return out + "]";
+  }
+  // @ts-ignore: isDefined tells whether T has toJson, at compile time
+  if (isReference<T>() && isDefined(value.toJson)) {
+    // @ts-ignore: a record class has toJson()
     return value.toJson();
   }
+  ERROR("futurecalls: Schedule.arg and toJson take a string, number, boolean, array, or a class with toJson(): string");
+  return "";
 }
 
 // ---- Registration and the exports ------------------------------------------------------
