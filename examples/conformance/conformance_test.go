@@ -35,8 +35,8 @@ var built = []string{
 }
 
 // noKinds lists the example plugins without the kinds method: the hand-written WAT one,
-// which has no SDK whose readers it would check, and those not written yet.
-var noKinds = map[string]bool{"example_wat": true, "example_rust": true}
+// which has no SDK whose readers it would check.
+var noKinds = map[string]bool{"example_wat": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
