@@ -3,6 +3,7 @@ package signature
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -49,7 +50,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	}
 	var m abi.Manifest
 	if err := decodeStrictly(data, &m); err != nil {
-		return nil, &ManifestError{Problems: []string{"not a valid JSON manifest: " + err.Error()}}
+		return nil, &ManifestError{Problems: []string{"not a valid JSON manifest: " + err.Error() + position(data, err)}}
 	}
 	var has presence
 	if err := json.Unmarshal(data, &has); err != nil {
@@ -69,6 +70,26 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, &ManifestError{Problems: problems}
 	}
 	return CheckManifest(m)
+}
+
+// position says where in data a JSON syntax or type error is: the line and column of the
+// offending character (SDKs write a call or parameter a line) and the text that ends with
+// it; or "" if err has no offset.
+func position(data []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var offset int64
+	switch {
+	case errors.As(err, &syntax):
+		offset = syntax.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	default:
+		return ""
+	}
+	before := data[:min(max(offset, 0), int64(len(data)))]
+	line, column := bytes.Count(before, []byte("\n"))+1, len(before)-bytes.LastIndexByte(before, '\n')-1
+	return fmt.Sprintf(" (line %d, column %d: %q)", line, column, before[max(len(before)-24, 0):])
 }
 
 // decodeStrictly decodes one JSON value and refuses anything after it.

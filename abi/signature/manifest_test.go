@@ -65,6 +65,10 @@ func TestParseManifestProblems(t *testing.T) {
 		want     []string // substrings of the problems, in order
 	}{
 		{"not JSON", `{"abi": 1,`, []string{"not a valid JSON manifest"}},
+		{"trailing comma", "{\"abi\": 1, \"name\": \"x\", \"calls\": [\n{\"name\": \"a\", \"params\": [\n  {\"name\": \"p\", \"schema\": {\"type\": \"string\",}}]}]}",
+			[]string{`invalid character '}' looking for beginning of object key string (line 3, column 45: "ma\": {\"type\": \"string\",}")`}},
+		{"wrong type on a line", "{\"abi\": 1, \"name\": \"x\", \"calls\": [\n{\"name\": 7, \"params\": []}]}",
+			[]string{`(line 2, column 10: "\", \"calls\": [\n{\"name\": 7")`}},
 		{"trailing data", `{"abi": 1, "name": "x", "calls": []} x`, []string{"data after the JSON value"}},
 		{"wrong field type", `{"abi": "1", "name": "x", "calls": []}`, []string{"not a valid JSON manifest"}},
 		{"missing fields", `{}`, []string{"abi: missing", "name: missing", "calls: missing"}},

@@ -8,29 +8,11 @@
  */
 #include "futurecalls.h"
 
-const char fc_plugin_manifest[] = FC_JSON({
-	"abi": 1,
-	"name": "drip_c",
-	"version": "1.0.0",
-	"description": "A drip campaign: welcome a new user, follow up three days later",
-	"calls": [
-		{"name": "welcome", "description": "Welcomes a new user and schedules the follow-up.",
-		 "params": [
-			{"name": "signup", "schema": {"type": "object",
-				"properties": {"userId": {"type": "integer"}, "email": {"type": "string"},
-					"plan": {"type": "string", "enum": ["free", "pro"]}},
-				"required": ["userId", "email", "plan"], "additionalProperties": false}},
-			{"name": "note", "schema": {"type": "string"}, "optional": true}]},
-		{"name": "followUp", "description": "Follows up with a user three days after the welcome.",
-		 "params": [
-			{"name": "signup", "schema": {"type": "object",
-				"properties": {"userId": {"type": "integer"}, "email": {"type": "string"},
-					"plan": {"type": "string", "enum": ["free", "pro"]}},
-				"required": ["userId", "email", "plan"], "additionalProperties": false}}]},
-		{"name": "unsubscribe", "description": "Stops the drip of a user.",
-		 "params": [{"name": "userId", "schema": {"type": "integer"}}]}
-	]
-});
+/* SIGNUP is the JSON Schema of the record parameter signup. */
+#define SIGNUP FC_JSON({"type": "object", \
+	"properties": {"userId": {"type": "integer"}, "email": {"type": "string"}, \
+		"plan": {"type": "string", "enum": ["free", "pro"]}}, \
+	"required": ["userId", "email", "plan"], "additionalProperties": false})
 
 /* signup is the record parameter, read from the call's arguments. */
 struct signup {
@@ -99,9 +81,15 @@ static const char *unsubscribe(const fc_call *call) {
 	return NULL;
 }
 
-const fc_method fc_plugin_methods[] = {
-	{"welcome", welcome},
-	{"followUp", follow_up},
-	{"unsubscribe", unsubscribe},
-	{NULL, NULL},
+const fc_plugin fc_plugin_definition = {
+	.name = "drip_c",
+	.version = "1.0.0",
+	.description = "A drip campaign: welcome a new user, follow up three days later",
+	.methods = FC_METHODS(
+		{"welcome", welcome, "Welcomes a new user and schedules the follow-up.",
+		 FC_PARAMS(FC_PARAM("signup", SIGNUP), FC_OPTIONAL("note", FC_JSON({"type": "string"})))},
+		{"followUp", follow_up, "Follows up with a user three days after the welcome.",
+		 FC_PARAMS(FC_PARAM("signup", SIGNUP))},
+		{"unsubscribe", unsubscribe, "Stops the drip of a user.",
+		 FC_PARAMS(FC_PARAM("userId", FC_JSON({"type": "integer"})))}),
 };

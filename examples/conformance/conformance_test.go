@@ -27,12 +27,17 @@ const pluginsDir = "../../plugins"
 // built lists the plugins the examples of this repository must have built: a missing one
 // fails the test rather than shrinking it.
 var built = []string{
-	"example", "drip",
+	"example", "drip", "kinds",
 	"example_as", "drip_as",
 	"example_c", "drip_c",
 	"example_rust", "drip_rust",
 	"example_wat", "drip_wat",
 }
+
+// noKinds lists the example plugins without the kinds method: the hand-written WAT one,
+// which has no SDK whose readers it would check, and Go's, whose kinds is the plugin
+// "kinds" because the host's tests count the Go example's methods.
+var noKinds = map[string]bool{"example_wat": true, "example": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
@@ -77,6 +82,8 @@ func TestPlugins(t *testing.T) {
 				checkExample(t, p)
 			case p.kind("drip"):
 				checkDrip(t, p)
+			case p.kind("kinds"):
+				checkKinds(t, p)
 			}
 			checkUnknownMethod(t, p)
 		})
@@ -475,6 +482,20 @@ func (p *plugin) wantMethod(t *testing.T, name string, params ...abi.Param) {
 	}
 }
 
+// sameValues tells whether two JSON documents hold the same values, numbers compared
+// exactly (so an integer beyond 2^53 must come back whole).
+func sameValues(a, b []byte) bool {
+	decode := func(data []byte) (any, bool) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var v any
+		return v, dec.Decode(&v) == nil
+	}
+	x, okx := decode(a)
+	y, oky := decode(b)
+	return okx && oky && reflect.DeepEqual(x, y)
+}
+
 func sameJSON(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
@@ -584,6 +605,10 @@ func checkExample(t *testing.T, p *plugin) {
 		p.wantLog(t, p.succeed(t, "doOtherWork", map[string]string{"data": data}), "doOtherWork", data)
 	}
 
+	if !noKinds[p.name] {
+		checkKinds(t, p)
+	}
+
 	// Unknown fields, another key order and white space: a guest must cope with all.
 	quirky := `{ "call" : {"id": 1, "plugin": "x", "scheduledAt": "2026-01-01T00:00:00Z",
 		"attempt": 1, "maxAttempts": 1, "future": [1, {"method": "no", "args": "{"}]},
@@ -596,6 +621,114 @@ func checkExample(t *testing.T, p *plugin) {
 		wantLine(t, res, "doOtherWork", `quirky \"}\" \u00e9\ud834\udd1e`)
 	} else {
 		wantLine(t, res, "doOtherWork", `quirky "}" é𝄞`)
+	}
+}
+
+// kindsParams is the signature of the example plugins' kinds method: a parameter of every
+// JSON kind, each with a value its schema must accept and one of another kind it must
+// refuse. Schemas are compared by what they accept, not as text: a Go slice, say, also
+// allows null.
+var kindsParams = []struct {
+	name          string
+	optional      bool
+	good, refused string
+}{
+	{"text", false, `"a"`, `1`},
+	{"count", false, `-7`, `1.5`},
+	{"ratio", false, `0.5`, `"0.5"`},
+	{"flag", false, `false`, `"false"`},
+	{"tags", false, `["a"]`, `[1]`},
+	{"point", false, `{"x": 1, "y": 2}`, `{"x": 1, "y": 2, "z": 3}`},
+	{"note", true, `"n"`, `{}`},
+}
+
+// checkKinds calls kinds with a value of every JSON kind, and wants the canonical line of
+// doc.go: what the plugin read, as every language reads it.
+func checkKinds(t *testing.T, p *plugin) {
+	params := p.method(t, "kinds").Params
+	if len(params) != len(kindsParams) {
+		t.Fatalf("kinds has %d parameters, want %d", len(params), len(kindsParams))
+	}
+	for i, want := range kindsParams {
+		if params[i].Name != want.name || params[i].Optional != want.optional {
+			t.Fatalf("kinds parameter %d is %s (optional=%t), want %s (optional=%t)",
+				i, params[i].Name, params[i].Optional, want.name, want.optional)
+		}
+		schema := p.schemas["kinds"][want.name]
+		for value, valid := range map[string]bool{want.good: true, want.refused: false} {
+			inst, err := jsonschema.UnmarshalJSON(strings.NewReader(value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := schema.Validate(inst); (err == nil) != valid {
+				t.Errorf("kinds parameter %s %s: accepts %s is %t, want %t", want.name, params[i].Schema, value, err == nil, valid)
+			}
+		}
+	}
+	for _, c := range []struct {
+		args string
+		line string
+	}{{
+		`{"text": "é \"q\" 𝄞", "count": -9007199254740993, "ratio": 2.5, "flag": true,
+		  "tags": ["a", "b,c", ""], "point": {"y": 2, "x": -1}, "note": "hi"}`,
+		`kinds: text=é "q" 𝄞 count=-9007199254740993 ratio=2.5 flag=true tags=[a,b,c,] point={x:-1 y:2} note=hi`,
+	}, {
+		// No items, and the optional parameter left out.
+		`{"text": "", "count": 3, "ratio": -0.125, "flag": false, "tags": [],
+		  "point": {"x": 0, "y": 100}}`,
+		`kinds: text= count=3 ratio=-0.125 flag=false tags=[] point={x:0 y:100} note=none`,
+	}} {
+		p.checkArgs(t, "kinds", json.RawMessage(c.args))
+		res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(c.args)))
+		if res.failed {
+			t.Errorf("kinds(%s) failed: %q", c.args, res.failure)
+			continue
+		}
+		var lines []string
+		for _, e := range res.events {
+			if e.fn == abi.HostLog {
+				lines = append(lines, e.data)
+			}
+		}
+		if len(lines) != 1 || lines[0] != c.line {
+			t.Errorf("kinds(%s) logged %q, want exactly %q", c.args, lines, c.line)
+		}
+		calls := hostCalls(res)
+		if len(calls) != 1 || calls[0].fn != abi.HostSchedule {
+			t.Errorf("kinds(%s) made the host calls %q, want one schedule", c.args, calls)
+			continue
+		}
+		var req abi.ScheduleRequest
+		err := json.Unmarshal([]byte(calls[0].data), &req)
+		if delay, derr := time.ParseDuration(req.Delay); err != nil || derr != nil || req.Method != "kinds" || delay != time.Hour {
+			t.Errorf("kinds scheduled %s (%v): want kinds in 1h", calls[0].data, err)
+			continue
+		}
+		p.checkArgs(t, "kinds", req.Args)
+		if !sameValues(req.Args, json.RawMessage(c.args)) {
+			t.Errorf("kinds(%s) scheduled kinds(%s): want the same values", c.args, req.Args)
+		}
+	}
+
+	// Arguments the host would refuse (a required record left out) reach a guest only
+	// when its manifest and code disagree: the call must fail with a message, not trap.
+	partial := `{"text": "", "count": 1, "ratio": 1, "flag": true, "tags": []}`
+	if res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(partial))); !res.failed || res.failure == "" || len(hostCalls(res)) > 0 {
+		t.Errorf("kinds(%s) returned failed=%t, message %q, host calls %q: want a failure with a message and no host calls",
+			partial, res.failed, res.failure, hostCalls(res))
+	}
+
+	// 3.0 and 1e2 are integers to JSON Schema, so the host lets them through; a guest
+	// whose decoder takes integers only as digits may refuse them, but with a message.
+	// 5e-1 is a number in any decoder.
+	whole := `{"text": "", "count": 3.0, "ratio": 5e-1, "flag": true, "tags": ["x"], "point": {"x": 0, "y": 1e2}}`
+	p.checkArgs(t, "kinds", json.RawMessage(whole))
+	res := p.invoke(t, envelope(t, p.name, "kinds", json.RawMessage(whole)))
+	t.Logf("kinds with integers written 3.0 and 1e2: failed=%t, message %q", res.failed, res.failure)
+	const wholeLine = `kinds: text= count=3 ratio=0.5 flag=true tags=[x] point={x:0 y:100} note=none`
+	if res.failed && res.failure == "" || !res.failed && (len(res.events) == 0 || res.events[0].data != wholeLine) {
+		t.Errorf("kinds(%s) returned failed=%t, message %q, events %q: want %q logged, or a failure with a message",
+			whole, res.failed, res.failure, res.events, wholeLine)
 	}
 }
 
@@ -637,6 +770,20 @@ func checkDrip(t *testing.T, p *plugin) {
 	if !res.failed || !strings.Contains(res.failure, "plugin drip is being replaced: try again") {
 		t.Errorf("welcome with its follow-up refused returned failed=%t, message %q: want a failure with the host's reason",
 			res.failed, res.failure)
+	}
+
+	// 2^100 is an integer to the schema, but no 64-bit type holds it: the guest must fail
+	// the call with a message, or use the number exactly (the WAT plugins keep its digits
+	// as text); never trap, nor act on a number that wrapped around.
+	const huge = `1267650600228229401496703205376`
+	p.checkArgs(t, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`))
+	res = p.invoke(t, envelope(t, p.name, "unsubscribe", json.RawMessage(`{"userId": `+huge+`}`)))
+	calls := hostCalls(res)
+	t.Logf("unsubscribe of user %s: failed=%t, message %q", huge, res.failed, res.failure)
+	exact := len(calls) == 1 && calls[0].fn == abi.HostCancel && calls[0].data == "drip-user-"+huge
+	if res.failed && (res.failure == "" || len(calls) > 0) || !res.failed && !exact {
+		t.Errorf("unsubscribe of user %s returned failed=%t, message %q, host calls %q: want a failure with a message and no host calls",
+			huge, res.failed, res.failure, calls)
 	}
 
 	res = p.succeed(t, "unsubscribe", map[string]any{"userId": ada.UserID})

@@ -13,7 +13,13 @@
 //
 //   - "example" or "example_<lang>": Serverpod's example future call.
 //     doWork() logs a line containing "doWork"; doOtherWork(data string) logs a line
-//     containing data.
+//     containing data. Every SDK's example also has kinds(text string, count integer,
+//     ratio number, flag boolean, tags string[], point {x, y integer}, note string?),
+//     which logs exactly one line, the same in every language:
+//     "kinds: text=<text> count=<count> ratio=<ratio, shortest form> flag=<true|false>
+//     tags=[<tags joined by commas>] point={x:<x> y:<y>} note=<note, or none>",
+//     then schedules kinds again with a delay of 1h and the values it read. In Go, kinds
+//     is the plugin "kinds": the host's tests count the Go example's two methods.
 //   - "drip" or "drip_<lang>": a drip campaign on a signup record
 //     {userId integer, email string, plan "free"|"pro"}.
 //     welcome(signup, note?) logs a line containing the e-mail address (and the note

@@ -10,6 +10,7 @@ $(1): $(filter-out %_test.go,$(wildcard $(2)/*.go)) $(GO_PLUGIN_DEPS)
 	$$(GO_WASM) -o $$@ ./$(2)
 endef
 
-PLUGIN_TARGETS += $(PLUGINS_DIR)/example.wasm $(PLUGINS_DIR)/drip.wasm
+PLUGIN_TARGETS += $(PLUGINS_DIR)/example.wasm $(PLUGINS_DIR)/drip.wasm $(PLUGINS_DIR)/kinds.wasm
 $(eval $(call go_plugin,$(PLUGINS_DIR)/example.wasm,examples/go/example))
 $(eval $(call go_plugin,$(PLUGINS_DIR)/drip.wasm,examples/go/drip))
+$(eval $(call go_plugin,$(PLUGINS_DIR)/kinds.wasm,examples/go/kinds))

@@ -1,6 +1,8 @@
 /* futurecalls.c: the guest ABI v1 exports and the helpers of futurecalls.h. */
 #include "futurecalls.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +90,71 @@ __attribute__((export_name("fc_alloc"))) void *fc_alloc(size_t size) {
 	return fc_arena_alloc(size);
 }
 
+/* text is a string that grows by appending, in malloc'd memory that it never frees. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void put(struct text *t, const char *s) {
+	size_t n = strlen(s);
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap == 0 ? 256 : t->cap;
+		while (t->len + n + 1 > cap) {
+			cap *= 2;
+		}
+		char *grown = realloc(t->s, cap);
+		if (grown == NULL) {
+			__builtin_trap(); /* out of memory */
+		}
+		t->s = grown;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->len, s, n + 1);
+	t->len += n;
+}
+
+/* put_member appends , "name": "value" (value quoted) unless value is NULL. */
+static void put_member(struct text *t, const char *name, const char *value) {
+	if (value != NULL) {
+		put(t, ", \"");
+		put(t, name);
+		put(t, "\": ");
+		put(t, fc_json_quote(value));
+	}
+}
+
+/*
+ * fc_manifest writes the manifest from fc_plugin_definition, once: it must stay valid
+ * after the call (the ABI), and the definition never changes.
+ */
 __attribute__((export_name("fc_manifest"))) uint64_t fc_manifest(void) {
-	return pack(fc_plugin_manifest, strlen(fc_plugin_manifest));
+	static struct text manifest;
+	if (manifest.len == 0) {
+		const fc_plugin *p = &fc_plugin_definition;
+		put(&manifest, "{\"abi\": 1, \"name\": ");
+		put(&manifest, fc_json_quote(p->name));
+		put_member(&manifest, "version", p->version);
+		put_member(&manifest, "description", p->description);
+		put(&manifest, ", \"calls\": [");
+		for (const fc_method *m = p->methods; m != NULL && m->name != NULL; m++) {
+			put(&manifest, m == p->methods ? "\n{\"name\": " : ",\n{\"name\": ");
+			put(&manifest, fc_json_quote(m->name));
+			put_member(&manifest, "description", m->description);
+			put(&manifest, ", \"params\": [");
+			for (const fc_param *prm = m->params; prm != NULL && prm->name != NULL; prm++) {
+				put(&manifest, prm == m->params ? "\n  {\"name\": " : ",\n  {\"name\": ");
+				put(&manifest, fc_json_quote(prm->name));
+				put_member(&manifest, "description", prm->description);
+				put(&manifest, ", \"schema\": ");
+				put(&manifest, prm->schema);
+				put(&manifest, prm->optional ? ", \"optional\": true}" : "}");
+			}
+			put(&manifest, "]}");
+		}
+		put(&manifest, "]}");
+	}
+	return pack(manifest.s, manifest.len);
 }
 
 static uint64_t fail(const char *message) {
@@ -103,7 +168,7 @@ __attribute__((export_name("fc_invoke"))) uint64_t fc_invoke(const char *ptr, si
 		return fail("the envelope names no method");
 	}
 	fc_call call = {fc_json_get(envelope, "args"), fc_json_get(envelope, "call")};
-	for (const fc_method *m = fc_plugin_methods; m->name != NULL; m++) {
+	for (const fc_method *m = fc_plugin_definition.methods; m != NULL && m->name != NULL; m++) {
 		if (strcmp(m->name, method) == 0) {
 			const char *err = m->run(&call);
 			return err == NULL ? 0 : fail(err);
@@ -195,6 +260,83 @@ fc_json fc_json_get(fc_json object, const char *name) {
 		p = skip_ws(p + 1, end);
 	}
 	return missing;
+}
+
+fc_json_kind fc_json_kind_of(fc_json v) {
+	if (v.ptr == NULL || v.len == 0) {
+		return FC_JSON_MISSING;
+	}
+	switch (v.ptr[0]) {
+	case 'n': return FC_JSON_NULL;
+	case 't': case 'f': return FC_JSON_BOOL;
+	case '"': return FC_JSON_STRING;
+	case '[': return FC_JSON_ARRAY;
+	case '{': return FC_JSON_OBJECT;
+	default: return FC_JSON_NUMBER;
+	}
+}
+
+const fc_json *fc_json_items(fc_json v, size_t *n) {
+	*n = 0;
+	if (fc_json_kind_of(v) != FC_JSON_ARRAY) {
+		return NULL;
+	}
+	const char *end = v.ptr + v.len;
+	/* Counting commas outside nested values first sizes the result exactly. */
+	size_t count = 0;
+	for (const char *p = skip_ws(v.ptr + 1, end); p < end && *p != ']';) {
+		p = skip_ws(skip_value(p, end), end);
+		count++;
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+		} else {
+			break;
+		}
+	}
+	fc_json *items = must_alloc(count * sizeof(fc_json) + 1);
+	const char *p = skip_ws(v.ptr + 1, end);
+	for (size_t i = 0; i < count; i++) {
+		const char *item = p;
+		p = skip_value(p, end);
+		items[i] = (fc_json){item, (size_t)(p - item)};
+		p = skip_ws(p, end);
+		p = skip_ws(p + 1, end); /* the comma */
+	}
+	*n = count;
+	return items;
+}
+
+bool fc_json_bool(fc_json v, bool *out) {
+	if (v.ptr == NULL) {
+		return false;
+	}
+	if (v.len == 4 && memcmp(v.ptr, "true", 4) == 0) {
+		*out = true;
+		return true;
+	}
+	if (v.len == 5 && memcmp(v.ptr, "false", 5) == 0) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+bool fc_json_float(fc_json v, double *out) {
+	if (fc_json_kind_of(v) != FC_JSON_NUMBER) {
+		return false;
+	}
+	/* strtod wants a NUL-terminated string: the value is a span of the envelope. */
+	char *text = must_alloc(v.len + 1);
+	memcpy(text, v.ptr, v.len);
+	text[v.len] = '\0';
+	char *rest;
+	errno = 0;
+	double d = strtod(text, &rest);
+	if (rest != text + v.len || (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL))) {
+		return false;
+	}
+	*out = d;
+	return true;
 }
 
 static int hex_digit(char c) {
@@ -307,9 +449,14 @@ bool fc_json_int(fc_json v, int64_t *out) {
 		}
 		n = n * 10 + d;
 	}
-	if (p < end && *p == '.') { /* a zero fraction only */
-		for (p++; p < end && *p == '0'; p++) {
+	if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) {
+		/* 3.0 or 1e2: whole numbers written as floats, read exactly up to 2^53. */
+		double d;
+		if (!fc_json_float(v, &d) || d != trunc(d) || fabs(d) > 9007199254740992.0) {
+			return false;
 		}
+		*out = (int64_t)d;
+		return true;
 	}
 	if (p != end) {
 		return false;

@@ -7,8 +7,9 @@
  *       -o plugins/my_plugin.wasm my_plugin.c sdk/c/futurecalls.c
  *
  * futurecalls.c implements the exports the host calls (fc_alloc, fc_manifest, fc_invoke).
- * A plugin defines two things, fc_plugin_manifest and fc_plugin_methods, and writes its
- * handlers with the helpers below. Memory a helper returns belongs to the current call:
+ * A plugin defines one thing, fc_plugin_definition (its name, methods and their
+ * parameters; the SDK writes the manifest from it), and writes its handlers with the
+ * helpers below. Memory a helper returns belongs to the current call:
  * it is freed when the host starts the next call, so handlers need not free anything.
  */
 #ifndef FUTURECALLS_H
@@ -39,17 +40,53 @@ typedef struct {
 /* fc_handler runs one method. It returns NULL on success, or the error message. */
 typedef const char *(*fc_handler)(const fc_call *call);
 
-/* fc_method binds a method name of the manifest to its handler. */
+/*
+ * fc_param is a parameter of a method: its name, its JSON Schema (JSON text, FC_JSON
+ * writes it), whether a call may leave it out, and an optional description.
+ */
+typedef struct {
+	const char *name;
+	const char *schema;
+	bool optional;
+	const char *description;
+} fc_param;
+
+/*
+ * fc_method is a method of the plugin: its name, its handler, a description (or NULL),
+ * and its parameters (FC_PARAMS(...), or NULL for none).
+ */
 typedef struct {
 	const char *name;
 	fc_handler run;
+	const char *description;
+	const fc_param *params;
 } fc_method;
 
-/* The plugin's manifest, a JSON document (FC_JSON writes one without escapes). */
-extern const char fc_plugin_manifest[];
+/*
+ * fc_plugin is what a plugin defines, once, as fc_plugin_definition: its name, version,
+ * description and methods (FC_METHODS(...)). The SDK writes the manifest from it and
+ * dispatches calls by it, so a method's name is written once and the manifest cannot
+ * disagree with the handlers.
+ */
+typedef struct {
+	const char *name;
+	const char *version;
+	const char *description;
+	const fc_method *methods;
+} fc_plugin;
 
-/* The plugin's methods, ended by {NULL, NULL}. */
-extern const fc_method fc_plugin_methods[];
+/* The plugin's definition, which the plugin's own code provides. */
+extern const fc_plugin fc_plugin_definition;
+
+/* FC_METHODS(...) is a list of fc_method, ended for the SDK. */
+#define FC_METHODS(...) ((const fc_method[]){__VA_ARGS__, {NULL, NULL, NULL, NULL}})
+
+/* FC_PARAMS(...) is a list of fc_param (FC_PARAM, FC_OPTIONAL), ended for the SDK. */
+#define FC_PARAMS(...) ((const fc_param[]){__VA_ARGS__, {NULL, NULL, false, NULL}})
+
+/* FC_PARAM is a required parameter, FC_OPTIONAL one that a call may leave out. */
+#define FC_PARAM(name, schema) {(name), (schema), false, NULL}
+#define FC_OPTIONAL(name, schema) {(name), (schema), true, NULL}
 
 /*
  * FC_JSON turns JSON written as C tokens into a string literal, quotes escaped:
@@ -71,11 +108,32 @@ char *fc_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Minimal on purpose: it reads what the host sends, which is well-formed JSON checked
  * against the manifest, and does not validate it again. Member names are compared as
- * written, so a name spelt with escapes ("\u0061") does not match.
+ * written, so a name spelt with escapes ("\u0061") does not match. Every reader takes a
+ * missing value, and reports it as missing or returns false.
  */
+
+/* fc_json_kind is what kind of value an fc_json holds. */
+typedef enum {
+	FC_JSON_MISSING, /* not there: an optional member left out, or a failed lookup */
+	FC_JSON_NULL,
+	FC_JSON_BOOL,
+	FC_JSON_NUMBER,
+	FC_JSON_STRING,
+	FC_JSON_ARRAY,
+	FC_JSON_OBJECT,
+} fc_json_kind;
+
+/* fc_json_kind_of tells what kind of value v is. */
+fc_json_kind fc_json_kind_of(fc_json v);
 
 /* fc_json_get returns the member name of an object, or a missing value. */
 fc_json fc_json_get(fc_json object, const char *name);
+
+/*
+ * fc_json_items returns the items of an array, in call memory, and stores how many in
+ * *n; it returns NULL (and *n = 0) when v is not an array.
+ */
+const fc_json *fc_json_items(fc_json v, size_t *n);
 
 /*
  * fc_json_string decodes a JSON string (escapes, \u sequences and surrogate pairs) into
@@ -84,8 +142,24 @@ fc_json fc_json_get(fc_json object, const char *name);
  */
 const char *fc_json_string(fc_json v);
 
-/* fc_json_int reads an integer (1, -7, and 3.0, which JSON Schema counts as one). */
+/*
+ * fc_json_int reads an integer (1, -7, and 3.0, which JSON Schema counts as one) into
+ * *out. It returns false, leaving *out alone, when v is missing, not an integer, or
+ * beyond int64_t (2^100 is an integer to JSON Schema): fail the call then.
+ */
 bool fc_json_int(fc_json v, int64_t *out);
+
+/*
+ * fc_json_float reads a number (1, -0.5, 6.02e23) into *out. It returns false, leaving
+ * *out alone, when v is missing, not a number, or beyond the range of a double.
+ */
+bool fc_json_float(fc_json v, double *out);
+
+/*
+ * fc_json_bool reads true or false into *out. It returns false, leaving *out alone, when
+ * v is missing or not a boolean.
+ */
+bool fc_json_bool(fc_json v, bool *out);
 
 /* fc_json_quote returns s as a JSON string, quotes and escapes included, in call memory. */
 const char *fc_json_quote(const char *s);

@@ -6,18 +6,6 @@
 
 #include "futurecalls.h"
 
-const char fc_plugin_manifest[] = FC_JSON({
-	"abi": 1,
-	"name": "benchc",
-	"version": "1.0.0",
-	"description": "benchmark plugin in C: a no-op and a sleep",
-	"calls": [
-		{"name": "noop", "description": "Does nothing.", "params": []},
-		{"name": "sleep", "description": "Sleeps ms milliseconds.",
-		 "params": [{"name": "ms", "schema": {"type": "integer", "minimum": 0}}]}
-	]
-});
-
 static const char *noop(const fc_call *call) {
 	(void)call;
 	return NULL;
@@ -33,8 +21,12 @@ static const char *sleep_ms(const fc_call *call) {
 	return NULL;
 }
 
-const fc_method fc_plugin_methods[] = {
-	{"noop", noop},
-	{"sleep", sleep_ms},
-	{NULL, NULL},
+const fc_plugin fc_plugin_definition = {
+	.name = "benchc",
+	.version = "1.0.0",
+	.description = "benchmark plugin in C: a no-op and a sleep",
+	.methods = FC_METHODS(
+		{"noop", noop, "Does nothing.", NULL},
+		{"sleep", sleep_ms, "Sleeps ms milliseconds.",
+		 FC_PARAMS(FC_PARAM("ms", FC_JSON({"type": "integer", "minimum": 0})))}),
 };

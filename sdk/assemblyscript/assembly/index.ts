@@ -38,12 +38,14 @@ export function log(level: Level, line: string): void {
  * many carry it now, or a negative number when the host refused (see lastError).
  */
 export function cancel(identifier: string): i64 {
+  if (decodeError !== null) return -1;
   const utf8 = String.UTF8.encode(identifier);
   return hostCancel(changetype<usize>(utf8), utf8.byteLength);
 }
 
 /** Why the host refused the last schedule or cancel of this call. */
 export function lastError(): string {
+  if (decodeError !== null) return decodeError!;
   const n = hostLastError(0, 0);
   if (n == 0) return "the host refused the request";
   const buf = new ArrayBuffer(<i32>n);
@@ -72,8 +74,8 @@ export class Schedule {
   }
 
   /**
-   * Adds the argument name: a string, number or boolean, or an object with a
-   * toJson(): string method (a record).
+   * Adds the argument name: a string, number, boolean, an array of them, or an object
+   * with a toJson(): string method (a record).
    */
   arg<T>(name: string, value: T): Schedule {
     this.argsJson += (this.argsJson.length == 0 ? "{" : ",") + quote(name) + ":" + toJson<T>(value);
@@ -100,6 +102,7 @@ export class Schedule {
 
   /** Asks the host to schedule the call; returns null, or why the host refused. */
   send(): string | null {
+    if (decodeError !== null) return decodeError;
     let req = '{"method":' + quote(this.method);
     if (this.pluginName !== null) req += ',"plugin":' + quote(this.pluginName!);
     if (this.argsJson.length > 0) req += ',"args":' + this.argsJson + "}";
@@ -112,6 +115,13 @@ export class Schedule {
 }
 
 // ---- JSON ------------------------------------------------------------------------------
+
+/**
+ * Why the current call's arguments could not be read as their types, once a getter found
+ * out. fc_invoke then fails the call with it, whatever the handler returned, and cancel
+ * and Schedule.send refuse, so nothing acts on a wrong value.
+ */
+let decodeError: string | null = null;
 
 /** The kinds of JSON value. */
 export enum Kind {
@@ -144,11 +154,16 @@ export class Json {
     return this.names.includes(name);
   }
 
-  /** The member name, which must be there: a missing one traps. */
+  /**
+   * The member name, which must be there: a missing one reads as null JSON and fails the
+   * call with a message (see decodeError). For an optional member use get(), which
+   * returns null when it is missing.
+   */
   member(name: string): Json {
     const v = this.get(name);
-    if (v === null) abort("missing member " + name);
-    return v!;
+    if (v !== null) return v;
+    if (decodeError === null) decodeError = "missing member " + name;
+    return new Json();
   }
 
   /** The member name as a string. */
@@ -156,11 +171,24 @@ export class Json {
     return this.member(name).text;
   }
 
-  /** The member name as an integer (1, -7, and 3.0, which JSON Schema counts as one). */
+  /**
+   * The member name as an integer (1, -7, and 3.0, which JSON Schema counts as one). A
+   * number no i64 holds (2^100, say) reads as 0 and fails the call with a message
+   * instead: see decodeError.
+   */
   getInt(name: string): i64 {
     const text = this.member(name).text;
-    if (text.includes(".") || text.includes("e") || text.includes("E")) return <i64>parseFloat(text);
-    return I64.parseInt(text);
+    if (text.includes(".") || text.includes("e") || text.includes("E")) {
+      const f = parseFloat(text);
+      // i64 holds [-2^63, 2^63); both bounds are exact as f64.
+      if (f >= -9223372036854775808.0 && f < 9223372036854775808.0) return <i64>f;
+    } else {
+      const v = I64.parseInt(text);
+      // parseInt wraps around silently: the digits tell whether it did.
+      if (v.toString() == text || text == "-0") return v;
+    }
+    if (decodeError === null) decodeError = "member " + name + ": " + text + " does not fit in an i64";
+    return 0;
   }
 
   /** The member name as a number. */
@@ -319,18 +347,37 @@ export function quote(s: string): string {
   return out + s.substring(start) + '"';
 }
 
-/** The JSON text of a string, number, boolean, or object with a toJson(): string method. */
+/**
+ * The JSON text of a string, number, boolean, array of these, null, or object with a
+ * toJson(): string method (a record). Any other type is a compile-time error that names
+ * it.
+ */
 export function toJson<T>(value: T): string {
+  if (isNullable<T>()) {
+    if (changetype<usize>(value) == 0) return "null";
+  }
   if (isString<T>()) {
     return quote(changetype<string>(value));
   } else if (isBoolean<T>()) {
     return value ? "true" : "false";
   } else if (isInteger<T>() || isFloat<T>()) {
     return value.toString();
-  } else {
-    // @ts-ignore: a record class has toJson(), checked when T is compiled
+  } else if (isArray<T>()) {
+    let out = "[";
+    // @ts-ignore: T is an array here
+    for (let i = 0; i < value.length; i++) {
+      // @ts-ignore: T is an array here
+      out += (i > 0 ? "," : "") + toJson<valueof<T>>(value[i]);
+    }
+    return out + "]";
+  }
+  // @ts-ignore: isDefined tells whether T has toJson, at compile time
+  if (isReference<T>() && isDefined(value.toJson)) {
+    // @ts-ignore: a record class has toJson()
     return value.toJson();
   }
+  ERROR("futurecalls: Schedule.arg and toJson take a string, number, boolean, array, or a class with toJson(): string");
+  return "";
 }
 
 // ---- Registration and the exports ------------------------------------------------------
@@ -435,7 +482,9 @@ export function fc_invoke(ptr: usize, len: usize): u64 {
   }
   for (let i = 0; i < methods.length; i++) {
     if (methods[i].name == name.text) {
+      decodeError = null;
       const err = methods[i].run(call);
+      if (decodeError !== null) return result(decodeError!);
       return err === null ? 0 : result(err);
     }
   }

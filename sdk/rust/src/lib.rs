@@ -1,15 +1,12 @@
 //! Write futurecalls plugins in Rust (guest ABI v1, see abi/README.md in the futurecalls
-//! repository).
+//! repository), with serde.
 //!
-//! [`plugin!`] turns ordinary Rust functions with typed parameters into future calls: it
+//! [`plugin!`] turns ordinary Rust functions into future calls. Their parameters are any
+//! `serde::Deserialize` types that also state a JSON Schema ([`Schema`]): the macro
 //! generates the exports the host calls (`fc_alloc`, `fc_manifest`, `fc_invoke`), the
-//! manifest with a JSON Schema for every parameter, and the dispatcher that reads each
-//! argument into its Rust type. [`record!`] and [`string_enum!`] declare the records and
-//! enumerations a parameter can be made of. [`log`], [`Schedule`] and [`cancel`] wrap the
-//! host functions.
-//!
-//! The crate needs nothing but std: its JSON (the [`Value`] parser, the [`FromJson`],
-//! [`ToJson`] and [`ToSchema`] traits) is a minimal stand-in for serde.
+//! manifest with every parameter's schema, and the dispatcher that decodes each argument
+//! with `serde_json`. [`log`], [`Schedule`] and [`cancel`] wrap the host functions;
+//! follow-up arguments are any `serde::Serialize` types.
 //!
 //! ```ignore
 //! use futurecalls::{log, Call, Level, Result};
@@ -27,17 +24,21 @@
 //! }
 //! ```
 
-mod json;
 #[doc(hidden)]
 pub mod rt;
+mod schema;
 
-pub use json::{member, object_schema, quote, FromJson, ObjectWriter, ToJson, ToSchema, Value};
+pub use schema::{record, string_enum, Record, Schema};
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+pub use serde_json::Value;
 
 /// What a call returns: Ok, or the error message that fails it.
 pub type Result<T = ()> = std::result::Result<T, String>;
 
 /// The call being run, from the envelope the host passed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Call {
     pub id: i64,
     pub plugin: String,
@@ -101,16 +102,25 @@ fn last_error() -> String {
     }
 }
 
-/// A follow-up call to schedule: `Schedule::new("method").arg("name", &value).send()`.
-/// It is committed only if the current call succeeds.
-#[derive(Debug, Clone)]
+/// A follow-up call to schedule: `Schedule::new("method").arg("name", &value).send()`,
+/// value being any `serde::Serialize` type. It is committed only if the current call
+/// succeeds.
+#[derive(Debug, Clone, Serialize)]
 pub struct Schedule {
     method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     plugin: Option<String>,
-    args: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    args: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     delay: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     identifier: Option<String>,
+    /// Why an argument could not be written as JSON; send returns it.
+    #[serde(skip)]
+    error: Option<String>,
 }
 
 impl Schedule {
@@ -120,10 +130,11 @@ impl Schedule {
         Schedule {
             method: method.into(),
             plugin: None,
-            args: String::new(),
+            args: Map::new(),
             delay: None,
             at: None,
             identifier: None,
+            error: None,
         }
     }
 
@@ -133,12 +144,15 @@ impl Schedule {
         self
     }
 
-    /// Adds the argument name.
-    pub fn arg<T: ToJson + ?Sized>(mut self, name: &str, value: &T) -> Self {
-        self.args.push(if self.args.is_empty() { '{' } else { ',' });
-        quote(name, &mut self.args);
-        self.args.push(':');
-        value.write_json(&mut self.args);
+    /// Adds the argument name. A value serde cannot write as JSON (a map with non-string
+    /// keys, say) makes [`Schedule::send`] fail.
+    pub fn arg<T: Serialize + ?Sized>(mut self, name: &str, value: &T) -> Self {
+        match serde_json::to_value(value) {
+            Ok(value) => {
+                self.args.insert(name.into(), value);
+            }
+            Err(e) => self.error = Some(format!("argument {}: {}", name, e)),
+        }
         self
     }
 
@@ -154,7 +168,8 @@ impl Schedule {
         self
     }
 
-    /// Gives the call an identifier, by which [`cancel`] finds it.
+    /// Gives the call an identifier (any string, such as "drip-user-42"), by which
+    /// [`cancel`] finds it.
     pub fn identifier(mut self, identifier: &str) -> Self {
         self.identifier = Some(identifier.into());
         self
@@ -162,16 +177,10 @@ impl Schedule {
 
     /// Asks the host to schedule the call, and returns why it refused if it did.
     pub fn send(&self) -> Result {
-        let req = json::object(|w| {
-            w.member("method", &self.method);
-            w.member("plugin", &self.plugin);
-            if !self.args.is_empty() {
-                w.member("args", &json::Raw(format!("{}}}", self.args)));
-            }
-            w.member("delay", &self.delay);
-            w.member("at", &self.at);
-            w.member("identifier", &self.identifier);
-        });
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let req = serde_json::to_string(self).map_err(|e| e.to_string())?;
         // SAFETY: the host reads req during the call only.
         match unsafe { host::fc_schedule(req.as_ptr(), req.len()) } {
             0 => Ok(()),
@@ -182,7 +191,8 @@ impl Schedule {
 
 /// Declares a plugin: its manifest and its calls, each an ordinary function whose first
 /// parameter is the [`Call`] and whose other parameters are the call's, typed by any
-/// [`FromJson`] + [`ToSchema`] type. An `Option` parameter is optional. A parameter's name
+/// `serde::Deserialize` + [`Schema`] type, and which returns [`Result`]: `Ok(())`, or
+/// `Err(message)` to fail the call. An `Option` parameter is optional. A parameter's name
 /// is its Rust name unless `as "name"` renames it (`user_id as "userId": i64`). Doc
 /// comments become the calls' descriptions. `version` and `description` may be left out.
 ///
@@ -234,8 +244,8 @@ macro_rules! plugin {
                     doc: &[$($doc),*],
                     params: &[$($crate::rt::Param {
                         name: [$($key,)? stringify!($param)][0],
-                        schema: <$type as $crate::ToSchema>::schema,
-                        optional: <$type as $crate::FromJson>::OPTIONAL,
+                        schema: <$type as $crate::Schema>::schema,
+                        optional: <$type as $crate::Schema>::OPTIONAL,
                     }),*],
                 }),*],
             })
@@ -243,133 +253,16 @@ macro_rules! plugin {
 
         #[no_mangle]
         pub extern "C" fn fc_invoke(ptr: *const u8, len: usize) -> u64 {
-            $crate::rt::invoke(ptr, len, |method, args, call| {
-                let _ = (&args, &call); // unused when the plugin has no calls
+            $crate::rt::invoke(ptr, len, |method, mut args, call| {
+                let _ = (&mut args, &call); // unused when the plugin has no calls
                 match method {
                     $(stringify!($method) => Some((|| -> $crate::Result {
-                        $(let $param: $type = $crate::member(args, [$($key,)? stringify!($param)][0])?;)*
+                        $(let $param: $type = args.take([$($key,)? stringify!($param)][0])?;)*
                         $method(call $(, $param)*)
                     })()),)*
                     _ => None,
                 }
             })
-        }
-    };
-}
-
-/// Declares a record: a struct read from and written as a JSON object, whose schema lists
-/// its fields as properties, every non-Option field required. A field's JSON name is its
-/// Rust name unless `as "name"` renames it.
-///
-/// ```ignore
-/// futurecalls::record! {
-///     pub struct Signup {
-///         pub user_id as "userId": i64,
-///         pub email: String,
-///     }
-/// }
-/// ```
-#[macro_export]
-macro_rules! record {
-    (
-        $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
-            $($(#[$field_meta:meta])* $field_vis:vis $field:ident $(as $key:literal)? : $type:ty),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        $vis struct $name {
-            $($(#[$field_meta])* $field_vis $field: $type),*
-        }
-
-        impl $crate::FromJson for $name {
-            fn from_json(v: &$crate::Value) -> ::std::result::Result<Self, String> {
-                if !matches!(v, $crate::Value::Object(_)) {
-                    return Err("want an object".into());
-                }
-                Ok($name {
-                    $($field: $crate::member(v, [$($key,)? stringify!($field)][0])?),*
-                })
-            }
-        }
-
-        impl $crate::ToJson for $name {
-            fn write_json(&self, out: &mut String) {
-                let mut w = $crate::ObjectWriter::new(out);
-                $(w.member([$($key,)? stringify!($field)][0], &self.$field);)*
-                w.end();
-            }
-        }
-
-        impl $crate::ToSchema for $name {
-            fn schema() -> String {
-                $crate::object_schema(&[$((
-                    [$($key,)? stringify!($field)][0],
-                    <$type as $crate::ToSchema>::schema(),
-                    <$type as $crate::FromJson>::OPTIONAL,
-                )),*])
-            }
-        }
-    };
-}
-
-/// Declares an enumeration of strings: a unit enum read from and written as one of the
-/// given strings, whose schema is `{"type": "string", "enum": [...]}`.
-///
-/// ```ignore
-/// futurecalls::string_enum! {
-///     pub enum Plan { Free = "free", Pro = "pro" }
-/// }
-/// ```
-#[macro_export]
-macro_rules! string_enum {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
-            $($(#[$variant_meta:meta])* $variant:ident = $text:literal),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        $vis enum $name {
-            $($(#[$variant_meta])* $variant),*
-        }
-
-        impl $name {
-            /// The string that stands for the value in JSON.
-            pub fn as_str(&self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),*
-                }
-            }
-        }
-
-        impl $crate::FromJson for $name {
-            fn from_json(v: &$crate::Value) -> ::std::result::Result<Self, String> {
-                match v {
-                    $($crate::Value::String(s) if s == $text => Ok($name::$variant),)*
-                    _ => Err(format!("want one of {}", <$name as $crate::ToSchema>::schema())),
-                }
-            }
-        }
-
-        impl $crate::ToJson for $name {
-            fn write_json(&self, out: &mut String) {
-                $crate::quote(self.as_str(), out);
-            }
-        }
-
-        impl $crate::ToSchema for $name {
-            fn schema() -> String {
-                let mut out = String::from(r#"{"type": "string", "enum": ["#);
-                for (i, text) in [$($text),*].iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    $crate::quote(text, &mut out);
-                }
-                out.push_str("]}");
-                out
-            }
         }
     };
 }

@@ -1,8 +1,10 @@
 //! The runtime behind the exports [`plugin!`](crate::plugin) generates. Not for plugins to
 //! call.
 
-use crate::json::{array, member, object, Raw, Value};
-use crate::{Call, Result};
+use crate::{Call, Result, Schema};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 
 thread_local! {
@@ -53,78 +55,89 @@ pub struct Method {
 /// One parameter of a call.
 pub struct Param {
     pub name: &'static str,
-    pub schema: fn() -> String,
+    pub schema: fn() -> Value,
     pub optional: bool,
 }
 
 /// fc_manifest.
 pub fn manifest(m: &Manifest) -> u64 {
-    output(object(|w| {
-        w.member("abi", &1);
-        w.member("name", &m.name);
-        w.member("version", &m.version);
-        w.member("description", &m.description);
-        w.member("calls", &array(m.calls.iter().map(method)));
-    }))
+    let mut manifest = json!({"abi": 1, "name": m.name, "calls": m.calls.iter().map(method).collect::<Vec<_>>()});
+    if let Some(version) = m.version {
+        manifest["version"] = version.into();
+    }
+    if let Some(description) = m.description {
+        manifest["description"] = description.into();
+    }
+    output(manifest.to_string())
 }
 
-fn method(call: &Method) -> String {
+fn method(call: &Method) -> Value {
     let doc: Vec<&str> = call.doc.iter().map(|line| line.trim()).collect();
     let doc = doc.join(" ");
-    object(|w| {
-        w.member("name", &call.name);
-        w.member("description", &Some(doc.trim()).filter(|d| !d.is_empty()));
-        w.member("params", &array(call.params.iter().map(param)));
-    })
+    let params: Vec<Value> = call
+        .params
+        .iter()
+        .map(|p| {
+            let mut param = json!({"name": p.name, "schema": (p.schema)()});
+            if p.optional {
+                param["optional"] = true.into();
+            }
+            param
+        })
+        .collect();
+    let mut method = json!({"name": call.name, "params": params});
+    if !doc.trim().is_empty() {
+        method["description"] = doc.trim().into();
+    }
+    method
 }
 
-fn param(p: &Param) -> String {
-    object(|w| {
-        w.member("name", &p.name);
-        w.member("schema", &Raw((p.schema)()));
-        if p.optional {
-            w.member("optional", &true);
-        }
-    })
+/// The envelope fc_invoke receives.
+#[derive(Deserialize)]
+struct Envelope {
+    method: String,
+    #[serde(default)]
+    args: Map<String, Value>,
+    #[serde(default)]
+    call: Call,
 }
 
-/// fc_invoke: parses the envelope in the buffer of fc_alloc and runs the call dispatch
+/// The arguments of a call, which the dispatcher takes one by one.
+pub struct Args(Map<String, Value>);
+
+impl Args {
+    /// Takes the argument name and reads it as a T; the error names the argument.
+    pub fn take<T: DeserializeOwned + Schema>(&mut self, name: &str) -> Result<T> {
+        let value = match self.0.remove(name) {
+            Some(value) => value,
+            None if T::OPTIONAL => Value::Null,
+            None => return Err(format!("argument {} is missing", name)),
+        };
+        serde_json::from_value(value).map_err(|e| format!("argument {}: {}", name, e))
+    }
+}
+
+/// fc_invoke: reads the envelope in the buffer of fc_alloc and runs the call dispatch
 /// finds for its method; dispatch returns None for a method the plugin does not have.
 pub fn invoke<F>(ptr: *const u8, len: usize, dispatch: F) -> u64
 where
-    F: FnOnce(&str, &Value, &Call) -> Option<Result>,
+    F: FnOnce(&str, Args, &Call) -> Option<Result>,
 {
     let result = INPUT
         .with(|input| {
             let input = input.borrow();
             if ptr != input.as_ptr() || len > input.len() {
-                return Err("fc_invoke: the envelope is not in the buffer fc_alloc returned".into());
+                return Err("fc_invoke: the envelope is not in the buffer fc_alloc returned".to_string());
             }
-            let text = std::str::from_utf8(&input[..len]).map_err(|e| format!("envelope: {}", e))?;
-            Value::parse(text).map_err(|e| format!("envelope: {}", e))
+            serde_json::from_slice::<Envelope>(&input[..len]).map_err(|e| format!("envelope: {}", e))
         })
         .and_then(|envelope| {
-            let method: String = member(&envelope, "method")?;
-            let no_args = Value::Object(Vec::new());
-            let args = envelope.get("args").unwrap_or(&no_args);
-            let call = call_info(envelope.get("call").unwrap_or(&Value::Null));
-            dispatch(&method, args, &call).unwrap_or_else(|| Err(format!("unknown method {}", method)))
+            let method = envelope.method;
+            dispatch(&method, Args(envelope.args), &envelope.call)
+                .unwrap_or_else(|| Err(format!("unknown method {}", method)))
         });
     match result {
         Ok(()) => 0,
         Err(message) => output(message),
-    }
-}
-
-/// call_info reads the envelope's call object, leniently: it is for the plugin's
-/// information, and hosts may add fields to it.
-fn call_info(v: &Value) -> Call {
-    Call {
-        id: member(v, "id").unwrap_or_default(),
-        plugin: member(v, "plugin").unwrap_or_default(),
-        scheduled_at: member(v, "scheduledAt").unwrap_or_default(),
-        identifier: member(v, "identifier").unwrap_or_default(),
-        attempt: member(v, "attempt").unwrap_or_default(),
-        max_attempts: member(v, "maxAttempts").unwrap_or_default(),
     }
 }

@@ -5,24 +5,35 @@
 //! identifier, so signing up twice restarts the drip. followUp(signup) logs it, and
 //! unsubscribe(userId) cancels the user's pending drip.
 
-use futurecalls::{cancel, log, Call, Level, Result, Schedule};
+use futurecalls::{cancel, log, record, string_enum, Call, Level, Result, Schedule, Schema, Value};
+use serde::{Deserialize, Serialize};
 
-futurecalls::string_enum! {
-    /// A pricing plan.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Plan {
-        Free = "free",
-        Pro = "pro",
+/// A pricing plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Pro,
+}
+
+impl Schema for Plan {
+    fn schema() -> Value {
+        string_enum(&["free", "pro"])
     }
 }
 
-futurecalls::record! {
-    /// A new user's signup.
-    #[derive(Debug, Clone)]
-    pub struct Signup {
-        pub user_id as "userId": i64,
-        pub email: String,
-        pub plan: Plan,
+/// A new user's signup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Signup {
+    pub user_id: i64,
+    pub email: String,
+    pub plan: Plan,
+}
+
+impl Schema for Signup {
+    fn schema() -> Value {
+        record().field::<i64>("userId").field::<String>("email").field::<Plan>("plan").into()
     }
 }
 
@@ -33,7 +44,7 @@ futurecalls::plugin! {
 
     /// Welcomes a new user and schedules the follow-up.
     fn welcome(_call: &Call, signup: Signup, note: Option<String>) -> Result {
-        let line = format!("welcome {} (plan {})", signup.email, signup.plan.as_str());
+        let line = format!("welcome {} (plan {:?})", signup.email, signup.plan);
         match note {
             Some(note) => log(Level::Info, &format!("{}: {}", line, note)),
             None => log(Level::Info, &line),
