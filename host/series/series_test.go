@@ -53,9 +53,10 @@ func TestCronAcrossDaylightSavingChanges(t *testing.T) {
 			want: []string{"2026-10-23T07:00:00Z", "2026-10-26T08:00:00Z"},
 		},
 		{
-			// 02:30 does not exist on 29 March (02:00 jumps to 03:00): it runs at 03:30 CEST.
-			name: "a skipped local time runs an hour later", cron: "30 2 * * *", from: "2026-03-27T12:00:00Z",
-			want: []string{"2026-03-28T01:30:00Z", "2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z"},
+			// 02:30 does not exist on 29 March (02:00 jumps to 03:00): it runs at 03:00 CEST,
+			// the first instant after the gap.
+			name: "a skipped local time runs when the gap ends", cron: "30 2 * * *", from: "2026-03-27T12:00:00Z",
+			want: []string{"2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"},
 		},
 		{
 			// 02:30 happens twice on 25 October: it runs once.
