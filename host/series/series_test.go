@@ -100,6 +100,13 @@ func TestCronSyntax(t *testing.T) {
 		{"six fields with seconds", "*/20 * * * * *", "2026-01-01T00:00:00Z", []string{"2026-01-01T00:00:20Z", "2026-01-01T00:00:40Z"}},
 		{"month names", "0 0 1 JAN,JUL *", "2026-02-01T00:00:00Z", []string{"2026-07-01T00:00:00Z", "2027-01-01T00:00:00Z"}},
 		{"descriptor", "@daily", "2026-01-01T10:00:00Z", []string{"2026-01-02T00:00:00Z"}},
+		{"last day of the month", "0 0 L * *", "2028-01-31T00:00:00Z", []string{"2028-02-29T00:00:00Z", "2028-03-31T00:00:00Z"}},
+		{"two days before the last", "0 0 L-2 * *", "2026-02-01T00:00:00Z", []string{"2026-02-26T00:00:00Z", "2026-03-29T00:00:00Z"}},
+		{"a range up to Sunday as 7", "0 0 * * FRI-7", "2026-01-01T00:00:00Z", []string{"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z", "2026-01-09T00:00:00Z"}},
+		// The search never ends at a horizon: 2100 is no leap year, so 29 February after
+		// 2096 is next in 2104, and a daily series goes on past 2100.
+		{"29 February after 2096", "0 0 29 2 *", "2096-03-01T00:00:00Z", []string{"2104-02-29T00:00:00Z"}},
+		{"daily past 2100", "0 6 * * *", "2099-12-31T12:00:00Z", []string{"2100-01-01T06:00:00Z", "2100-01-02T06:00:00Z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +160,10 @@ func TestParseRefuses(t *testing.T) {
 		{"bad cron", series.Spec{Cron: "61 * * * *"}, `"cron"`},
 		{"too few fields", series.Spec{Cron: "* *"}, `"cron"`},
 		{"never", series.Spec{Cron: "0 0 30 2 *"}, "never runs"},
+		{"never in short months", series.Spec{Cron: "0 0 31 4,6,9,11 *"}, "never runs"},
+		{"weekdays wrapping around", series.Spec{Cron: "0 9 * * FRI-MON"}, "FRI-MON runs backwards"},
+		{"hours wrapping around", series.Spec{Cron: "0 22-2 * * *"}, "22-2 runs backwards"},
+		{"months wrapping around with a step", series.Spec{Cron: "0 0 1 NOV-FEB/2 *"}, "NOV-FEB runs backwards"},
 		{"bad zone", series.Spec{Cron: "* * * * *", TimeZone: "Mars/Olympus"}, "IANA"},
 		{"zone in cron", series.Spec{Cron: "TZ=Europe/Berlin * * * * *"}, "timezone"},
 		{"tiny interval", series.Spec{Every: time.Millisecond}, "at least"},
