@@ -24,6 +24,15 @@ func (s *Schedule) cronNext(t time.Time) time.Time {
 		local := at.In(s.loc)
 		_, offset := local.Zone()
 		start, end := local.ZoneBounds()
+		if !end.IsZero() && !end.After(at) {
+			// Go reports a period ending where it began on 31 December of a leap year
+			// past the zone's listed transitions (2040 in Berlin); the period goes on
+			// until the next day's began, or ended.
+			nextStart, nextEnd := at.Add(24 * time.Hour).In(s.loc).ZoneBounds()
+			if end = nextStart; !end.After(at) {
+				end = nextEnd
+			}
+		}
 		before := offset // the offset before this period began
 		if !start.IsZero() {
 			_, before = start.Add(-time.Second).In(s.loc).Zone()

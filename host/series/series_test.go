@@ -180,3 +180,21 @@ func TestParseRefuses(t *testing.T) {
 		})
 	}
 }
+
+// Past a zone's listed transitions Go computes them from its rule, and reports a period
+// that ends where it began on 31 December of leap years: run times go on through it.
+func TestCronThroughRuleComputedYears(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, series.Spec{Cron: "0 9 * * *", TimeZone: "Europe/Berlin"})
+	want := []string{"2040-12-30T08:00:00Z", "2040-12-31T08:00:00Z", "2041-01-01T08:00:00Z"}
+	done := make(chan []string, 1)
+	go func() { done <- runs(s, utc("2040-12-29T12:00:00Z"), len(want)) }()
+	select {
+	case got := <-done:
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("runs = %v, want %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next does not return across 31 December 2040 in Berlin")
+	}
+}
