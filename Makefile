@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins check-format vet clean deps-postgres deps-wabt
+.PHONY: all build run test test-short soak bench plugins testplugins check-format vet clean deps-postgres deps-wabt deps-croner
 
 all: build plugins
 
@@ -40,6 +40,15 @@ deps-postgres:
 deps-wabt:
 	$(call apt_install,wat2wasm,wabt)
 
+# deps-croner installs croner, the independent cron implementation host/series's tests
+# compare run times with, at the version pinned in its package-lock.json.
+CRONER_DIR := host/series/testdata/croner
+deps-croner: $(CRONER_DIR)/node_modules/.package-lock.json
+
+$(CRONER_DIR)/node_modules/.package-lock.json: $(CRONER_DIR)/package-lock.json | deps-node
+	cd $(CRONER_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
 # Each language's examples add their targets to PLUGIN_TARGETS and TESTPLUGIN_TARGETS.
 PLUGIN_TARGETS :=
 TESTPLUGIN_TARGETS :=
@@ -55,7 +64,7 @@ vet:
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...  # the benchmark harness is its own module: keep it building
 
-test: plugins testplugins deps-postgres vet
+test: plugins testplugins deps-postgres deps-croner vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000

@@ -4,11 +4,17 @@
 //
 // Cron expressions are parsed by github.com/netresearch/go-cron, the maintained fork of
 // robfig/cron, with standard cron semantics: when both day of month and day of week are
-// restricted, a day matching either runs ("0 9 1 * MON" is the 1st and every Monday).
-// Across daylight-saving changes, a local time skipped by the spring-forward runs an
-// hour later (02:30 becomes 03:30), and a local time repeated by the fall-back runs once
-// — unless the hour or minute field is a wildcard or a step, as in ISC cron: "every
-// hour" keeps running every hour of real time.
+// restricted, a day matching either runs ("0 9 1 * MON" is the 1st and every Monday);
+// L in the day of month is its last day, L-n n days before it. Ranges that run
+// backwards (FRI-MON, 22-2) are refused, as standard cron refuses them; an expression
+// that matches no day (30 February) is refused.
+//
+// Run times are computed here (clock.go), in local wall-clock time, whatever the size
+// of a clock change. A local time skipped by a change runs at the first instant after
+// the gap (on the day Berlin jumps from 02:00 to 03:00, 02:30 runs at 03:00, as in ISC
+// cron), and a local time repeated by a change runs once, at its first instance —
+// unless the hour or minute field is a wildcard or a step, as in ISC cron: "every hour"
+// keeps running every hour of real time.
 //
 // Missed runs collapse: the next run of a series is always computed from the later of
 // "now" and its previous run time, so a series whose host was down for an hour runs
@@ -22,8 +28,6 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // time zones work on machines without a zoneinfo database
-
-	cron "github.com/netresearch/go-cron"
 )
 
 // MinEvery bounds an interval series from below.
@@ -41,15 +45,12 @@ type Spec struct {
 // Schedule is a parsed Spec.
 type Schedule struct {
 	spec Spec
-	cron cron.Schedule
+	cron *cronFields
 	loc  *time.Location
 	// fixedTime: the hour and minute fields name fixed times, so a wall-clock time
 	// repeated by a fall-back change must run only once.
 	fixedTime bool
 }
-
-var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
-	cron.Descriptor | cron.DowOrDom)
 
 // Parse checks s and returns its schedule. Errors name the offending field.
 func Parse(s Spec) (*Schedule, error) {
@@ -83,14 +84,11 @@ func Parse(s Spec) (*Schedule, error) {
 			return nil, fmt.Errorf(`"timezone": %q is not an IANA time zone such as Europe/Berlin`, s.TimeZone)
 		}
 	}
-	sched, err := parser.Parse(s.Cron)
+	fields, err := parseCron(s.Cron)
 	if err != nil {
 		return nil, fmt.Errorf(`"cron": %v`, err)
 	}
-	if sched.Next(time.Now().In(loc)).IsZero() {
-		return nil, fmt.Errorf(`"cron": %q never runs`, s.Cron)
-	}
-	return &Schedule{spec: s, cron: sched, loc: loc, fixedTime: fixedTime(s.Cron)}, nil
+	return &Schedule{spec: s, cron: fields, loc: loc, fixedTime: fixedTime(s.Cron)}, nil
 }
 
 // locations caches loaded time zones: time.LoadLocation reads the zone database on
@@ -124,20 +122,6 @@ func fixedTime(expr string) bool {
 	return !strings.ContainsAny(hour+minute, "*/")
 }
 
-// repeated reports whether the wall-clock time of t (in its location) already happened
-// earlier, in the hour a fall-back change repeats.
-func repeated(t time.Time) bool {
-	_, offset := t.Zone()
-	_, before := t.Add(-3 * time.Hour).Zone()
-	if before <= offset {
-		return false
-	}
-	earlier := t.Add(-time.Duration(before-offset) * time.Second)
-	y1, m1, d1 := t.Date()
-	y2, m2, d2 := earlier.Date()
-	return y1 == y2 && m1 == m2 && d1 == d2 && t.Hour() == earlier.Hour() && t.Minute() == earlier.Minute() && t.Second() == earlier.Second()
-}
-
 // Spec returns the schedule's spec.
 func (s *Schedule) Spec() Spec { return s.spec }
 
@@ -160,11 +144,7 @@ func (s *Schedule) First(now time.Time) time.Time {
 // Next returns the first run time strictly after t.
 func (s *Schedule) Next(t time.Time) time.Time {
 	if s.cron != nil {
-		next := s.cron.Next(t.In(s.loc))
-		for s.fixedTime && !next.IsZero() && repeated(next) {
-			next = s.cron.Next(next)
-		}
-		return next.UTC()
+		return s.cronNext(t)
 	}
 	return s.onGrid(s.spec.Start, t, true)
 }

@@ -53,9 +53,10 @@ func TestCronAcrossDaylightSavingChanges(t *testing.T) {
 			want: []string{"2026-10-23T07:00:00Z", "2026-10-26T08:00:00Z"},
 		},
 		{
-			// 02:30 does not exist on 29 March (02:00 jumps to 03:00): it runs at 03:30 CEST.
-			name: "a skipped local time runs an hour later", cron: "30 2 * * *", from: "2026-03-27T12:00:00Z",
-			want: []string{"2026-03-28T01:30:00Z", "2026-03-29T01:30:00Z", "2026-03-30T00:30:00Z"},
+			// 02:30 does not exist on 29 March (02:00 jumps to 03:00): it runs at 03:00 CEST,
+			// the first instant after the gap.
+			name: "a skipped local time runs when the gap ends", cron: "30 2 * * *", from: "2026-03-27T12:00:00Z",
+			want: []string{"2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"},
 		},
 		{
 			// 02:30 happens twice on 25 October: it runs once.
@@ -99,6 +100,13 @@ func TestCronSyntax(t *testing.T) {
 		{"six fields with seconds", "*/20 * * * * *", "2026-01-01T00:00:00Z", []string{"2026-01-01T00:00:20Z", "2026-01-01T00:00:40Z"}},
 		{"month names", "0 0 1 JAN,JUL *", "2026-02-01T00:00:00Z", []string{"2026-07-01T00:00:00Z", "2027-01-01T00:00:00Z"}},
 		{"descriptor", "@daily", "2026-01-01T10:00:00Z", []string{"2026-01-02T00:00:00Z"}},
+		{"last day of the month", "0 0 L * *", "2028-01-31T00:00:00Z", []string{"2028-02-29T00:00:00Z", "2028-03-31T00:00:00Z"}},
+		{"two days before the last", "0 0 L-2 * *", "2026-02-01T00:00:00Z", []string{"2026-02-26T00:00:00Z", "2026-03-29T00:00:00Z"}},
+		{"a range up to Sunday as 7", "0 0 * * FRI-7", "2026-01-01T00:00:00Z", []string{"2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "2026-01-04T00:00:00Z", "2026-01-09T00:00:00Z"}},
+		// The search never ends at a horizon: 2100 is no leap year, so 29 February after
+		// 2096 is next in 2104, and a daily series goes on past 2100.
+		{"29 February after 2096", "0 0 29 2 *", "2096-03-01T00:00:00Z", []string{"2104-02-29T00:00:00Z"}},
+		{"daily past 2100", "0 6 * * *", "2099-12-31T12:00:00Z", []string{"2100-01-01T06:00:00Z", "2100-01-02T06:00:00Z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +160,10 @@ func TestParseRefuses(t *testing.T) {
 		{"bad cron", series.Spec{Cron: "61 * * * *"}, `"cron"`},
 		{"too few fields", series.Spec{Cron: "* *"}, `"cron"`},
 		{"never", series.Spec{Cron: "0 0 30 2 *"}, "never runs"},
+		{"never in short months", series.Spec{Cron: "0 0 31 4,6,9,11 *"}, "never runs"},
+		{"weekdays wrapping around", series.Spec{Cron: "0 9 * * FRI-MON"}, "FRI-MON runs backwards"},
+		{"hours wrapping around", series.Spec{Cron: "0 22-2 * * *"}, "22-2 runs backwards"},
+		{"months wrapping around with a step", series.Spec{Cron: "0 0 1 NOV-FEB/2 *"}, "NOV-FEB runs backwards"},
 		{"bad zone", series.Spec{Cron: "* * * * *", TimeZone: "Mars/Olympus"}, "IANA"},
 		{"zone in cron", series.Spec{Cron: "TZ=Europe/Berlin * * * * *"}, "timezone"},
 		{"tiny interval", series.Spec{Every: time.Millisecond}, "at least"},
@@ -166,5 +178,23 @@ func TestParseRefuses(t *testing.T) {
 				t.Errorf("err = %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Past a zone's listed transitions Go computes them from its rule, and reports a period
+// that ends where it began on 31 December of leap years: run times go on through it.
+func TestCronThroughRuleComputedYears(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, series.Spec{Cron: "0 9 * * *", TimeZone: "Europe/Berlin"})
+	want := []string{"2040-12-30T08:00:00Z", "2040-12-31T08:00:00Z", "2041-01-01T08:00:00Z"}
+	done := make(chan []string, 1)
+	go func() { done <- runs(s, utc("2040-12-29T12:00:00Z"), len(want)) }()
+	select {
+	case got := <-done:
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("runs = %v, want %v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next does not return across 31 December 2040 in Berlin")
 	}
 }
