@@ -466,6 +466,9 @@ func headers(auth bool) obj {
 	if !auth {
 		delete(h, "WWWAuthenticate")
 	}
+	for _, header := range h {
+		header.(obj)["required"] = true // where a response names one, it is always sent
+	}
 	return h
 }
 
@@ -497,7 +500,9 @@ func errorResponses(auth bool) obj {
 		"UnprocessableEntity":  r("The arguments do not fit the method's signature; the violations are listed, the first ones only when there are many.", nil),
 		"Unavailable":          r("The database is unavailable; try again later.", obj{"Retry-After": headerRef("RetryAfter")}),
 		"Error": r("Any other error, in the same shape: 404 not_found for a path the API does not have, 405 method_not_allowed "+
-			"(with Allow) for a method a path does not take, 500 internal.", nil),
+			"(with Allow) for a method a path does not take, 500 internal.", obj{
+			"Allow": obj{"description": "On 405: the methods the path takes.", "schema": obj{"type": "string"}},
+		}),
 	}
 	if auth {
 		responses["Unauthorized"] = r("No or wrong bearer token.", obj{"WWW-Authenticate": headerRef("WWWAuthenticate")})

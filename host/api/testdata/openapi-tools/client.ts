@@ -37,6 +37,11 @@ export async function everyEndpoint(): Promise<void> {
   const page = await api.GET("/v1/calls", { params: { query: { plugin: "example", limit: 10, dueBefore: "2030-01-01T00:00:00Z" } } });
   for (const call of page.data?.calls ?? []) {
     console.log(call.args["data"], call.status, call.series?.cron, page.data?.nextCursor);
+    // Stored args are any JSON values, read as unknown and narrowed before use (a bare
+    // "object" schema would type them never, which assigns to anything).
+    // @ts-expect-error: unknown is not a number
+    const attempts: number = call.args["attempts"];
+    console.log(attempts);
   }
   const call = await api.GET("/v1/calls/{id}", { params: { path: { id: 1 } } });
   console.log(call.data?.retry.maxAttempts);
