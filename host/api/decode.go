@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,8 @@ func (a *API) readBody(c echo.Context) ([]byte, error) {
 	return body, nil
 }
 
-// decodeStrictly decodes one JSON value into v, refusing fields v does not have and
+// decodeStrictly decodes one JSON value into v, refusing fields v does not have (in
+// any spelling but the exact one), empty strings for fields left out when empty, and
 // anything after the value.
 func decodeStrictly(data []byte, v any) *apiError {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -59,7 +61,7 @@ func decodeStrictly(data []byte, v any) *apiError {
 	if _, err := dec.Token(); err != io.EOF {
 		return fail(http.StatusBadRequest, client.CodeMalformedJSON, "malformed JSON: data after the value at offset %d", dec.InputOffset())
 	}
-	return nil
+	return checkFields(data, reflect.TypeOf(v))
 }
 
 // decodeError says what is wrong with a body encoding/json refused.

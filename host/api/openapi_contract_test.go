@@ -272,3 +272,68 @@ func apiCallID(t *testing.T, body []byte) string {
 	}
 	return strconv.FormatInt(call.ID, 10)
 }
+
+// The request schema of /openapi.json accepts exactly the bodies the server accepts:
+// a client validating against it is never refused by the host, nor held back from a
+// request the host takes.
+func TestRequestSchemaIsAsStrictAsTheServer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := newContract(t, e, map[string]bool{})
+	const work = `"plugin": "example", "method": "doOtherWork", "args": {"data": "x"}`
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"plugin": "example", "method": "doWork"}`, true},
+		{`{"plugin": "example", "method": "doWork", "args": null}`, true},
+		{`{"plugin": "example", "method": "doWork", "args": {}}`, true},
+		{`{` + work + `, "delay": "1h30m"}`, true},
+		{`{` + work + `, "delay": "3d"}`, true},
+		{`{` + work + `, "delay": "1d12h"}`, true},
+		{`{` + work + `, "delay": "1.5s"}`, true},
+		{`{` + work + `, "delay": "0s"}`, true},
+		{`{` + work + `, "at": "2030-01-01T00:00:00+05:30"}`, true},
+		{`{` + work + `, "identifier": "user-1", "retry": {"maxAttempts": 3, "backoff": "1d", "maxBackoff": "2d"}}`, true},
+		{`{` + work + `, "retry": {"maxAttempts": 3, "backoff": "1ms"}}`, true},
+		{`{` + work + `, "cron": "0 9 * * MON-FRI", "timezone": "Europe/Berlin", "identifier": "daily"}`, true},
+		{`{` + work + `, "cron": "@daily", "identifier": "daily"}`, true},
+		{`{` + work + `, "every": "15m", "start": "2030-01-01T00:00:00Z", "identifier": "q"}`, true},
+		{`{` + work + `, "every": "1d", "identifier": "q"}`, true},
+
+		{`{"PLUGIN": "example", "METHOD": "doWork"}`, false},
+		{`{"plugin": "example", "method": "doWork", "Delay": "1h"}`, false},
+		{`{` + work + `, "retry": {"MaxAttempts": 3}}`, false},
+		{`{` + work + `, "delay": ""}`, false},
+		{`{` + work + `, "delay": "", "at": "2030-01-01T00:00:00Z"}`, false},
+		{`{` + work + `, "cron": ""}`, false},
+		{`{` + work + `, "identifier": ""}`, false},
+		{`{` + work + `, "delay": "1h", "at": "2030-01-01T00:00:00Z"}`, false},
+		{`{` + work + `, "delay": "soon"}`, false},
+		{`{` + work + `, "delay": " 1h"}`, false},
+		{`{` + work + `, "delay": "-1h"}`, false},
+		{`{` + work + `, "delay": "1h", "identifier": "x", "every": "1h"}`, false},
+		{`{` + work + `, "cron": "@daily"}`, false},
+		{`{` + work + `, "every": "1h"}`, false},
+		{`{` + work + `, "cron": "@daily", "every": "1h", "identifier": "x"}`, false},
+		{`{` + work + `, "every": "1h", "timezone": "Europe/Berlin", "identifier": "x"}`, false},
+		{`{` + work + `, "cron": "@daily", "start": "2030-01-01T00:00:00Z", "identifier": "x"}`, false},
+		{`{` + work + `, "timezone": "Europe/Berlin"}`, false},
+		{`{` + work + `, "cron": "@daily", "timezone": "Local", "identifier": "x"}`, false},
+		{`{` + work + `, "at": "2030-01-01T00:00:00+24:00"}`, false},
+		{`{` + work + `, "retry": {"maxAttempts": 3, "backoff": "1h30"}}`, false},
+		{`{` + work + `, "retry": {"maxAttempts": 0}}`, false},
+		{`{"plugin": "example", "method": "doOtherWork", "args": null}`, false},
+		{`{"plugin": "example", "method": "doOtherWork"}`, false},
+		{`{"plugin": "nope", "method": "doWork"}`, false},
+	} {
+		valid := c.validate(t, "/components/schemas/ScheduleRequest", []byte(tc.body))
+		resp, body := e.do(t, http.MethodPost, "/v1/calls", tc.body)
+		if (valid == nil) != tc.ok {
+			t.Errorf("%s: the schema says valid %v, want %v: %v", tc.body, valid == nil, tc.ok, valid)
+		}
+		if (resp.StatusCode == http.StatusCreated) != tc.ok {
+			t.Errorf("%s: the server answers %d %s, want accepted %v", tc.body, resp.StatusCode, body, tc.ok)
+		}
+	}
+}

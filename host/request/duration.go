@@ -36,3 +36,24 @@ func ParseDuration(field, s string, positive bool) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// parseRetry checks a retry policy, its backoffs in the grammar of every duration,
+// and fills in the default backoffs.
+func parseRetry(p abi.RetryPolicy) (abi.Retry, error) {
+	r := abi.Retry{MaxAttempts: p.MaxAttempts, Backoff: abi.DefaultBackoff, MaxBackoff: abi.DefaultMaxBackoff}
+	var err error
+	if p.Backoff != "" {
+		if r.Backoff, err = ParseDuration("retry.backoff", p.Backoff, true); err != nil {
+			return abi.Retry{}, err
+		}
+	}
+	if p.MaxBackoff != "" {
+		if r.MaxBackoff, err = ParseDuration("retry.maxBackoff", p.MaxBackoff, true); err != nil {
+			return abi.Retry{}, err
+		}
+	}
+	if err := r.Check(); err != nil {
+		return abi.Retry{}, err
+	}
+	return r, nil
+}
