@@ -388,6 +388,10 @@ func baseSchemas() obj {
 			"calls": arrayOf(ref("Call")),
 		}, "calls"),
 		"Cancelled": object("How many calls were cancelled.", obj{"cancelled": integer("The waiting calls cancelled.")}, "cancelled"),
+		"CancelledCall": object("The call cancelled, and whether that stopped a series.", obj{
+			"cancelled":     integer("1: the call."),
+			"seriesStopped": integer("1 when the call was the next occurrence of a recurring call, whose whole series is now stopped; else 0."),
+		}, "cancelled", "seriesStopped"),
 		"HistoryEntry": object("A finished attempt of a call, or a call removed without running.", obj{
 			"id":          integer("The entry's id."),
 			"callId":      integer("The call's id."),
@@ -444,10 +448,12 @@ func baseSchemas() obj {
 					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
 					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable},
 					"description": "What went wrong, for programs."},
-				"message":    str("What went wrong, for people."),
-				"violations": obj{"type": "array", "items": ref("Violation"), "description": "How the arguments do not fit the signature (invalid_arguments)."},
-				"index":      obj{"type": "integer", "description": "The failing call of a batch."},
-				"requestId":  str("Names the request in the host's log."),
+				"message": str("What went wrong, for people."),
+				"violations": obj{"type": "array", "items": ref("Violation"), "maxItems": MaxViolations,
+					"description": "How the arguments do not fit the signature (invalid_arguments): the first ones, when there are many."},
+				"violationsOmitted": integer("How many more violations there were, past those listed."),
+				"index":             obj{"type": "integer", "description": "The failing call of a batch."},
+				"requestId":         str("Names the request in the host's log."),
 			}, "code", "message"),
 		}, "error"),
 	}
@@ -622,7 +628,7 @@ func paths(auth bool) obj {
 
 	get := op("getCall", "Get a waiting or running call", obj{"200": jsonBody("The call.", ref("Call"))}, "BadRequest", "NotFound")
 	cancel := op("cancelCall", "Cancel a waiting call; for an occurrence of a recurring call, stop its whole series", obj{
-		"204": withRequestID(obj{"description": "Cancelled; for an occurrence of a series, the whole series is stopped."}),
+		"200": jsonBody("Cancelled; for an occurrence of a series, the whole series is stopped (seriesStopped: 1).", ref("CancelledCall")),
 	}, "BadRequest", "NotFound", "Conflict")
 
 	history := op("listHistory", "List finished attempts and removed calls, newest first", obj{

@@ -59,8 +59,8 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 	if len(args) > MaxArgsBytes {
 		return store.NewCall{}, fmt.Errorf("%w: args are %d bytes, more than the limit of %d", ErrInvalid, len(args), MaxArgsBytes)
 	}
-	if err := checkStorable(args); err != nil {
-		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if err := CheckStorable(args); err != nil {
+		return store.NewCall{}, fmt.Errorf("%w: args: %v", ErrInvalid, err)
 	}
 	if runAt.Before(MinRunAt) || !runAt.Before(MaxRunAt) {
 		return store.NewCall{}, fmt.Errorf("%w: the run time %s is out of range: it must be after %s and before %s", ErrInvalid,
