@@ -44,7 +44,8 @@ func tool(dir, name string, args ...string) ([]byte, error) {
 // TestOpenAPIReadByThirdPartyTools reads /openapi.json, with and without tokens, the
 // way a user's generator would: Redocly's recommended rules report no error,
 // swagger-parser validates it, and a client of every endpoint, typed by
-// openapi-typescript and called through openapi-fetch, type-checks with tsc.
+// openapi-typescript and called through openapi-fetch, type-checks with tsc (once: the
+// two documents differ only in security).
 func TestOpenAPIReadByThirdPartyTools(t *testing.T) {
 	t.Parallel()
 	tools, err := filepath.Abs(openapiTools)
@@ -95,6 +96,9 @@ func TestOpenAPIReadByThirdPartyTools(t *testing.T) {
 			}
 
 			runTool(t, tools, "node", "validate.mjs", docPath)
+			if name != "with tokens" {
+				return // the types differ only in security, which they leave out; tsc takes its time
+			}
 
 			// The client and its generated types go together in a directory of their
 			// own, which finds the tools' node_modules through a link.
