@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins check-format vet clean deps-postgres deps-wabt deps-croner
+.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet clean deps-postgres deps-wabt deps-croner
 
 all: build plugins
 
@@ -58,13 +58,25 @@ plugins: $(PLUGIN_TARGETS)
 
 testplugins: $(TESTPLUGIN_TARGETS)
 
+# The third-party tools host/api's tests read /openapi.json with, as a user's generator
+# would (Redocly CLI, swagger-parser, openapi-typescript, openapi-fetch, tsc), at the
+# versions pinned in their package-lock.json. npm ci runs when node_modules is missing
+# or older than the lock.
+OPENAPI_TOOLS := host/api/testdata/openapi-tools
+
+openapi-tools: $(OPENAPI_TOOLS)/node_modules/.package-lock.json
+
+$(OPENAPI_TOOLS)/node_modules/.package-lock.json: $(OPENAPI_TOOLS)/package-lock.json | deps-node
+	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund
+	touch $@
+
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...  # the benchmark harness is its own module: keep it building
 
-test: plugins testplugins deps-postgres deps-croner vet
+test: plugins testplugins openapi-tools deps-postgres deps-croner vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000

@@ -167,21 +167,27 @@ func (a *API) routes() *echo.Echo {
 	e.HTTPErrorHandler = func(err error, c echo.Context) { a.writeError(c, err) }
 	e.Pre(a.logRequests, a.recoverPanics, a.checkHost, a.authenticate)
 
+	// Every GET route takes HEAD too (RFC 9110): the same answer, whose body the
+	// server drops.
+	get := func(path string, h echo.HandlerFunc) {
+		e.GET(path, h)
+		e.HEAD(path, h)
+	}
 	e.POST("/v1/calls", a.schedule)
 	e.POST("/v1/calls/batch", a.scheduleBatch)
-	e.GET("/v1/calls", a.list)
+	get("/v1/calls", a.list)
 	e.DELETE("/v1/calls", a.cancelIdentifier)
-	e.GET("/v1/calls/:id", a.get)
+	get("/v1/calls/:id", a.get)
 	e.DELETE("/v1/calls/:id", a.cancel)
-	e.GET("/v1/history", a.history)
-	e.GET("/v1/plugins", a.listPlugins)
-	e.GET("/v1/plugins/:name", a.getPlugin)
-	e.GET("/healthz", a.healthz)
-	e.GET("/readyz", a.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
+	get("/v1/history", a.history)
+	get("/v1/plugins", a.listPlugins)
+	get("/v1/plugins/:name", a.getPlugin)
+	get("/healthz", a.healthz)
+	get("/readyz", a.readyz)
+	get("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
 	})))
-	e.GET("/openapi.json", a.openAPI)
+	get("/openapi.json", a.openAPI)
 	return e
 }
 

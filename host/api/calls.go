@@ -20,6 +20,16 @@ import (
 // sourceAPI labels the metrics of calls scheduled and cancelled through the API.
 const sourceAPI = "api"
 
+// checkText refuses a body whose strings PostgreSQL cannot store as given: a NUL or a
+// lone surrogate escape, which decoding would turn into U+FFFD, so that two different
+// identifiers would collide.
+func checkText(body []byte) *apiError {
+	if err := request.CheckStorable(body); err != nil {
+		return fail(http.StatusBadRequest, client.CodeInvalidRequest, "%v", err)
+	}
+	return nil
+}
+
 // decodeRequest decodes one schedule request. Decoding into abi.ScheduleRequest
 // itself means fields added to it (recurring calls) are accepted without change here,
 // and every other field is refused by name.
@@ -50,6 +60,9 @@ func (a *API) schedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if terr := checkText(body); terr != nil {
+		return terr
+	}
 	req, derr := decodeRequest(body)
 	if derr != nil {
 		return derr
@@ -75,6 +88,9 @@ func (a *API) scheduleBatch(c echo.Context) error {
 	body, err := a.readBody(c)
 	if err != nil {
 		return err
+	}
+	if terr := checkText(body); terr != nil {
+		return terr
 	}
 	var batch client.Batch[json.RawMessage]
 	if derr := decodeStrictly(body, &batch); derr != nil {
@@ -157,7 +173,15 @@ func (a *API) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, toCall(call))
 }
 
-// cancel is DELETE /v1/calls/{id}.
+// cancelled is the answer of DELETE /v1/calls/{id}: client.Cancelled, and whether
+// the call was an occurrence of a series, which cancelling it stopped.
+type cancelled struct {
+	client.Cancelled
+	SeriesStopped int64 `json:"seriesStopped"`
+}
+
+// cancel is DELETE /v1/calls/{id}. A recurring call is stored as its next
+// occurrence, so cancelling that occurrence stops its whole series; the answer says so.
 func (a *API) cancel(c echo.Context) error {
 	id, err := pathID(c)
 	if err != nil {
@@ -165,11 +189,19 @@ func (a *API) cancel(c echo.Context) error {
 	}
 	ctx, cancel := a.dbContext(c)
 	defer cancel()
+	call, err := a.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := a.store.Cancel(ctx, id, a.host); err != nil {
 		return err
 	}
 	a.metrics.Cancelled.WithLabelValues(sourceAPI).Inc()
-	return c.NoContent(http.StatusNoContent)
+	out := cancelled{Cancelled: client.Cancelled{Cancelled: 1}}
+	if call.Series != nil {
+		out.SeriesStopped = 1
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // cancelIdentifier is DELETE /v1/calls?identifier=X (Serverpod's cancel(identifier)).

@@ -298,8 +298,8 @@ func TestGetAndCancelOneCall(t *testing.T) {
 	}
 
 	resp, body := e.do(t, http.MethodDelete, fmt.Sprintf("/v1/calls/%d", waiting.ID), "")
-	if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
-		t.Errorf("cancel: %d %q, want 204", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || string(body) != `{"cancelled":1,"seriesStopped":0}`+"\n" {
+		t.Errorf("cancel: %d %q, want 200 with one call cancelled, no series stopped", resp.StatusCode, body)
 	}
 	for _, err := range []error{
 		e.client.Cancel(ctx, waiting.ID),

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,15 +20,22 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// readBody reads a JSON request body of at most the body limit. Other media types are
-// refused: browsers send them cross-origin without asking first (CORS "simple
-// requests"), and the API must not act on those.
+// readBody reads a JSON request body of at most the body limit. Only
+// application/json in UTF-8 is taken: other media types (browsers send them
+// cross-origin without asking first, CORS "simple requests"), other JSON dialects such
+// as application/json-patch+json, other charsets, and encoded bodies
+// (Content-Encoding) are refused with 415 rather than misread.
 func (a *API) readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if err != nil || (mediaType != "application/json" && !strings.HasSuffix(mediaType, "+json")) {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	charset, hasCharset := params["charset"]
+	if err != nil || mediaType != "application/json" || (hasCharset && !strings.EqualFold(charset, "utf-8")) {
 		return nil, fail(http.StatusUnsupportedMediaType, client.CodeUnsupportedMediaType,
-			"send the body as JSON with Content-Type: application/json (got %q)", r.Header.Get(echo.HeaderContentType))
+			"send the body as JSON in UTF-8 with Content-Type: application/json (got %q)", r.Header.Get(echo.HeaderContentType))
+	}
+	if enc := r.Header.Values("Content-Encoding"); len(enc) > 0 && !(len(enc) == 1 && strings.EqualFold(enc[0], "identity")) {
+		return nil, fail(http.StatusUnsupportedMediaType, client.CodeUnsupportedMediaType,
+			"the body is encoded (Content-Encoding: %s): send it unencoded", strings.Join(enc, ", "))
 	}
 	tooLarge := fail(http.StatusRequestEntityTooLarge, client.CodeBodyTooLarge, "the body is larger than the limit of %d bytes", a.bodyLimit)
 	if r.ContentLength > a.bodyLimit {
@@ -48,7 +56,8 @@ func (a *API) readBody(c echo.Context) ([]byte, error) {
 	return body, nil
 }
 
-// decodeStrictly decodes one JSON value into v, refusing fields v does not have and
+// decodeStrictly decodes one JSON value into v, refusing fields v does not have (in
+// any spelling but the exact one), empty strings for fields left out when empty, and
 // anything after the value.
 func decodeStrictly(data []byte, v any) *apiError {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -59,7 +68,7 @@ func decodeStrictly(data []byte, v any) *apiError {
 	if _, err := dec.Token(); err != io.EOF {
 		return fail(http.StatusBadRequest, client.CodeMalformedJSON, "malformed JSON: data after the value at offset %d", dec.InputOffset())
 	}
-	return nil
+	return checkFields(data, reflect.TypeOf(v))
 }
 
 // decodeError says what is wrong with a body encoding/json refused.
@@ -128,6 +137,9 @@ func newQuery(c echo.Context, known ...string) *query {
 			q.fail(badParam(name, "unknown query parameter (known: %s)", strings.Join(known, ", ")))
 		case len(q.values[name]) > 1:
 			q.fail(badParam(name, "given %d times", len(q.values[name])))
+		case !utf8.ValidString(q.values[name][0]) || strings.ContainsRune(q.values[name][0], 0):
+			// PostgreSQL's text would refuse it, with an error the client should not see.
+			q.fail(badParam(name, "must be valid UTF-8 without NUL characters"))
 		}
 	}
 	return q

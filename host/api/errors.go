@@ -21,6 +21,23 @@ import (
 type apiError struct {
 	status int
 	body   client.Error
+	// violationsOmitted counts the violations left out of body, past MaxViolations.
+	violationsOmitted int
+}
+
+// MaxViolations caps the violations a 422 answer lists, so that a large request
+// cannot make a larger answer; violationsOmitted says how many more there were.
+const MaxViolations = 100
+
+// errorAnswer is the body of an error answer: client.ErrorBody, with the count of
+// violations left out.
+type errorAnswer struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	client.Error
+	ViolationsOmitted int `json:"violationsOmitted,omitempty"`
 }
 
 func (e *apiError) Error() string {
@@ -45,8 +62,11 @@ func prepareError(err error, req abi.ScheduleRequest) *apiError {
 	case errors.As(err, &sigErr):
 		e := fail(http.StatusUnprocessableEntity, client.CodeInvalidArguments,
 			"arguments do not fit the signature of %s.%s", req.Plugin, req.Method)
-		for _, v := range sigErr.Violations {
+		for _, v := range sigErr.Violations[:min(len(sigErr.Violations), MaxViolations)] {
 			e.body.Violations = append(e.body.Violations, client.Violation{Pointer: v.Pointer, Message: v.Message})
+		}
+		if e.violationsOmitted = len(sigErr.Violations) - len(e.body.Violations); e.violationsOmitted > 0 {
+			e.body.Message += fmt.Sprintf(" (the first %d violations of %d)", MaxViolations, len(sigErr.Violations))
 		}
 		return e
 	case errors.Is(err, request.ErrUnknownPlugin):
@@ -105,9 +125,9 @@ func (a *API) writeError(c echo.Context, err error) {
 	if e.status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "5")
 	}
-	body := e.body
+	body := errorDetail{Error: e.body, ViolationsOmitted: e.violationsOmitted}
 	body.RequestID = requestID(c)
-	if werr := c.JSON(e.status, client.ErrorBody{Error: &body}); werr != nil {
+	if werr := c.JSON(e.status, errorAnswer{Error: body}); werr != nil {
 		a.log.Debug("write error answer", slog.Any("err", werr))
 	}
 }

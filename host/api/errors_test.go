@@ -49,7 +49,7 @@ func TestScheduleErrors(t *testing.T) {
 		{"invalid UTF-8", "{\"plugin\": \"example\", \"method\": \"doWork\", \"identifier\": \"\xff\xfe\"}", nil, 400, client.CodeMalformedJSON, "UTF-8", nil},
 		{"both delay and at", `{"plugin": "example", "method": "doWork", "delay": "1h", "at": "2030-01-01T00:00:00Z"}`, nil, 400, client.CodeInvalidRequest, "not both", nil},
 		{"bad delay", `{"plugin": "example", "method": "doWork", "delay": "soon"}`, nil, 400, client.CodeInvalidRequest, "delay", nil},
-		{"negative delay", `{"plugin": "example", "method": "doWork", "delay": "-1h"}`, nil, 400, client.CodeInvalidRequest, "negative", nil},
+		{"negative delay", `{"plugin": "example", "method": "doWork", "delay": "-1h"}`, nil, 400, client.CodeInvalidRequest, "not a duration", nil},
 		{"no method", `{"plugin": "example"}`, nil, 400, client.CodeInvalidRequest, "required", nil},
 		{"bad retry", `{"plugin": "example", "method": "doWork", "retry": {"maxAttempts": 0}}`, nil, 400, client.CodeInvalidRequest, "maxAttempts", nil},
 		{"identifier too long", `{"plugin": "example", "method": "doWork", "identifier": "` + strings.Repeat("x", 257) + `"}`, nil, 400, client.CodeInvalidRequest, "identifier", nil},
@@ -141,11 +141,11 @@ func TestRoutingErrors(t *testing.T) {
 		status       int
 		code, allow  string
 	}{
-		{http.MethodPut, "/v1/calls", 405, client.CodeMethodNotAllowed, "DELETE, GET, OPTIONS, POST"},
-		{http.MethodPatch, "/v1/calls/1", 405, client.CodeMethodNotAllowed, "DELETE, GET, OPTIONS"},
-		{http.MethodPost, "/v1/calls/5", 405, client.CodeMethodNotAllowed, "DELETE, GET, OPTIONS"},
-		{http.MethodPost, "/v1/plugins", 405, client.CodeMethodNotAllowed, "GET, OPTIONS"},
-		{http.MethodPost, "/v1/history", 405, client.CodeMethodNotAllowed, "GET, OPTIONS"},
+		{http.MethodPut, "/v1/calls", 405, client.CodeMethodNotAllowed, "DELETE, GET, HEAD, OPTIONS, POST"},
+		{http.MethodPatch, "/v1/calls/1", 405, client.CodeMethodNotAllowed, "DELETE, GET, HEAD, OPTIONS"},
+		{http.MethodPost, "/v1/calls/5", 405, client.CodeMethodNotAllowed, "DELETE, GET, HEAD, OPTIONS"},
+		{http.MethodPost, "/v1/plugins", 405, client.CodeMethodNotAllowed, "GET, HEAD, OPTIONS"},
+		{http.MethodPost, "/v1/history", 405, client.CodeMethodNotAllowed, "GET, HEAD, OPTIONS"},
 		{http.MethodGet, "/v1/nothing", 404, client.CodeNotFound, ""},
 		{http.MethodGet, "/v2/calls", 404, client.CodeNotFound, ""},
 	} {
@@ -156,6 +156,16 @@ func TestRoutingErrors(t *testing.T) {
 		}
 		if allow := resp.Header.Get("Allow"); !sameMethods(allow, tc.allow) {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, allow, tc.allow)
+		}
+	}
+
+	// HEAD works wherever GET does (RFC 9110): GET's status and headers, no body.
+	for _, path := range []string{"/healthz", "/readyz", "/v1/calls", "/v1/history", "/v1/plugins", "/v1/plugins/example", "/metrics", "/openapi.json"} {
+		get, _ := e.do(t, http.MethodGet, path, "")
+		head, body := e.do(t, http.MethodHead, path, "")
+		if head.StatusCode != get.StatusCode || len(body) != 0 || head.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Errorf("HEAD %s: %d %q %q, want GET's %d %q without a body", path, head.StatusCode, head.Header.Get("Content-Type"), body,
+				get.StatusCode, get.Header.Get("Content-Type"))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/request"
 	"github.com/futurecalls/futurecalls/host/store"
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
@@ -62,6 +63,7 @@ func object(description string, props obj, required ...string) obj {
 // of POST /v1/calls that schedules it; the body is one of the latter.
 func openAPIDocument(plugins []Plugin, auth bool) obj {
 	schemas := baseSchemas()
+	schemas["ScheduleMode"] = scheduleMode()
 	var requests []any
 	for _, p := range plugins {
 		for _, m := range p.Manifest.Calls {
@@ -80,8 +82,14 @@ func openAPIDocument(plugins []Plugin, auth bool) obj {
 		schemas["ScheduleRequest"] = genericRequestSchema()
 	}
 
+	components := obj{
+		"schemas":   schemas,
+		"responses": errorResponses(auth),
+		"headers":   headers(auth),
+	}
 	doc := obj{
 		"openapi": "3.1.0",
+		"servers": []any{obj{"url": "/", "description": "The host that serves this document."}},
 		"info": obj{
 			"title":   "futurecalls",
 			"version": "1.0.0",
@@ -89,16 +97,15 @@ func openAPIDocument(plugins []Plugin, auth bool) obj {
 				"cancel them by id or by identifier, and read their history. Every plugin method's arguments " +
 				"are a schema of their own (<plugin>.<method>.Args), so a generated client is typed.",
 		},
-		"paths": paths(),
-		"components": obj{
-			"schemas":   schemas,
-			"responses": errorResponses(),
-			"securitySchemes": obj{
-				"bearerAuth": obj{"type": "http", "scheme": "bearer", "description": "One of the host's api.tokens."},
-			},
-		},
+		"paths":      paths(auth),
+		"components": components,
+		// Without tokens nothing asks for one; the probes say so again for themselves.
+		"security": []any{},
 	}
 	if auth {
+		components["securitySchemes"] = obj{
+			"bearerAuth": obj{"type": "http", "scheme": "bearer", "description": "One of the host's api.tokens."},
+		}
 		doc["security"] = []any{obj{"bearerAuth": []any{}}}
 	}
 	return doc
@@ -153,22 +160,61 @@ func requestSchema(plugin string, m abi.Method, prefix string) obj {
 			break
 		}
 	}
+	var args any = ref(prefix + ".Args")
+	if len(required) == 2 {
+		// Without required parameters, null args mean no arguments, as the server reads them.
+		args = obj{"anyOf": []any{args, obj{"type": "null"}}}
+	}
 	o := object(desc, scheduleProps(obj{
 		"plugin": obj{"type": "string", "const": plugin, "enum": []string{plugin}},
 		"method": obj{"type": "string", "const": m.Name, "enum": []string{m.Name}},
-		"args":   ref(prefix + ".Args"),
+		"args":   args,
 	}), required...)
 	o["title"] = prefix
+	o["allOf"] = []any{ref("ScheduleMode")}
 	return o
 }
 
 // genericRequestSchema is the request body when no plugin is loaded.
 func genericRequestSchema() obj {
-	return object("A call to schedule.", scheduleProps(obj{
-		"plugin": str("The plugin's name."),
-		"method": str("The plugin method's name."),
-		"args":   obj{"type": "object", "description": "The arguments by parameter name."},
+	o := object("A call to schedule.", scheduleProps(obj{
+		"plugin": obj{"type": "string", "minLength": 1, "description": "The plugin's name."},
+		"method": obj{"type": "string", "minLength": 1, "description": "The plugin method's name."},
+		"args":   obj{"type": []string{"object", "null"}, "description": "The arguments by parameter name."},
 	}), "plugin", "method")
+	o["allOf"] = []any{ref("ScheduleMode")}
+	return o
+}
+
+// scheduleMode says which fields of a schedule request go together, as the server
+// enforces it: a one-off call is due now, after delay, or at a time; a recurring call
+// has cron (with an optional timezone) or every (with an optional start), and an
+// identifier.
+func scheduleMode() obj {
+	timing := []string{"delay", "at", "cron", "timezone", "every", "start"}
+	mode := func(description string, required []string, allowed ...string) obj {
+		var forbidden []any
+		for _, f := range timing {
+			if !slices.Contains(required, f) && !slices.Contains(allowed, f) {
+				forbidden = append(forbidden, obj{"required": []string{f}})
+			}
+		}
+		o := obj{"description": description, "not": obj{"anyOf": forbidden}}
+		if len(required) > 0 {
+			o["required"] = required
+		}
+		return o
+	}
+	return obj{
+		"description": "Which fields go together: exactly one of these modes.",
+		"oneOf": []any{
+			mode("A one-off call due now.", nil),
+			mode("A one-off call due after delay.", []string{"delay"}),
+			mode("A one-off call due at a time.", []string{"at"}),
+			mode("A recurring call on a cron schedule, cancelled by its identifier.", []string{"cron", "identifier"}, "timezone"),
+			mode("A recurring call at a fixed interval, cancelled by its identifier.", []string{"every", "identifier"}, "start"),
+		},
+	}
 }
 
 // scheduleProps adds to props the fields of a schedule request that say when and how
@@ -274,28 +320,38 @@ func rewriteRef(r, name string, defs map[string]string) string {
 	return "#/components/schemas/" + name + fragment
 }
 
+// anyArgs are the arguments of a stored call, by parameter name: any JSON values, which
+// generated types let a client read (a bare "object" would type them as empty).
+var anyArgs = obj{"type": "object", "additionalProperties": true, "description": "The arguments by parameter name."}
+
+// offsetPattern restricts a date-time to the offsets RFC 3339 allows (hours up to 23),
+// as the server does.
+const offsetPattern = `(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$`
+
 // baseSchemas are the schemas of the API itself.
 func baseSchemas() obj {
 	when := "RFC 3339, always UTC in answers."
 	return obj{
-		"Delay": obj{"type": "string", "examples": []any{"1h30m", "3d", "90s"},
+		"Delay": obj{"type": "string", "pattern": request.DurationPattern, "examples": []any{"1h30m", "3d", "90s"},
 			"description": "Run the call this long from now: a Go duration, plus d for days of 24 hours. Exclusive with at; with neither, the call is due at once (Serverpod's callWithDelay)."},
-		"At": obj{"type": "string", "format": "date-time",
+		"At": obj{"type": "string", "format": "date-time", "pattern": offsetPattern,
 			"description": "Run the call at this time, RFC 3339; stored in UTC. Exclusive with delay (Serverpod's callAtTime)."},
-		"Identifier": obj{"type": "string", "maxLength": 256,
+		"Identifier": obj{"type": "string", "minLength": 1, "maxLength": abi.MaxIdentifierBytes,
 			"description": "Tags the call; DELETE /v1/calls?identifier= cancels every call carrying it. Several calls may share one."},
 		"RetryPolicy": object("How often a failed call is tried again; the plugin's default when absent.", obj{
 			"maxAttempts": obj{"type": "integer", "minimum": 1, "maximum": abi.MaxRetryAttempts, "description": "Every attempt counts, the first included: 1 means no retry."},
-			"backoff":     str("Wait after the first failure, a Go duration (1s); doubled after each further failure."),
-			"maxBackoff":  str("The longest wait between attempts, a Go duration (1h)."),
+			"backoff": obj{"type": "string", "pattern": request.DurationPattern,
+				"description": "Wait after the first failure, a duration like delay's, at least 1ms (default 1s); doubled after each further failure."},
+			"maxBackoff": obj{"type": "string", "pattern": request.DurationPattern,
+				"description": "The longest wait between attempts, a duration like delay's, at least 1ms (default 1h)."},
 		}, "maxAttempts"),
-		"Cron": obj{"type": "string", "examples": []any{"0 9 * * MON-FRI", "*/30 * * * * *", "@daily"},
+		"Cron": obj{"type": "string", "minLength": 1, "examples": []any{"0 9 * * MON-FRI", "*/30 * * * * *", "@daily"},
 			"description": "Makes the call recurring on a cron schedule: five fields (minute hour day-of-month month day-of-week), or six with seconds first; month and weekday names; descriptors such as @daily. A day matching either a restricted day of month or a restricted day of week runs. Needs an identifier, which cancels the series; exclusive with every, delay and at."},
-		"TimeZone": obj{"type": "string", "examples": []any{"Europe/Berlin"},
-			"description": "The IANA time zone of cron (UTC when absent). Across daylight-saving changes a skipped local time runs an hour later and a repeated one runs once."},
-		"Every": obj{"type": "string", "examples": []any{"15m", "1d"},
-			"description": "Makes the call recurring at a fixed interval (a Go duration, plus d for days), on the grid start + k·every. Runs missed while no host was up collapse into one. Needs an identifier; exclusive with cron, delay and at."},
-		"Start": obj{"type": "string", "format": "date-time",
+		"TimeZone": obj{"type": "string", "minLength": 1, "not": obj{"const": "Local"}, "examples": []any{"Europe/Berlin"},
+			"description": "The IANA time zone of cron (UTC when absent); not Local, which would differ from host to host. Across daylight-saving changes a skipped local time runs an hour later and a repeated one runs once."},
+		"Every": obj{"type": "string", "pattern": request.DurationPattern, "examples": []any{"15m", "1d"},
+			"description": "Makes the call recurring at a fixed interval (a duration like delay's, at least 1ms), on the grid start + k·every. Runs missed while no host was up collapse into one. Needs an identifier; exclusive with cron, delay and at."},
+		"Start": obj{"type": "string", "format": "date-time", "pattern": offsetPattern,
 			"description": "The anchor of an every series: its first run (or, if past, the grid it keeps). Default: one interval from now."},
 		"Series": object("The schedule of a recurring call.", obj{
 			"id":       integer("The series' id; the history's seriesId."),
@@ -308,11 +364,11 @@ func baseSchemas() obj {
 			"id":         integer("The call's id."),
 			"plugin":     str("The plugin."),
 			"method":     str("The plugin's method."),
-			"args":       obj{"type": "object", "description": "The arguments by parameter name."},
+			"args":       anyArgs,
 			"runAt":      dateTime("When the call is due, " + when),
 			"identifier": str("The identifier the call carries."),
 			"createdAt":  dateTime("When the call was scheduled."),
-			"status":     obj{"type": "string", "enum": []string{client.StatusWaiting, client.StatusRunning}},
+			"status":     obj{"type": "string", "enum": []string{client.StatusWaiting, client.StatusRunning}, "description": "Whether a host is running the call."},
 			"attempt":    obj{"type": "integer", "description": "Attempts started so far."},
 			"retry":      ref("RetryPolicy"),
 			"claimedBy":  str("The host running the call."),
@@ -331,19 +387,23 @@ func baseSchemas() obj {
 		"BatchResponse": object("The calls stored, in the order requested.", obj{
 			"calls": arrayOf(ref("Call")),
 		}, "calls"),
-		"Cancelled": object("How many calls were cancelled.", obj{"cancelled": integer("")}, "cancelled"),
+		"Cancelled": object("How many calls were cancelled.", obj{"cancelled": integer("The waiting calls cancelled.")}, "cancelled"),
+		"CancelledCall": object("The call cancelled, and whether that stopped a series.", obj{
+			"cancelled":     integer("1: the call."),
+			"seriesStopped": integer("1 when the call was the next occurrence of a recurring call, whose whole series is now stopped; else 0."),
+		}, "cancelled", "seriesStopped"),
 		"HistoryEntry": object("A finished attempt of a call, or a call removed without running.", obj{
 			"id":          integer("The entry's id."),
 			"callId":      integer("The call's id."),
 			"plugin":      str("The plugin."),
 			"method":      str("The plugin's method."),
-			"args":        obj{"type": "object"},
+			"args":        anyArgs,
 			"identifier":  str("The identifier the call carried."),
 			"scheduledAt": dateTime("When the call was due."),
 			"startedAt":   dateTime("When the attempt started; absent when it never ran."),
 			"finishedAt":  dateTime("When the attempt ended or the call was removed."),
-			"attempt":     obj{"type": "integer"},
-			"outcome":     obj{"type": "string", "enum": store.Outcomes},
+			"attempt":     obj{"type": "integer", "description": "The attempt's number, 1 for the first."},
+			"outcome":     obj{"type": "string", "enum": store.Outcomes, "description": "How the attempt ended."},
 			"error":       str("Why the attempt failed."),
 			"host":        str("The host that ran the attempt or recorded the outcome."),
 			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
@@ -354,81 +414,130 @@ func baseSchemas() obj {
 			"nextCursor": str(nextCursor),
 		}, "entries"),
 		"Param": object("A parameter of a plugin method.", obj{
-			"name":        str(""),
-			"description": str(""),
+			"name":        str("The parameter's name, its key in args."),
+			"description": str("What the parameter means."),
 			"schema":      obj{"description": "The parameter's JSON Schema (draft 2020-12)."},
-			"optional":    obj{"type": "boolean"},
+			"optional":    obj{"type": "boolean", "description": "Whether args may leave the parameter out."},
 		}, "name", "schema"),
 		"Method": object("A plugin method: a future call.", obj{
-			"name":        str(""),
-			"description": str(""),
+			"name":        str("The method's name."),
+			"description": str("What the method does."),
 			"params":      arrayOf(ref("Param")),
 		}, "name", "params"),
 		"Plugin": object("A loaded plugin.", obj{
-			"name":        str(""),
-			"version":     str(""),
-			"description": str(""),
+			"name":        str("The plugin's name."),
+			"version":     str("The plugin's version."),
+			"description": str("What the plugin does."),
 			"file":        str("The plugin's file name."),
 			"calls":       arrayOf(ref("Method")),
 			"retry":       ref("RetryPolicy"),
 		}, "name", "file", "calls"),
 		"PluginList": object("The loaded plugins, by name.", obj{"plugins": arrayOf(ref("Plugin"))}, "plugins"),
-		"Readiness": object("", obj{
-			"status":  obj{"type": "string", "enum": []string{"ok", "ready", "unavailable"}},
-			"reasons": arrayOf(obj{"type": "string"}),
+		"Readiness": object("Whether the host is up or ready.", obj{
+			"status":  obj{"type": "string", "enum": []string{"ok", "ready", "unavailable"}, "description": "ok (up), ready, or unavailable."},
+			"reasons": obj{"type": "array", "items": obj{"type": "string"}, "description": "Why the host is not ready."},
 		}, "status"),
 		"Violation": object("One way the arguments do not fit the signature.", obj{
 			"pointer": str("JSON pointer into args; empty for args itself."),
-			"message": str(""),
+			"message": str("What is wrong there."),
 		}, "pointer", "message"),
-		"Error": object("", obj{
-			"error": object("", obj{
+		"Error": object("An error answer.", obj{
+			"error": object("What went wrong.", obj{
 				"code": obj{"type": "string", "enum": []string{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
 					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
 					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
-					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable}},
-				"message":    str(""),
-				"violations": arrayOf(ref("Violation")),
-				"index":      obj{"type": "integer", "description": "The failing call of a batch."},
-				"requestId":  str("Names the request in the host's log."),
+					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable},
+					"description": "What went wrong, for programs."},
+				"message": str("What went wrong, for people."),
+				"violations": obj{"type": "array", "items": ref("Violation"), "maxItems": MaxViolations,
+					"description": "How the arguments do not fit the signature (invalid_arguments): the first ones, when there are many."},
+				"violationsOmitted": integer("How many more violations there were, past those listed."),
+				"index":             obj{"type": "integer", "description": "The failing call of a batch."},
+				"requestId":         str("Names the request in the host's log."),
 			}, "code", "message"),
 		}, "error"),
 	}
 }
 
+// headers are the response headers the document refers to.
+func headers(auth bool) obj {
+	h := obj{
+		"RequestId": obj{"description": "Names the request in the host's log: the client's own X-Request-Id when it is sane " +
+			"(1 to 64 of A-Z a-z 0-9 . _ -), else a new one.", "schema": obj{"type": "string"}},
+		"RetryAfter":      obj{"description": "Seconds to wait before trying again.", "schema": obj{"type": "integer", "minimum": 0}},
+		"Allow":           obj{"description": "The methods the path takes.", "schema": obj{"type": "string"}},
+		"WWWAuthenticate": obj{"description": "The scheme the host asks for: Bearer.", "schema": obj{"type": "string"}},
+		"Location":        obj{"description": "The stored call: /v1/calls/{id}.", "schema": obj{"type": "string"}},
+	}
+	if !auth {
+		delete(h, "WWWAuthenticate")
+	}
+	for _, header := range h {
+		header.(obj)["required"] = true // where a response names one, it is always sent
+	}
+	return h
+}
+
+func headerRef(name string) obj { return obj{"$ref": "#/components/headers/" + name} }
+
+// withRequestID adds the X-Request-Id header, which every answer carries, to a response.
+func withRequestID(response obj) obj {
+	h, _ := response["headers"].(obj)
+	if h == nil {
+		h = obj{}
+	}
+	h[requestIDHeader] = headerRef("RequestId")
+	response["headers"] = h
+	return response
+}
+
 // errorResponses are the shared error answers, by HTTP status.
-func errorResponses() obj {
-	r := func(description string) obj {
-		return obj{"description": description, "content": obj{"application/json": obj{"schema": ref("Error")}}}
+func errorResponses(auth bool) obj {
+	r := func(description string, headers obj) obj {
+		return withRequestID(obj{"description": description, "headers": headers,
+			"content": obj{"application/json": obj{"schema": ref("Error")}}})
 	}
-	unauthorized := r("No or wrong bearer token.")
-	unauthorized["headers"] = obj{"WWW-Authenticate": obj{"schema": obj{"type": "string"}}}
-	return obj{
-		"BadRequest":           r("The request is malformed: bad JSON, an unknown field, a wrong parameter."),
-		"Unauthorized":         unauthorized,
-		"NotFound":             r("No such call, plugin or method."),
-		"Conflict":             r("The call is running and can no longer be cancelled."),
-		"PayloadTooLarge":      r("The body is larger than the host's limit."),
-		"UnsupportedMediaType": r("The body is not application/json."),
-		"UnprocessableEntity":  r("The arguments do not fit the method's signature; every violation is listed."),
-		"Unavailable":          r("The database is unavailable; try again later."),
-		"Error":                r("Any other error."),
+	responses := obj{
+		"BadRequest":           r("The request is malformed: bad JSON, an unknown field, a wrong parameter.", nil),
+		"NotFound":             r("No such call, plugin or method.", nil),
+		"Conflict":             r("The call is running and can no longer be cancelled.", nil),
+		"PayloadTooLarge":      r("The body is larger than the host's limit.", nil),
+		"UnsupportedMediaType": r("The body is not application/json, or it is encoded (Content-Encoding).", nil),
+		"UnprocessableEntity":  r("The arguments do not fit the method's signature; the violations are listed, the first ones only when there are many.", nil),
+		"Unavailable":          r("The database is unavailable; try again later.", obj{"Retry-After": headerRef("RetryAfter")}),
+		"Error": r("Any other error, in the same shape: 404 not_found for a path the API does not have, 405 method_not_allowed "+
+			"(with Allow) for a method a path does not take, 500 internal.", obj{
+			"Allow": obj{"description": "On 405: the methods the path takes.", "schema": obj{"type": "string"}},
+		}),
 	}
+	if auth {
+		responses["Unauthorized"] = r("No or wrong bearer token.", obj{"WWW-Authenticate": headerRef("WWWAuthenticate")})
+	} else {
+		responses["ForbiddenHost"] = r("The request names a host other than localhost or a loopback address, and the host has no "+
+			"api.tokens (a defence against DNS rebinding).", nil)
+	}
+	return responses
 }
 
 func respRef(name string) obj { return obj{"$ref": "#/components/responses/" + name} }
 
 func jsonBody(description string, schema any) obj {
-	return obj{"description": description, "content": obj{"application/json": obj{"schema": schema}}}
+	return withRequestID(obj{"description": description, "content": obj{"application/json": obj{"schema": schema}}})
 }
 
 func queryParam(name, description string, schema obj) obj {
 	return obj{"name": name, "in": "query", "description": description, "schema": schema}
 }
 
-// operation is one operation with the error answers every operation can give.
-func operation(id, summary string, ok obj, errors ...string) obj {
-	responses := obj{"401": respRef("Unauthorized"), "503": respRef("Unavailable"), "default": respRef("Error")}
+// operation is one operation with the error answers every guarded operation can give:
+// 401 when the host asks for tokens, 403 forbidden_host when it does not.
+func operation(auth bool, id, summary string, ok obj, errors ...string) obj {
+	responses := obj{"503": respRef("Unavailable"), "default": respRef("Error")}
+	if auth {
+		responses["401"] = respRef("Unauthorized")
+	} else {
+		responses["403"] = respRef("ForbiddenHost")
+	}
 	for k, v := range ok {
 		responses[k] = v
 	}
@@ -440,12 +549,39 @@ func operation(id, summary string, ok obj, errors ...string) obj {
 	return obj{"operationId": id, "summary": summary, "responses": responses}
 }
 
+// headOf is the HEAD operation of a GET operation: the same answers without a body.
+func headOf(get obj) obj {
+	responses := obj{}
+	for status := range get["responses"].(obj) {
+		responses[status] = withRequestID(obj{"description": "The answer of GET, without its body."})
+	}
+	head := obj{"operationId": get["operationId"].(string) + "Head", "summary": get["summary"].(string) + " (headers only)",
+		"responses": responses}
+	if security, ok := get["security"]; ok {
+		head["security"] = security
+	}
+	if params, ok := get["parameters"]; ok {
+		head["parameters"] = params
+	}
+	return head
+}
+
+// optionsOf is the OPTIONS operation of a path, which lists its methods in Allow.
+func optionsOf(auth bool, path, id string) obj {
+	allowed := withRequestID(obj{"description": "The methods the path takes, in Allow.", "headers": obj{"Allow": headerRef("Allow")}})
+	if !guarded(path) {
+		return obj{"operationId": id, "summary": "The methods of " + path, "security": []any{},
+			"responses": obj{"204": allowed, "default": respRef("Error")}}
+	}
+	return operation(auth, id, "The methods of "+path, obj{"204": allowed})
+}
+
 // nextCursor describes the cursor of a page: a page may end before its limit, when its
 // rows reach the byte budget, so only an absent cursor means the end.
 const nextCursor = "Pass as cursor for the following page; absent after the last one. A page may hold fewer " +
 	"rows than limit (when they reach the byte budget) and still have a following page: only an absent nextCursor ends the listing."
 
-func paths() obj {
+func paths(auth bool) obj {
 	limit := queryParam("limit", "Most rows in a page. A page also ends early, with a nextCursor, once its rows "+
 		"reach the host's byte budget (api.pageBytes, 4 MiB by default): a page of large rows holds fewer.", obj{"type": "integer", "minimum": 1, "maximum": store.MaxPageLimit, "default": 100})
 	cursor := queryParam("cursor", "nextCursor of the previous page.", obj{"type": "string"})
@@ -453,26 +589,30 @@ func paths() obj {
 	timeFilter := func(name, description string) obj {
 		return queryParam(name, description, obj{"type": "string", "format": "date-time"})
 	}
-	idParam := obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "integer", "format": "int64", "minimum": 1}}
+	idParam := obj{"name": "id", "in": "path", "required": true, "description": "The call's id.",
+		"schema": obj{"type": "integer", "format": "int64", "minimum": 1}}
 	body := func(schema string) obj {
 		return obj{"required": true, "content": obj{"application/json": obj{"schema": ref(schema)}}}
 	}
+	op := func(id, summary string, ok obj, errors ...string) obj {
+		return operation(auth, id, summary, ok, errors...)
+	}
 
-	schedule := operation("scheduleCall", "Schedule a call (callWithDelay, callAtTime)", obj{
-		"201": obj{
-			"description": "The stored call.",
-			"headers":     obj{"Location": obj{"schema": obj{"type": "string"}, "description": "/v1/calls/{id}"}},
-			"content":     obj{"application/json": obj{"schema": ref("Call")}},
-		},
-	}, "BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableEntity")
+	created := withRequestID(obj{
+		"description": "The stored call.",
+		"headers":     obj{"Location": headerRef("Location")},
+		"content":     obj{"application/json": obj{"schema": ref("Call")}},
+	})
+	schedule := op("scheduleCall", "Schedule a call (callWithDelay, callAtTime)", obj{"201": created},
+		"BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableEntity")
 	schedule["requestBody"] = body("ScheduleRequest")
 
-	batch := operation("scheduleCalls", "Schedule several calls, all or none", obj{
+	batch := op("scheduleCalls", "Schedule several calls, all or none", obj{
 		"201": jsonBody("The stored calls, in the order given.", ref("BatchResponse")),
 	}, "BadRequest", "NotFound", "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableEntity")
 	batch["requestBody"] = body("BatchRequest")
 
-	list := operation("listCalls", "List waiting and running calls, by run time", obj{
+	list := op("listCalls", "List waiting and running calls, by run time", obj{
 		"200": jsonBody("One page of calls.", ref("CallPage")),
 	}, "BadRequest")
 	list["parameters"] = []any{filter("plugin", "Only this plugin's calls."), filter("method", "Only calls of this method."),
@@ -480,15 +620,18 @@ func paths() obj {
 		timeFilter("dueBefore", "Only calls due before this time (exclusive)."),
 		timeFilter("dueAfter", "Only calls due at or after this time."), limit, cursor}
 
-	cancelIdentifier := operation("cancelCallsByIdentifier", "Cancel every waiting call carrying an identifier (cancel(identifier))", obj{
-		"200": jsonBody("How many calls were cancelled.", ref("Cancelled")),
+	cancelIdentifier := op("cancelCallsByIdentifier", "Cancel every waiting call carrying an identifier (cancel(identifier))", obj{
+		"200": jsonBody("How many calls were cancelled, and how many series were stopped.", ref("Cancelled")),
 	}, "BadRequest")
-	cancelIdentifier["parameters"] = []any{obj{"name": "identifier", "in": "query", "required": true, "schema": obj{"type": "string", "minLength": 1}}}
+	cancelIdentifier["parameters"] = []any{obj{"name": "identifier", "in": "query", "required": true,
+		"description": "The identifier whose calls to cancel.", "schema": obj{"type": "string", "minLength": 1}}}
 
-	get := operation("getCall", "Get a waiting or running call", obj{"200": jsonBody("The call.", ref("Call"))}, "BadRequest", "NotFound")
-	cancel := operation("cancelCall", "Cancel a waiting call", obj{"204": obj{"description": "Cancelled."}}, "BadRequest", "NotFound", "Conflict")
+	get := op("getCall", "Get a waiting or running call", obj{"200": jsonBody("The call.", ref("Call"))}, "BadRequest", "NotFound")
+	cancel := op("cancelCall", "Cancel a waiting call; for an occurrence of a recurring call, stop its whole series", obj{
+		"200": jsonBody("Cancelled; for an occurrence of a series, the whole series is stopped (seriesStopped: 1).", ref("CancelledCall")),
+	}, "BadRequest", "NotFound", "Conflict")
 
-	history := operation("listHistory", "List finished attempts and removed calls, newest first", obj{
+	history := op("listHistory", "List finished attempts and removed calls, newest first", obj{
 		"200": jsonBody("One page of the history.", ref("HistoryPage")),
 	}, "BadRequest")
 	history["parameters"] = []any{
@@ -500,32 +643,44 @@ func paths() obj {
 		timeFilter("finishedBefore", "Only entries finished before this time (exclusive)."),
 		timeFilter("finishedAfter", "Only entries finished at or after this time."), limit, cursor}
 
-	listPlugins := operation("listPlugins", "List the loaded plugins with their signatures", obj{"200": jsonBody("The plugins.", ref("PluginList"))})
-	getPlugin := operation("getPlugin", "Get a loaded plugin with its signatures", obj{"200": jsonBody("The plugin.", ref("Plugin"))}, "NotFound")
-	getPlugin["parameters"] = []any{obj{"name": "name", "in": "path", "required": true, "schema": obj{"type": "string"}}}
+	listPlugins := op("listPlugins", "List the loaded plugins with their signatures", obj{"200": jsonBody("The plugins.", ref("PluginList"))})
+	getPlugin := op("getPlugin", "Get a loaded plugin with its signatures", obj{"200": jsonBody("The plugin.", ref("Plugin"))}, "NotFound")
+	nameParam := obj{"name": "name", "in": "path", "required": true, "description": "The plugin's name.", "schema": obj{"type": "string"}}
 
-	open := func(id, summary string, ok obj) obj {
-		op := obj{"operationId": id, "summary": summary, "responses": ok, "security": []any{}}
-		return op
+	probe := func(id, summary string, ok obj) obj {
+		return obj{"operationId": id, "summary": summary, "responses": ok, "security": []any{}}
 	}
-	metrics := operation("metrics", "Prometheus metrics", obj{
-		"200": obj{"description": "The metrics in Prometheus text format.", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}},
+	metrics := op("metrics", "Prometheus metrics", obj{
+		"200": withRequestID(obj{"description": "The metrics in Prometheus text format.", "content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}),
 	})
-	openapi := operation("openapi", "This document", obj{"200": obj{"description": "The OpenAPI document.",
-		"content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}})
+	openapi := op("openapi", "This document", obj{"200": jsonBody("The OpenAPI document.", obj{"type": "object"})})
+	healthz := probe("healthz", "The process is up", obj{"200": jsonBody("Up.", ref("Readiness"))})
+	readyz := probe("readyz", "The host can take calls: database reachable, plugins loaded", obj{
+		"200": jsonBody("Ready.", ref("Readiness")), "503": jsonBody("Not ready, with the reasons.", ref("Readiness")),
+	})
 
-	return obj{
-		"/v1/calls":          obj{"post": schedule, "get": list, "delete": cancelIdentifier},
-		"/v1/calls/batch":    obj{"post": batch},
-		"/v1/calls/{id}":     obj{"parameters": []any{idParam}, "get": get, "delete": cancel},
-		"/v1/history":        obj{"get": history},
-		"/v1/plugins":        obj{"get": listPlugins},
-		"/v1/plugins/{name}": obj{"get": getPlugin},
-		"/healthz":           obj{"get": open("healthz", "The process is up", obj{"200": jsonBody("Up.", ref("Readiness"))})},
-		"/readyz": obj{"get": open("readyz", "The host can take calls: database reachable, plugins loaded", obj{
-			"200": jsonBody("Ready.", ref("Readiness")), "503": jsonBody("Not ready, with the reasons.", ref("Readiness")),
-		})},
-		"/metrics":      obj{"get": metrics},
-		"/openapi.json": obj{"get": openapi},
+	items := map[string]struct {
+		name string
+		ops  obj
+	}{
+		"/v1/calls":          {"Calls", obj{"post": schedule, "get": list, "delete": cancelIdentifier}},
+		"/v1/calls/batch":    {"Batch", obj{"post": batch}},
+		"/v1/calls/{id}":     {"Call", obj{"parameters": []any{idParam}, "get": get, "delete": cancel}},
+		"/v1/history":        {"History", obj{"get": history}},
+		"/v1/plugins":        {"Plugins", obj{"get": listPlugins}},
+		"/v1/plugins/{name}": {"Plugin", obj{"parameters": []any{nameParam}, "get": getPlugin}},
+		"/healthz":           {"Healthz", obj{"get": healthz}},
+		"/readyz":            {"Readyz", obj{"get": readyz}},
+		"/metrics":           {"Metrics", obj{"get": metrics}},
+		"/openapi.json":      {"OpenAPI", obj{"get": openapi}},
 	}
+	out := obj{}
+	for path, item := range items {
+		if get, ok := item.ops["get"].(obj); ok {
+			item.ops["head"] = headOf(get)
+		}
+		item.ops["options"] = optionsOf(auth, path, "options"+item.name)
+		out[path] = item.ops
+	}
+	return out
 }

@@ -69,3 +69,22 @@ func TestRecurringCalls(t *testing.T) {
 		t.Errorf("history of the series = %+v (%v)", page, err)
 	}
 }
+
+// Cancelling the next occurrence of a series by its id stops the whole series, and the
+// answer says so.
+func TestCancellingAnOccurrenceSaysItStoppedTheSeries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	resp, body := e.do(t, http.MethodPost, "/v1/calls", `{"plugin": "example", "method": "doWork", "every": "1h", "identifier": "hourly"}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("schedule: %d %s", resp.StatusCode, body)
+	}
+	id := apiCallID(t, body)
+	resp, body = e.do(t, http.MethodDelete, "/v1/calls/"+id, "")
+	if resp.StatusCode != http.StatusOK || string(body) != `{"cancelled":1,"seriesStopped":1}`+"\n" {
+		t.Errorf("cancel an occurrence: %d %s, want 200 saying the series stopped", resp.StatusCode, body)
+	}
+	if calls, _ := e.rows(t); calls != 0 {
+		t.Errorf("%d calls left, want none: the series is stopped", calls)
+	}
+}

@@ -59,8 +59,8 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 	if len(args) > MaxArgsBytes {
 		return store.NewCall{}, fmt.Errorf("%w: args are %d bytes, more than the limit of %d", ErrInvalid, len(args), MaxArgsBytes)
 	}
-	if err := checkStorable(args); err != nil {
-		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	if err := CheckStorable(args); err != nil {
+		return store.NewCall{}, fmt.Errorf("%w: args: %v", ErrInvalid, err)
 	}
 	if runAt.Before(MinRunAt) || !runAt.Before(MaxRunAt) {
 		return store.NewCall{}, fmt.Errorf("%w: the run time %s is out of range: it must be after %s and before %s", ErrInvalid,
@@ -74,7 +74,7 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 		return store.NewCall{}, err
 	}
 	if req.Retry != nil {
-		if retry, err = req.Retry.Parse(); err != nil {
+		if retry, err = parseRetry(*req.Retry); err != nil {
 			return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
@@ -91,9 +91,19 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 
 // when resolves the first run time of req, and its series when it is recurring.
 func when(req abi.ScheduleRequest, now time.Time) (time.Time, *store.Series, error) {
+	for field, t := range map[string]*time.Time{"at": req.At, "start": req.Start} {
+		if err := checkOffset(field, t); err != nil {
+			return time.Time{}, nil, err
+		}
+	}
 	if !req.Recurring() {
 		if req.TimeZone != "" || req.Start != nil {
 			return time.Time{}, nil, errors.New(`"timezone" and "start" belong to a recurring call ("cron" or "every")`)
+		}
+		if req.Delay != "" {
+			if _, err := ParseDuration("delay", req.Delay, false); err != nil {
+				return time.Time{}, nil, err
+			}
 		}
 		at, err := req.RunAt(now)
 		return at, nil, err
@@ -104,11 +114,15 @@ func when(req abi.ScheduleRequest, now time.Time) (time.Time, *store.Series, err
 	if req.Identifier == "" {
 		return time.Time{}, nil, errors.New(`a recurring call needs an "identifier": it is how the series is cancelled`)
 	}
+	if req.TimeZone == "Local" {
+		// Go's name for each host's own zone: hosts would disagree on when the call runs.
+		return time.Time{}, nil, errors.New(`"timezone": "Local" differs from host to host: name an IANA time zone such as "Europe/Berlin"`)
+	}
 	spec := series.Spec{Cron: req.Cron, TimeZone: req.TimeZone}
 	if req.Every != "" {
-		every, err := abi.ParseDelay(req.Every)
+		every, err := ParseDuration("every", req.Every, true)
 		if err != nil {
-			return time.Time{}, nil, fmt.Errorf(`"every": %v`, err)
+			return time.Time{}, nil, err
 		}
 		spec.Every = every
 	}
@@ -132,4 +146,16 @@ func when(req abi.ScheduleRequest, now time.Time) (time.Time, *store.Series, err
 		}
 	}
 	return first.UTC(), s, nil
+}
+
+// checkOffset refuses a time whose offset RFC 3339 does not allow (hours up to 23),
+// which Go's parser lets through ("+24:00").
+func checkOffset(field string, t *time.Time) error {
+	if t == nil {
+		return nil
+	}
+	if _, offset := t.Zone(); offset <= -24*3600 || offset >= 24*3600 {
+		return fmt.Errorf("%q: the offset of %s is not RFC 3339 (from -23:59 to +23:59)", field, t.Format(time.RFC3339))
+	}
+	return nil
 }

@@ -91,7 +91,7 @@ func TestPrepareRefuses(t *testing.T) {
 	}{
 		{"both delay and at", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "1h", At: &at}, request.ErrInvalid, "not both"},
 		{"bad delay", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "soon"}, request.ErrInvalid, "delay"},
-		{"negative delay", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "-1h"}, request.ErrInvalid, "negative"},
+		{"negative delay", abi.ScheduleRequest{Plugin: "example", Method: "doWork", Delay: "-1h"}, request.ErrInvalid, "not a duration"},
 		{"no method", abi.ScheduleRequest{Plugin: "example"}, request.ErrInvalid, "required"},
 		{"unknown plugin", abi.ScheduleRequest{Plugin: "nope", Method: "doWork"}, request.ErrUnknownPlugin, "nope"},
 		{"unknown method", abi.ScheduleRequest{Plugin: "example", Method: "fly"}, request.ErrUnknownMethod, "fly"},

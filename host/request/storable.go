@@ -22,11 +22,13 @@ var (
 // pointers; this one runs first, on the raw bytes, and says so as a bad request.
 const maxExponent = signature.MaxNumberExponent
 
-// checkStorable refuses valid JSON that PostgreSQL's jsonb cannot store, or that costs
-// too much to validate: a NUL character or an unpaired UTF-16 surrogate in a string
-// escape, and numbers with huge exponents. It assumes args is well-formed JSON
-// otherwise (the signature check reports malformed JSON).
-func checkStorable(args []byte) error {
+// CheckStorable refuses valid JSON that PostgreSQL cannot store, or that costs too
+// much to validate: a NUL character or an unpaired UTF-16 surrogate in a string escape
+// (which a JSON decoder would turn into U+FFFD, so that two different identifiers
+// would collide), and numbers with huge exponents. Prepare applies it to the
+// arguments; the REST API to a whole request body. It assumes args is well-formed JSON
+// otherwise (the JSON decoder or the signature check reports malformed JSON).
+func CheckStorable(args []byte) error {
 	inString := false
 	pendingHigh := false // the previous escape was a high surrogate
 	for i := 0; i < len(args); i++ {
@@ -66,7 +68,7 @@ func checkStorable(args []byte) error {
 			i += 4
 			switch {
 			case r == 0:
-				return errors.New(`args: strings cannot hold the NUL character (\u0000)`)
+				return errors.New(`strings cannot hold the NUL character (\u0000)`)
 			case r >= 0xD800 && r <= 0xDBFF:
 				if pendingHigh {
 					return errUnpaired
@@ -91,7 +93,7 @@ func checkStorable(args []byte) error {
 	return nil
 }
 
-var errUnpaired = errors.New("args: a string holds an unpaired UTF-16 surrogate escape")
+var errUnpaired = errors.New("a string holds an unpaired UTF-16 surrogate escape")
 
 // checkExponent reads the exponent after an 'e' of a number.
 func checkExponent(b []byte) error {
@@ -103,7 +105,7 @@ func checkExponent(b []byte) error {
 	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
 		n = n*10 + int(b[i]-'0')
 		if n > maxExponent {
-			return fmt.Errorf("args: a number's exponent is beyond ±%d", maxExponent)
+			return fmt.Errorf("a number's exponent is beyond ±%d", maxExponent)
 		}
 	}
 	return nil
