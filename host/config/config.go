@@ -314,7 +314,7 @@ func (c Config) Validate() error {
 		if l.StackLimit != 0 && (l.StackLimit < 64<<10 || l.StackLimit > 1<<30) {
 			bad(prefix+"stackLimit", "must be between 64KiB and 1GiB")
 		}
-		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 || l.RecycleAbove < 0 {
+		if l.Timeout < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
 	}

@@ -211,7 +211,11 @@ func (c *Cluster) initdb(ctx context.Context, bin, data, password string, runAs 
 	if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("embedded postgres: %w", err)
 	}
-	defer os.Remove(pwfile)
+	defer func() {
+		if err := os.Remove(pwfile); err != nil {
+			c.log.Warn("embedded postgres: the initdb password file was not removed", slog.String("path", pwfile), slog.Any("error", err))
+		}
+	}()
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("embedded postgres: %w", err)
 	}

@@ -48,7 +48,7 @@ type Schedule struct {
 	fixedTime bool
 }
 
-var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
+var parser = cron.MustNewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
 	cron.Descriptor | cron.DowOrDom)
 
 // Parse checks s and returns its schedule. Errors name the offending field.

@@ -379,6 +379,3 @@ func plainInteger(num string) (plain string, ok bool) {
 	}
 	return plain, true
 }
-
-// errNotAllocated: fc_invoke was given a buffer fc_alloc did not hand out.
-var errNotAllocated = errors.New("fc: the envelope is not in the buffer fc_alloc returned")

@@ -214,7 +214,7 @@ func nul(c fc.Call, where string) error {
 	case "schedule":
 		return fc.Schedule(fc.Request{Method: "echo", Args: fc.Args{"text": "nul\x00byte"}})
 	case "stderr":
-		os.Stderr.WriteString("nul\x00byte \xff\n")
+		_, _ = os.Stderr.WriteString("nul\x00byte \xff\n")
 		os.Exit(5)
 	}
 	return fmt.Errorf("nul: unknown where %q", where)
