@@ -7,6 +7,10 @@
 // futureCall.concurrencyLimit, futureCall.scanInterval, checkBrokenCalls,
 // deleteBrokenCalls), so its users feel at home. An unknown key, or a value of the wrong
 // type, stops the load with an error naming the key and the layer it came from.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package config
 
 import (
