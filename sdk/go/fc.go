@@ -259,7 +259,7 @@ func invoke(data []byte) (err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			Logf(LevelError, "panic in %s: %v\n%s", env.Method, r, debug.Stack())
+			Logger().Error(fmt.Sprintf("panic in %s: %v\n%s", env.Method, r, debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
