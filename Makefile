@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet clean deps-postgres deps-wabt deps-croner
+.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner
 
 all: build plugins
 
@@ -70,7 +70,22 @@ $(OPENAPI_TOOLS)/node_modules/.package-lock.json: $(OPENAPI_TOOLS)/package-lock.
 	cd $(OPENAPI_TOOLS) && npm ci --no-audit --no-fund
 	touch $@
 
-vet:
+# golangci-lint, pinned, installed into a directory named after its version (so that a new
+# pin installs anew) under bin/, which git ignores. .golangci.yml says which linters run.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(BIN)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+
+$(GOLANGCI_LINT):
+	GOBIN=$(abspath $(@D)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# lint runs the linters on both modules, and on the Go code that only builds for wasip1
+# (the SDK's exports and the Go plugins) as that target.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	GOOS=wasip1 GOARCH=wasm $(GOLANGCI_LINT) run ./sdk/go/... ./examples/go/... ./host/internal/testplugins/...
+	cd bench && $(abspath $(GOLANGCI_LINT)) run -c ../.golangci.yml ./...
+
+vet: lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...

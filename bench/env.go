@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,10 +129,12 @@ func (e *env) profiled(name string, fn func() error) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
 		return err
 	}
-	defer pprof.StopCPUProfile()
-	return fn()
+	err = fn()
+	pprof.StopCPUProfile()
+	// The profile is written by the time Close returns: a failed Close is a lost profile.
+	return errors.Join(err, f.Close())
 }

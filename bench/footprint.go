@@ -55,7 +55,7 @@ func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	for _, f := range footprintPlugins {
 		p, err := e.path(f)
 		if err != nil {
@@ -115,10 +115,10 @@ func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m i
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // the host's exit status after SIGTERM says nothing
 		case <-time.After(time.Minute):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // killed: its exit status says nothing
 		}
 	}()
 

@@ -83,7 +83,7 @@ func drainRiver(ctx context.Context, url string, n, concurrency int) (time.Durat
 		case <-completed:
 			done++
 		case <-deadline:
-			return 0, fmt.Errorf("River completed %d of %d jobs in 30 minutes", done, n)
+			return 0, fmt.Errorf("river: completed %d of %d jobs in 30 minutes", done, n)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}
@@ -99,7 +99,7 @@ func drainRiver(ctx context.Context, url string, n, concurrency int) (time.Durat
 		return 0, err
 	}
 	if completedRows != n {
-		return 0, fmt.Errorf("River recorded %d of %d jobs as completed", completedRows, n)
+		return 0, fmt.Errorf("river: recorded %d of %d jobs as completed", completedRows, n)
 	}
 	return took, nil
 }
@@ -118,7 +118,7 @@ func insertRiverJobs(ctx context.Context, client *river.Client[pgx.Tx], n int) e
 			return fmt.Errorf("insert River jobs: %w", err)
 		}
 		if inserted != len(params) {
-			return errors.New("River inserted fewer jobs than asked")
+			return errors.New("river: inserted fewer jobs than asked")
 		}
 	}
 	return nil

@@ -106,7 +106,7 @@ func (e *env) scheduleThroughAPI(ctx context.Context, m schedulingRate) (time.Du
 	serveCtx, stop := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(serveCtx, ln) }()
-	defer func() { stop(); <-served }()
+	defer func() { stop(); <-served }() //nolint:errcheck // the server's end after stop says nothing
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: m.clients, MaxConnsPerHost: m.clients}}
 	cl, err := client.New("http://"+ln.Addr().String(), client.WithHTTPClient(hc))

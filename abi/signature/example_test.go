@@ -2,6 +2,7 @@ package signature_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/futurecalls/futurecalls/abi"
@@ -21,7 +22,7 @@ func ExampleMethod_Validate() {
 		panic(err)
 	}
 	err = sig.Validate(json.RawMessage(`{"signup": {"userId": "42"}, "note": "hi"}`))
-	if verr, ok := err.(*signature.Error); ok {
+	if verr := (*signature.Error)(nil); errors.As(err, &verr) {
 		for _, v := range verr.Violations {
 			fmt.Printf("%s: %s\n", v.Pointer, v.Message)
 		}

@@ -11,9 +11,13 @@
 //
 // Routes under /v1, /openapi.json and /metrics need a bearer token when tokens are
 // configured; /healthz and /readyz never do. Without tokens the API serves only
-// loopback host names (a defence against DNS rebinding) and Serve refuses a listener
+// loopback host names (a defence against DNS rebinding) and [API.Serve] refuses a listener
 // that other machines can reach. README.md in this directory walks through the API
 // with curl.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package api
 
 import (
@@ -77,7 +81,7 @@ type Options struct {
 	// PageBytes caps the rows of one page of a listing (calls, history) in bytes: a
 	// page ends early, with a nextCursor, once its rows reach it, so that one listing
 	// costs the host a few times PageBytes of memory, whatever the table holds.
-	// Defaults to store.DefaultPageBytes.
+	// Defaults to [store.DefaultPageBytes].
 	PageBytes int64
 	// Host is this host's id, recorded in the history of the calls it cancels.
 	Host string

@@ -257,7 +257,10 @@ func TestListPagesAndFilters(t *testing.T) {
 
 	// The iterator stops when asked to.
 	n := 0
-	for range e.client.ListAll(ctx, client.ListOptions{Limit: 3}) {
+	for _, err := range e.client.ListAll(ctx, client.ListOptions{Limit: 3}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n++; n == 5 {
 			break
 		}
@@ -343,7 +346,7 @@ func TestCancelByIdentifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The identifier is required: nothing is cancelled without one.
-	for _, query := range []string{"", "?identifier=", "?identifer=user-1", "?identifier=user-1&identifier=user-10", "?identifier=user-1&plugin=example"} {
+	for _, query := range []string{"", "?identifier=", "?identifer=user-1", "?identifier=user-1&identifier=user-10", "?identifier=user-1&plugin=example"} { //nolint:misspell // "identifer" is the misspelt parameter under test
 		resp, body := e.do(t, http.MethodDelete, "/v1/calls"+query, "")
 		if apiErr := apiError(t, resp, body); resp.StatusCode != 400 || apiErr.Code != client.CodeInvalidParameter {
 			t.Errorf("DELETE /v1/calls%s: %d %s, want 400", query, resp.StatusCode, body)

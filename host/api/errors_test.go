@@ -57,7 +57,7 @@ func TestScheduleErrors(t *testing.T) {
 		{"number out of the database's range", `{"plugin": "probe", "method": "schedule", "args": {"request": 1e999999}}`, nil, 400, client.CodeInvalidRequest, "exponent", nil},
 		{"not JSON content", `{"plugin": "example", "method": "doWork"}`, []string{"Content-Type: text/plain"}, 415, client.CodeUnsupportedMediaType, "application/json", nil},
 		{"form content", `plugin=example&method=doWork`, []string{"Content-Type: application/x-www-form-urlencoded"}, 415, client.CodeUnsupportedMediaType, "application/json", nil},
-		{"unknown plugin", `{"plugin": "exmaple", "method": "doWork"}`, nil, 404, client.CodeUnknownPlugin, `"exmaple"`, nil},
+		{"unknown plugin", `{"plugin": "exmaple", "method": "doWork"}`, nil, 404, client.CodeUnknownPlugin, `"exmaple"`, nil}, //nolint:misspell // a misspelt plugin name is the case under test
 		{"unknown method", `{"plugin": "example", "method": "doMoreWork"}`, nil, 404, client.CodeUnknownMethod, `"doMoreWork"`, nil},
 		{"argument of the wrong type", `{"plugin": "example", "method": "doOtherWork", "args": {"data": 5}}`, nil, 422, client.CodeInvalidArguments,
 			"example.doOtherWork", []string{"/data: got number, want string"}},

@@ -71,7 +71,7 @@ func (a *API) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 			if p == nil {
 				return
 			}
-			if p == http.ErrAbortHandler {
+			if p == http.ErrAbortHandler { //nolint:errorlint // a recovered value, not a returned error: net/http panics with the sentinel itself
 				panic(p)
 			}
 			a.log.Error("panic in handler", slog.String("request_id", requestID(c)),

@@ -1,7 +1,11 @@
 // Package app assembles a host from its configuration and runs it in its role:
 // monolith (API and executor), serverless (API only) or maintenance (migrate, check the
 // stored calls against the plugins, exit). cmd/host only parses the command line and
-// calls Run.
+// calls [Run].
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package app
 
 import (

@@ -1,6 +1,10 @@
 // Package catalog presents the loaded plugins to the rest of the host: each call's
-// signature with the plugin's default retry policy, for scheduling (request.Catalog),
+// signature with the plugin's default retry policy, for scheduling ([request.Catalog]),
 // and a way to run a call by plugin name, for the executor (executor.Invoker).
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package catalog
 
 import (
@@ -57,7 +61,7 @@ func New(reg *plugin.Registry, policies RetryPolicies) (*Catalog, error) {
 }
 
 // Method returns the signature of plugin's method and the plugin's default retry
-// policy, or an error wrapping request.ErrUnknownPlugin or request.ErrUnknownMethod.
+// policy, or an error wrapping [request.ErrUnknownPlugin] or [request.ErrUnknownMethod].
 func (c *Catalog) Method(pluginName, method string) (*signature.Method, abi.Retry, error) {
 	p, ok := c.reg.Plugin(pluginName)
 	if !ok {

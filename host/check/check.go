@@ -18,8 +18,8 @@ import (
 )
 
 // Signatures says which calls exist and what their arguments look like: the loaded
-// plugins (a request.Catalog is one). Method returns an error wrapping
-// request.ErrUnknownPlugin or request.ErrUnknownMethod for a call that does not exist;
+// plugins (a [request.Catalog] is one). Method returns an error wrapping
+// [request.ErrUnknownPlugin] or [request.ErrUnknownMethod] for a call that does not exist;
 // any other error stops the check.
 type Signatures interface {
 	Method(plugin, method string) (*signature.Method, abi.Retry, error)

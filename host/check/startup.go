@@ -13,7 +13,7 @@ const AutoLimit = 1000
 
 // Decide says whether the start-up check runs. setting is the checkBrokenCalls key: true
 // always, false never, nil (unset) only when fewer than AutoLimit calls are stored, as
-// count says (store.Store.CountUpTo is one: it counts up to its limit).
+// count says ([store.Store.CountUpTo] is one: it counts up to its limit).
 func Decide(ctx context.Context, setting *bool, count func(ctx context.Context, limit int) (int, error)) (bool, error) {
 	if setting != nil {
 		return *setting, nil

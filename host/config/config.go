@@ -7,6 +7,10 @@
 // futureCall.concurrencyLimit, futureCall.scanInterval, checkBrokenCalls,
 // deleteBrokenCalls), so its users feel at home. An unknown key, or a value of the wrong
 // type, stops the load with an error naming the key and the layer it came from.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package config
 
 import (
@@ -349,7 +353,7 @@ func (c Config) Validate() error {
 		if l.StackLimit != 0 && (l.StackLimit < 64<<10 || l.StackLimit > 1<<30) {
 			bad(prefix+"stackLimit", "must be between 64KiB and 1GiB")
 		}
-		if l.Timeout < 0 || l.OutputLimit < 0 || l.MaxFollowUps < 0 || l.BufferLimit < 0 || l.PoolSize < 0 || l.RecycleAbove < 0 {
+		if l.Timeout < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
 	}

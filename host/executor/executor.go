@@ -17,6 +17,10 @@
 // this host lives, a heartbeat renews the leases of the calls it runs and of the
 // outcomes it has yet to record, so a long database outage does not turn finished calls
 // into interrupted ones.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package executor
 
 import (

@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -91,7 +92,7 @@ func TestClaimsWaitWhileUnrecordedOutcomesExceedTheirBytes(t *testing.T) {
 					t.Errorf("%d small calls started while outcomes were unrecorded, want all %d", got, n)
 				}
 			}
-			if err := tx.Rollback(ctx); err != nil && err != pgx.ErrTxClosed {
+			if err := tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 				t.Fatal(err)
 			}
 			r.waitFor(t, "calls recorded", n, "SELECT count(*) FROM future_call_history WHERE outcome = 'succeeded'")

@@ -1,6 +1,10 @@
 // Package metrics defines the host's Prometheus metrics, shared by the API (which
 // serves them on /metrics) and the executor. Labels are bounded: plugin and method
 // names come from loaded plugins only, since calls to anything else are refused.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package metrics
 
 import (

@@ -5,7 +5,7 @@
 // The cluster lives in a directory the host owns. On first start it is initialised
 // (initdb) with a generated password; afterwards it is reused, so stored calls survive
 // restarts. The server listens on a free loopback port only, runs as a child of the host
-// (and dies with it), and is stopped with a fast, clean shutdown by Stop.
+// (and dies with it), and is stopped with a fast, clean shutdown by [Cluster.Stop].
 //
 // PostgreSQL refuses to run as root. When the host runs as root, the cluster runs as an
 // unprivileged user ("postgres" when it exists, else "nobody"), which must be able to
@@ -17,6 +17,10 @@
 //	password       the generated password of the "futurecalls" superuser
 //	postgres.log   the server's log
 //	lock           held by the running host, so two hosts never share one cluster
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package pgembed
 
 import (
@@ -211,7 +215,11 @@ func (c *Cluster) initdb(ctx context.Context, bin, data, password string, runAs 
 	if err := os.WriteFile(pwfile, []byte(password+"\n"), 0o600); err != nil {
 		return fmt.Errorf("embedded postgres: %w", err)
 	}
-	defer os.Remove(pwfile)
+	defer func() {
+		if err := os.Remove(pwfile); err != nil {
+			c.log.Warn("embedded postgres: the initdb password file was not removed", slog.String("path", pwfile), slog.Any("error", err))
+		}
+	}()
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("embedded postgres: %w", err)
 	}

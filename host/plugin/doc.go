@@ -1,16 +1,16 @@
 // Package plugin loads futurecalls plugins (WebAssembly modules implementing the guest
 // ABI of abi/README.md) and runs their calls in a sandbox.
 //
-// Load reads every *.wasm file of a directory into a Registry: each module is compiled
+// [Load] reads every *.wasm file of a directory into a [Registry]: each module is compiled
 // once (wazero's compilation cache, on disk when configured), its imports and exports
 // are checked against the ABI before any of its code runs, and a first instance reads its
 // manifest, whose signatures are compiled (abi/signature). A module that fails is
 // reported with its file and reason and skipped.
 //
-// Plugin.Invoke runs one call: it validates the arguments against the method's
+// [Plugin.Invoke] runs one call: it validates the arguments against the method's
 // signature, takes an instance, writes the envelope through fc_alloc and calls
 // fc_invoke. The guest may call back into the host through the fc module (log,
-// schedule, cancel, last_error); schedule and cancel go to the HostCalls the caller
+// schedule, cancel, last_error); schedule and cancel go to the [HostCalls] the caller
 // passes in, so what a call asks for can be committed with its outcome.
 //
 // # Sandbox
@@ -30,7 +30,7 @@
 // Host functions never trust the guest: every pointer and length is checked against the
 // guest's memory, and a panic in a host function (or in HostCalls) is recovered and
 // refused to the guest rather than crashing the host. A trap, a WASI proc_exit, a time
-// limit or a cancellation ends the call with a *CallError and discards the instance.
+// limit or a cancellation ends the call with a [*CallError] and discards the instance.
 //
 // The cost of WithCloseOnContextDone is wazero's, not configurable here: every loop
 // iteration of guest code checks for termination (BenchmarkCloseOnContextDone: about 25
@@ -129,4 +129,8 @@
 // memory: a host with many instances shows a large virtual size and a small resident
 // one. Being outside the Go heap, guest memory is not counted by the Go runtime: not by
 // GOMEMLIMIT, runtime.MemStats or heap profiles; VmRSS counts it.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package plugin

@@ -17,7 +17,7 @@ import (
 // call. Both methods run on the call's goroutine, under the call's context (which ends
 // at the call's time limit).
 type HostCalls interface {
-	// Schedule takes the raw JSON of an abi.ScheduleRequest made by the guest, validates
+	// Schedule takes the raw JSON of an [abi.ScheduleRequest] made by the guest, validates
 	// it and keeps it for when the call succeeds. An error wrapping ErrInvalidRequest
 	// makes fc.schedule return -1, any other -3; the error's message is what the guest's
 	// fc.last_error reads.

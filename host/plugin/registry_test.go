@@ -91,7 +91,7 @@ func TestLoadErrors(t *testing.T) {
 			t.Parallel()
 			reg, err := plugin.Load(context.Background(), tt.cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
-				reg.Close(context.Background())
+				_ = reg.Close(context.Background())
 				t.Fatalf("Load succeeded, want %q", tt.want)
 			}
 			if !strings.Contains(err.Error(), tt.want) {

@@ -3,6 +3,10 @@
 // time (UTC) or the series of a recurring call, checks the arguments against the target
 // method's signature, and fixes the retry policy. The REST API and the executor share it, so a call is accepted on the
 // same terms whoever schedules it.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package request
 
 import (

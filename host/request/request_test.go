@@ -175,7 +175,7 @@ func TestPrepareRefusesWhatCannotBeStored(t *testing.T) {
 		"high then escape":  {Args: json.RawMessage(`{"data":"\ud800\n"}`)},
 		"huge exponent":     {Args: json.RawMessage(`{"data":"x","n":1e1000000000}`)},
 		"before 1970":       {At: &past},
-		"delay of millenia": {Delay: "36501d"},
+		"a century's delay": {Delay: "36501d"},
 	} {
 		req.Plugin, req.Method = "example", "doOtherWork"
 		if req.Args == nil {

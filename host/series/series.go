@@ -19,6 +19,10 @@
 // Missed runs collapse: the next run of a series is always computed from the later of
 // "now" and its previous run time, so a series whose host was down for an hour runs
 // once on its return, then resumes on its schedule, never in a burst.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package series
 
 import (

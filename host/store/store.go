@@ -5,6 +5,10 @@
 // Every time the store hands out is UTC. Claims use FOR UPDATE SKIP LOCKED, so any
 // number of hosts can share one database and a due call is claimed by exactly one of
 // them.
+//
+// Like every package under host/, this is the host's implementation, imported by
+// cmd/host and, for measurement, by bench/; it is not a supported API and changes
+// without notice. Plugins build on sdk/ and abi, clients on the REST API or sdk/client.
 package store
 
 import (

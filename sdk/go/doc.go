@@ -12,7 +12,7 @@
 //		fc.Register("doOtherWork", doOtherWork, "data")
 //	}
 //
-//	func doWork(c fc.Call) error { fc.LogInfo("working"); return nil }
+//	func doWork(c fc.Call) error { fc.Logger().Info("working"); return nil }
 //
 //	func doOtherWork(c fc.Call, data string) error { ... }
 //
@@ -24,13 +24,13 @@
 //
 // The SDK implements guest ABI version 1 (abi/README.md): it exports memory, fc_alloc,
 // fc_manifest and fc_invoke (with //go:wasmexport) and wraps the host functions fc.log,
-// fc.schedule, fc.cancel and fc.last_error (with //go:wasmimport) as Log, Schedule and
-// Cancel.
+// fc.schedule, fc.cancel and fc.last_error (with //go:wasmimport) as Logger, Schedule
+// and Cancel.
 //
 // An instance runs one call at a time, but the host keeps warm instances between calls:
 // package variables survive from one call to the next of the same instance, and a call
 // must not rely on them either way.
 //
 // Built for any other platform than wasip1, the package compiles too (so plugins' own
-// tests run natively): Log then writes to standard error, and Schedule and Cancel fail.
+// tests run natively): Logger then writes to standard error, and Schedule and Cancel fail.
 package fc

@@ -14,7 +14,7 @@ type Signup struct {
 }
 
 func welcome(c fc.Call, s Signup, note *string) error {
-	fc.Logf(fc.LevelInfo, "welcome %s", s.Email)
+	fc.Logger().Info("welcome", "email", s.Email)
 	return nil
 }
 
@@ -30,4 +30,12 @@ func ExampleRegister() {
 	// Output:
 	// signup (optional: false): {"additionalProperties":false,"properties":{"email":{"type":"string"},"tags":{"items":{"type":"string"},"type":["array","null"]},"userId":{"type":"integer"}},"required":["userId","email"],"type":"object"}
 	// note (optional: true): {"type":"string"}
+}
+
+func ExampleLogger() {
+	// Each record is one line of the host's log, at the record's level:
+	// "follow-up e-mail to=ada@example.com attempt=2".
+	fc.Logger().Info("follow-up e-mail", "to", "ada@example.com", "attempt", 2)
+	// A plain line: "welcome e-mail to ada@example.com".
+	fc.Logger().Info(fmt.Sprintf("welcome e-mail to %s", "ada@example.com"))
 }

@@ -259,7 +259,7 @@ func invoke(data []byte) (err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			Logf(LevelError, "panic in %s: %v\n%s", env.Method, r, debug.Stack())
+			Logger().Error(fmt.Sprintf("panic in %s: %v\n%s", env.Method, r, debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
@@ -379,6 +379,3 @@ func plainInteger(num string) (plain string, ok bool) {
 	}
 	return plain, true
 }
-
-// errNotAllocated: fc_invoke was given a buffer fc_alloc did not hand out.
-var errNotAllocated = errors.New("fc: the envelope is not in the buffer fc_alloc returned")

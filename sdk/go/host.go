@@ -26,42 +26,18 @@ type hostABI interface {
 // host is the platform's hostABI (see wasm.go and native.go).
 var host hostABI = platformHost{}
 
-// Level is the level of a log line.
-type Level int32
+// Logger returns the plugin's logger: its records go to the host's log, tagged with the
+// plugin, call and call id, each as one line: the message followed by its attributes in
+// slog's text form. Lines count against the host's per-call output cap; beyond it they
+// are dropped. It is the SDK's one way to log, the standard library's.
+func Logger() *slog.Logger { return logger }
 
-// Log levels, as the host's structured log has them.
-const (
-	LevelDebug Level = abi.LogLevelDebug
-	LevelInfo  Level = abi.LogLevelInfo
-	LevelWarn  Level = abi.LogLevelWarn
-	LevelError Level = abi.LogLevelError
-)
-
-// Log writes one line to the host's log, tagged with the plugin, call and call id. Lines
-// count against the host's per-call output cap; beyond it they are dropped.
-func Log(level Level, msg string) { host.log(int32(level), msg) }
-
-// Logf formats a line and logs it.
-func Logf(level Level, format string, args ...any) { Log(level, fmt.Sprintf(format, args...)) }
-
-// LogDebug logs a line at debug level.
-func LogDebug(msg string) { Log(LevelDebug, msg) }
-
-// LogInfo logs a line at info level.
-func LogInfo(msg string) { Log(LevelInfo, msg) }
-
-// LogWarn logs a line at warn level.
-func LogWarn(msg string) { Log(LevelWarn, msg) }
-
-// LogError logs a line at error level.
-func LogError(msg string) { Log(LevelError, msg) }
-
-// Logger returns a structured logger whose records go to the host's log, each as one
-// line: the message followed by its attributes in slog's text form.
-func Logger() *slog.Logger { return slog.New(newLogHandler()) }
+// logger is the logger Logger returns: one for the plugin, as its handler holds no state
+// of a call.
+var logger = slog.New(newLogHandler())
 
 // logHandler renders a record with slog's TextHandler (minus time, level and the "msg"
-// key) and passes it to Log at the record's level.
+// key) and passes it to the host's fc.log at the record's level.
 type logHandler struct {
 	mu   *sync.Mutex
 	buf  *bytes.Buffer
@@ -95,16 +71,16 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 	if attrs := strings.TrimSpace(h.buf.String()); attrs != "" {
 		line += " " + attrs
 	}
-	level := LevelDebug
+	level := int32(abi.LogLevelDebug)
 	switch {
 	case r.Level >= slog.LevelError:
-		level = LevelError
+		level = abi.LogLevelError
 	case r.Level >= slog.LevelWarn:
-		level = LevelWarn
+		level = abi.LogLevelWarn
 	case r.Level >= slog.LevelInfo:
-		level = LevelInfo
+		level = abi.LogLevelInfo
 	}
-	Log(level, line)
+	host.log(level, line)
 	return nil
 }
 
@@ -239,19 +215,19 @@ func Cancel(identifier string) (int64, error) {
 	return n, nil
 }
 
-// String names the level.
-func (l Level) String() string {
-	switch l {
-	case LevelDebug:
+// levelName names a log level of the ABI.
+func levelName(level int32) string {
+	switch level {
+	case abi.LogLevelDebug:
 		return "debug"
-	case LevelInfo:
+	case abi.LogLevelInfo:
 		return "info"
-	case LevelWarn:
+	case abi.LogLevelWarn:
 		return "warn"
-	case LevelError:
+	case abi.LogLevelError:
 		return "error"
 	}
-	return fmt.Sprintf("level(%d)", int32(l))
+	return fmt.Sprintf("level(%d)", level)
 }
 
 // formatDelay writes a delay as the host reads it, whole days as "3d".

@@ -14,7 +14,7 @@ import (
 type platformHost struct{}
 
 func (platformHost) log(level int32, msg string) {
-	fmt.Fprintf(os.Stderr, "fc %s: %s\n", Level(level), msg)
+	fmt.Fprintf(os.Stderr, "fc %s: %s\n", levelName(level), msg)
 }
 
 func (platformHost) schedule([]byte) int64 { return abi.ScheduleHostError }

@@ -3,6 +3,7 @@
 package fc
 
 import (
+	"errors"
 	"unsafe"
 
 	"github.com/futurecalls/futurecalls/abi"
@@ -99,3 +100,6 @@ func fcInvoke(ptr, length uint32) uint64 {
 
 // address is where b starts in linear memory (wasm32 pointers are 32 bits).
 func address(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
+
+// errNotAllocated: fc_invoke was given a buffer fc_alloc did not hand out.
+var errNotAllocated = errors.New("fc: the envelope is not in the buffer fc_alloc returned")

@@ -46,7 +46,7 @@ func welcome(c fc.Call, s Signup, note *string) error {
 	if note != nil {
 		line += ": " + *note
 	}
-	fc.LogInfo(line)
+	fc.Logger().Info(line)
 	// Signing up again restarts the campaign: cancel-then-schedule replaces the series.
 	if _, err := fc.Cancel(identifier(s.UserID)); err != nil {
 		return err
@@ -61,9 +61,9 @@ func welcome(c fc.Call, s Signup, note *string) error {
 
 func followUp(c fc.Call, s Signup) error {
 	if s.Plan == "pro" {
-		fc.Logf(fc.LevelInfo, "follow-up e-mail to %s: tips for pro users", s.Email)
+		fc.Logger().Info(fmt.Sprintf("follow-up e-mail to %s: tips for pro users", s.Email))
 	} else {
-		fc.Logf(fc.LevelInfo, "follow-up e-mail to %s: try the pro plan", s.Email)
+		fc.Logger().Info(fmt.Sprintf("follow-up e-mail to %s: try the pro plan", s.Email))
 	}
 	return nil
 }
@@ -73,7 +73,7 @@ func unsubscribe(c fc.Call, userID int64) error {
 	if err != nil {
 		return err
 	}
-	fc.Logf(fc.LevelInfo, "unsubscribed user %d: %d pending e-mails cancelled", userID, n)
+	fc.Logger().Info(fmt.Sprintf("unsubscribed user %d: %d pending e-mails cancelled", userID, n))
 	return nil
 }
 

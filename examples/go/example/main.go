@@ -3,6 +3,8 @@
 package main
 
 import (
+	"fmt"
+
 	fc "github.com/futurecalls/futurecalls/sdk/go"
 )
 
@@ -14,12 +16,12 @@ func init() {
 }
 
 func doWork(c fc.Call) error {
-	fc.Logf(fc.LevelInfo, "doWork: call %d, due %s", c.ID, c.ScheduledAt.Format("2006-01-02T15:04:05Z07:00"))
+	fc.Logger().Info(fmt.Sprintf("doWork: call %d, due %s", c.ID, c.ScheduledAt.Format("2006-01-02T15:04:05Z07:00")))
 	return nil
 }
 
 func doOtherWork(c fc.Call, data string) error {
-	fc.Logf(fc.LevelInfo, "doOtherWork: %s", data)
+	fc.Logger().Info("doOtherWork: " + data)
 	return nil
 }
 

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -31,8 +32,8 @@ func kinds(c fc.Call, text string, count int64, ratio float64, flag bool, tags [
 	if note != nil {
 		shown = *note
 	}
-	fc.Logf(fc.LevelInfo, "kinds: text=%s count=%d ratio=%v flag=%t tags=[%s] point={x:%d y:%d} note=%s",
-		text, count, ratio, flag, strings.Join(tags, ","), p.X, p.Y, shown)
+	fc.Logger().Info(fmt.Sprintf("kinds: text=%s count=%d ratio=%v flag=%t tags=[%s] point={x:%d y:%d} note=%s",
+		text, count, ratio, flag, strings.Join(tags, ","), p.X, p.Y, shown))
 	args := fc.Args{"text": text, "count": count, "ratio": ratio, "flag": flag, "tags": tags, "point": p}
 	if note != nil {
 		args["note"] = *note

@@ -2,9 +2,11 @@
 // so tests on real PostgreSQL run in parallel and leave nothing behind.
 //
 // The server is the one named by DATABASE_URL, or else a private cluster started with
-// pgembed (the host's own embedded starter) for the test binary. The schema is migrated
+// [pgembed] (the host's own embedded starter) for the test binary. The schema is migrated
 // once into a template database; each test gets a copy. There is no skipping: without
 // PostgreSQL binaries or a DATABASE_URL, every test that asks for a database fails.
+//
+// It is for tests only: the depguard rule of .golangci.yml keeps it out of non-test code.
 package testdb
 
 import (

@@ -55,6 +55,8 @@
 //     (_initialize traps), bigmem (128 MiB of initial memory), cannotrun (declares
 //     calls, but its fc_invoke is a global), invalid.wasm (not WebAssembly),
 //     noop_duplicate.wasm (a copy of noop: a second plugin named noop).
+//
+// It is for tests only: the depguard rule of .golangci.yml keeps it out of non-test code.
 package testplugins
 
 import (

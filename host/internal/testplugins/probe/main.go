@@ -41,7 +41,7 @@ func init() {
 }
 
 func echo(c fc.Call, text string) error {
-	fc.LogInfo("echo: " + text)
+	fc.Logger().Info("echo: " + text)
 	return nil
 }
 
@@ -53,14 +53,14 @@ func fail(c fc.Call, message string) error { return errors.New(message) }
 
 func sleep(c fc.Call, ms int) error {
 	time.Sleep(time.Duration(ms) * time.Millisecond)
-	fc.Logf(fc.LevelInfo, "slept %d ms", ms)
+	fc.Logger().Info(fmt.Sprintf("slept %d ms", ms))
 	return nil
 }
 
 func busy(c fc.Call, ms int) error {
 	for end := time.Now().Add(time.Duration(ms) * time.Millisecond); time.Now().Before(end); {
 	}
-	fc.Logf(fc.LevelInfo, "busy %d ms", ms)
+	fc.Logger().Info(fmt.Sprintf("busy %d ms", ms))
 	return nil
 }
 
@@ -76,7 +76,7 @@ func scheduleThenFail(c fc.Call, request json.RawMessage) error {
 // chain is the recurring-task pattern: a call that schedules its own next run, left
 // more times.
 func chain(c fc.Call, left int) error {
-	fc.Logf(fc.LevelInfo, "chain %d", left)
+	fc.Logger().Info(fmt.Sprintf("chain %d", left))
 	if left == 0 {
 		return nil
 	}
@@ -99,7 +99,7 @@ func cancel(c fc.Call, identifier string) error {
 	if err != nil {
 		return err
 	}
-	fc.Logf(fc.LevelInfo, "cancel %s: %d", identifier, n)
+	fc.Logger().Info(fmt.Sprintf("cancel %s: %d", identifier, n))
 	return nil
 }
 
@@ -114,7 +114,7 @@ func alloc(c fc.Call, mb int) error {
 		}
 		kept = append(kept, b)
 	}
-	fc.Logf(fc.LevelInfo, "allocated %d MiB", mb)
+	fc.Logger().Info(fmt.Sprintf("allocated %d MiB", mb))
 	return nil
 }
 
@@ -136,7 +136,7 @@ var calls int
 
 func counter(c fc.Call) error {
 	calls++
-	fc.Logf(fc.LevelInfo, "counter %d", calls)
+	fc.Logger().Info(fmt.Sprintf("counter %d", calls))
 	return nil
 }
 
@@ -160,10 +160,10 @@ func typed(c fc.Call, s Signup, tags []string, at time.Time, limits map[string]i
 // directories gave.
 func readFile(c fc.Call, path string) error {
 	b, err := os.ReadFile(path)
-	fc.Logf(fc.LevelInfo, "readFile %s: %s", path, result(len(b), err))
+	fc.Logger().Info(fmt.Sprintf("readFile %s: %s", path, result(len(b), err)))
 	for _, dir := range []string{"/", "."} {
 		entries, err := os.ReadDir(dir)
-		fc.Logf(fc.LevelInfo, "readFile: list %s: %s", dir, result(len(entries), err))
+		fc.Logger().Info(fmt.Sprintf("readFile: list %s: %s", dir, result(len(entries), err)))
 	}
 	return nil
 }
@@ -171,7 +171,7 @@ func readFile(c fc.Call, path string) error {
 // env logs the named variable and how many variables the guest sees.
 func env(c fc.Call, name string) error {
 	v, ok := os.LookupEnv(name)
-	fc.Logf(fc.LevelInfo, "env %s: set=%t value=%q; %d variables, args %q", name, ok, v, len(os.Environ()), os.Args)
+	fc.Logger().Info(fmt.Sprintf("env %s: set=%t value=%q; %d variables, args %q", name, ok, v, len(os.Environ()), os.Args))
 	return nil
 }
 
@@ -182,9 +182,9 @@ func dial(c fc.Call, address string) error {
 	if err == nil {
 		_, werr := conn.Write([]byte("probe was here\n"))
 		conn.Close()
-		fc.Logf(fc.LevelInfo, "dial %s: connected (write error: %v)", address, werr)
+		fc.Logger().Info(fmt.Sprintf("dial %s: connected (write error: %v)", address, werr))
 	} else {
-		fc.Logf(fc.LevelInfo, "dial %s: error %v", address, err)
+		fc.Logger().Info(fmt.Sprintf("dial %s: error %v", address, err))
 	}
 	var open []string
 	for fd := 3; fd <= 15; fd++ {
@@ -193,7 +193,7 @@ func dial(c fc.Call, address string) error {
 			open = append(open, fmt.Sprint(fd))
 		}
 	}
-	fc.Logf(fc.LevelInfo, "dial: open descriptors [%s]", strings.Join(open, " "))
+	fc.Logger().Info(fmt.Sprintf("dial: open descriptors [%s]", strings.Join(open, " ")))
 	return nil
 }
 
@@ -214,7 +214,7 @@ func nul(c fc.Call, where string) error {
 	case "schedule":
 		return fc.Schedule(fc.Request{Method: "echo", Args: fc.Args{"text": "nul\x00byte"}})
 	case "stderr":
-		os.Stderr.WriteString("nul\x00byte \xff\n")
+		_, _ = os.Stderr.WriteString("nul\x00byte \xff\n")
 		os.Exit(5)
 	}
 	return fmt.Errorf("nul: unknown where %q", where)
