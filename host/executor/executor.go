@@ -17,6 +17,12 @@
 // this host lives, a heartbeat renews the leases of the calls it runs and of the
 // outcomes it has yet to record, so a long database outage does not turn finished calls
 // into interrupted ones.
+//
+// A call's path through the package, a file per step: claim.go (the loop that claims
+// due calls), work.go (the workers), run.go (one call in its sandbox, with effects.go
+// serving its fc.schedule and fc.cancel), complete.go (outcomes recorded in batches).
+// Beside it: listen.go (wake-ups by NOTIFY), heartbeat.go (leases renewed) and
+// maintain.go (expired claims reaped, history trimmed).
 package executor
 
 import (
