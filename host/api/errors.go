@@ -16,6 +16,11 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
+// errorBody is the body of every error response.
+type errorBody struct {
+	Error *client.Error `json:"error"`
+}
+
 // apiError is an error answered to the client: its status and body. Anything else a
 // handler returns is classified by answerFor.
 type apiError struct {
@@ -27,7 +32,7 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.status, e.body.Code, e.body.Message)
 }
 
-func fail(status int, code, format string, args ...any) *apiError {
+func fail(status int, code client.Code, format string, args ...any) *apiError {
 	return &apiError{status: status, body: client.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
@@ -107,7 +112,7 @@ func (a *API) writeError(c echo.Context, err error) {
 	}
 	body := e.body
 	body.RequestID = requestID(c)
-	if werr := c.JSON(e.status, client.ErrorBody{Error: &body}); werr != nil {
+	if werr := c.JSON(e.status, errorBody{Error: &body}); werr != nil {
 		a.log.Debug("write error answer", slog.Any("err", werr))
 	}
 }

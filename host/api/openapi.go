@@ -343,7 +343,7 @@ func baseSchemas() obj {
 			"startedAt":   dateTime("When the attempt started; absent when it never ran."),
 			"finishedAt":  dateTime("When the attempt ended or the call was removed."),
 			"attempt":     obj{"type": "integer"},
-			"outcome":     obj{"type": "string", "enum": store.Outcomes},
+			"outcome":     obj{"type": "string", "enum": abi.Outcomes()},
 			"error":       str("Why the attempt failed."),
 			"host":        str("The host that ran the attempt or recorded the outcome."),
 			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
@@ -383,7 +383,7 @@ func baseSchemas() obj {
 		}, "pointer", "message"),
 		"Error": object("", obj{
 			"error": object("", obj{
-				"code": obj{"type": "string", "enum": []string{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
+				"code": obj{"type": "string", "enum": []client.Code{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
 					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
 					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
 					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable}},
@@ -496,7 +496,7 @@ func paths() obj {
 		queryParam("seriesId", "Only the occurrences of this series.", obj{"type": "integer", "format": "int64", "minimum": 1}),
 		filter("plugin", "Only this plugin's entries."), filter("method", "Only entries of this method."),
 		filter("identifier", "Only entries carrying this identifier."),
-		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": store.Outcomes}),
+		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": abi.Outcomes()}),
 		timeFilter("finishedBefore", "Only entries finished before this time (exclusive)."),
 		timeFilter("finishedAfter", "Only entries finished at or after this time."), limit, cursor}
 

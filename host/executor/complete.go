@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
@@ -142,7 +143,7 @@ func (e *Executor) giveUpExpired(queue []store.Outcome) []store.Outcome {
 // countFollowUps counts the follow-ups stored with the recorded successes of batch.
 func (e *Executor) countFollowUps(batch []store.Outcome, lost []store.Attempt) {
 	for _, o := range batch {
-		if o.Kind != store.Succeeded || slices.Contains(lost, store.Attempt{ID: o.ID, Attempt: o.Attempt}) {
+		if o.Kind != abi.OutcomeSucceeded || slices.Contains(lost, store.Attempt{ID: o.ID, Attempt: o.Attempt}) {
 			continue
 		}
 		for _, f := range o.Effects {
@@ -171,7 +172,7 @@ func (e *Executor) isolate(batch []store.Outcome, err error) (retry []store.Outc
 		return nil
 	}
 	failed := o
-	failed.Kind, failed.Effects, failed.RetryAt = store.Failed, nil, nil
+	failed.Kind, failed.Effects, failed.RetryAt = abi.OutcomeFailed, nil, nil
 	failed.Error = "its follow-up calls could not be stored: " + err.Error()
 	e.log.Warn("a call's follow-ups were refused by the database; recording it as failed", slog.Int64("call", o.ID), slog.Any("error", err))
 	// The queue counted the outcome with its effects: count the smaller one instead.

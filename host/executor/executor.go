@@ -48,9 +48,9 @@ type Invoker interface {
 	// Invoke runs env's method in the named plugin, with host serving the call's
 	// fc.schedule and fc.cancel requests. It returns nil on success.
 	Invoke(ctx context.Context, plugin string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error
-	// Classify names the outcome of a failed Invoke: store.Failed, store.TimedOut,
-	// store.Interrupted or store.Broken.
-	Classify(err error) string
+	// Classify names the outcome of a failed Invoke: abi.OutcomeFailed,
+	// OutcomeTimedOut, OutcomeInterrupted or OutcomeBroken.
+	Classify(err error) abi.Outcome
 }
 
 // Options configure an Executor.

@@ -263,13 +263,14 @@ func TestRetriesBackOffAndStopAtMaxAttempts(t *testing.T) {
 	var prevRetry *time.Time
 	for i := 1; rows.Next(); i++ {
 		var attempt int
-		var outcome, msg string
+		var outcome abi.Outcome
+		var msg string
 		var started, finished time.Time
 		var retryAt *time.Time
 		if err := rows.Scan(&attempt, &outcome, &msg, &started, &finished, &retryAt); err != nil {
 			t.Fatal(err)
 		}
-		if attempt != i || outcome != store.Failed || msg != "failed: flaky" {
+		if attempt != i || outcome != abi.OutcomeFailed || msg != "failed: flaky" {
 			t.Errorf("attempt %d: %d %s %q", i, attempt, outcome, msg)
 		}
 		if (retryAt == nil) != (i == 3) {
@@ -360,9 +361,10 @@ func TestRefusedFollowUpsAndBrokenCalls(t *testing.T) {
 	)
 	r.start(t, "h", executor.Options{})
 	r.waitFor(t, "finished", 3, "SELECT count(*) FROM future_call_history")
-	want := map[int64]string{stored[0].ID: store.Failed, stored[1].ID: store.Failed, stored[3].ID: store.Broken}
+	want := map[int64]abi.Outcome{stored[0].ID: abi.OutcomeFailed, stored[1].ID: abi.OutcomeFailed, stored[3].ID: abi.OutcomeBroken}
 	for id, outcome := range want {
-		var got, msg string
+		var got abi.Outcome
+		var msg string
 		if err := r.store.Pool().QueryRow(ctx, "SELECT outcome, error FROM future_call_history WHERE call_id = $1", id).Scan(&got, &msg); err != nil {
 			t.Fatal(err)
 		}
@@ -398,11 +400,11 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Run did not return after its grace period")
 	}
-	var outcome string
+	var outcome abi.Outcome
 	if err := r.store.Pool().QueryRow(ctx, "SELECT outcome FROM future_call_history WHERE call_id = $1", call.ID).Scan(&outcome); err != nil {
 		t.Fatalf("no history for the interrupted call: %v", err)
 	}
-	if outcome != store.Interrupted {
+	if outcome != abi.OutcomeInterrupted {
 		t.Errorf("outcome %s, want interrupted", outcome)
 	}
 	if n := r.count(t, "SELECT count(*) FROM future_call WHERE claimed_by IS NOT NULL"); n != 0 {
@@ -467,11 +469,12 @@ func TestAPluginSchedulesARecurringCall(t *testing.T) {
 	if h := calls[0].RunAt.In(time.FixedZone("JST", 9*3600)); h.Hour() != 3 || h.Minute() != 0 {
 		t.Errorf("next run %v is not 03:00 in Tokyo", calls[0].RunAt)
 	}
-	var outcome, msg string
+	var outcome abi.Outcome
+	var msg string
 	if err := r.store.Pool().QueryRow(ctx, "SELECT outcome, error FROM future_call_history WHERE call_id = $1", stored[1].ID).Scan(&outcome, &msg); err != nil {
 		t.Fatal(err)
 	}
-	if outcome != store.Failed || !strings.Contains(msg, `needs an "identifier"`) {
+	if outcome != abi.OutcomeFailed || !strings.Contains(msg, `needs an "identifier"`) {
 		t.Errorf("a recurring follow-up without identifier: %s: %s", outcome, msg)
 	}
 }

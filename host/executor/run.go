@@ -26,21 +26,21 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(o.FinishedAt.Sub(started).Seconds())
 
 	if err == nil {
-		o.Kind, o.Effects = store.Succeeded, host.list
+		o.Kind, o.Effects = abi.OutcomeSucceeded, host.list
 	} else {
 		// The plugin checks the arguments against its current signature first: a
 		// newer version dropped in since the call was scheduled fails it as broken,
 		// without running guest code. A broken call is not retried.
 		o.Kind, o.Error = e.opts.Plugins.Classify(err), err.Error()
-		if c.Attempt < c.Retry.MaxAttempts && o.Kind != store.Broken {
+		if c.Attempt < c.Retry.MaxAttempts && o.Kind != abi.OutcomeBroken {
 			at := o.FinishedAt.Add(backoff(c.Retry, c.Attempt))
 			o.RetryAt = &at
 		}
 		e.log.Warn("call failed", slog.String("plugin", c.Plugin), slog.String("method", c.Method),
-			slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt), slog.String("outcome", o.Kind), slog.String("error", o.Error),
+			slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt), slog.String("outcome", string(o.Kind)), slog.String("error", o.Error),
 			slog.Bool("retry", o.RetryAt != nil))
 	}
-	m.Outcomes.WithLabelValues(c.Plugin, c.Method, o.Kind).Inc()
+	m.Outcomes.WithLabelValues(c.Plugin, c.Method, string(o.Kind)).Inc()
 	return o
 }
 

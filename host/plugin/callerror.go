@@ -3,6 +3,8 @@ package plugin
 import (
 	"errors"
 	"fmt"
+
+	"github.com/futurecalls/futurecalls/abi"
 )
 
 // Kind classifies why a call failed.
@@ -38,6 +40,21 @@ func (k Kind) String() string {
 		return s
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Outcome is the history outcome of a call that failed with this kind. Trapped and
+// memory failures are recorded as failed: the message says which.
+func (k Kind) Outcome() abi.Outcome {
+	switch k {
+	case KindTimedOut:
+		return abi.OutcomeTimedOut
+	case KindCancelled:
+		return abi.OutcomeInterrupted
+	case KindBroken:
+		return abi.OutcomeBroken
+	default:
+		return abi.OutcomeFailed
+	}
 }
 
 // CallError is why a call did not succeed.

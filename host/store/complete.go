@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -171,7 +172,7 @@ func addByAttempt(groups []*outcomeColumns, o Outcome) []*outcomeColumns {
 
 func (c *outcomeColumns) add(o Outcome) {
 	c.ids = append(c.ids, o.ID)
-	c.kinds = append(c.kinds, o.Kind)
+	c.kinds = append(c.kinds, string(o.Kind))
 	c.errors = append(c.errors, nullIfEmpty(o.Error))
 	c.started = append(c.started, o.StartedAt.UTC())
 	c.finished = append(c.finished, o.FinishedAt.UTC())
@@ -194,7 +195,7 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 		return err
 	}
 	for _, o := range outcomes {
-		if o.Kind != Succeeded || !recorded[attemptOf(o)] {
+		if o.Kind != abi.OutcomeSucceeded || !recorded[attemptOf(o)] {
 			continue
 		}
 		for _, e := range o.Effects {

@@ -2,17 +2,8 @@ package store
 
 import (
 	"time"
-)
 
-// Outcome kinds, as stored in the history.
-const (
-	Succeeded     = "succeeded"
-	Failed        = "failed"
-	TimedOut      = "timed_out"
-	Interrupted   = "interrupted"
-	Broken        = "broken"
-	DeletedBroken = "deleted_broken"
-	Cancelled     = "cancelled"
+	"github.com/futurecalls/futurecalls/abi"
 )
 
 // Outcome is the result of one attempt of a claimed call.
@@ -20,8 +11,9 @@ type Outcome struct {
 	// ID and Attempt identify the claim; the outcome is dropped when the claim was lost.
 	ID      int64
 	Attempt int
-	// Kind is Succeeded, Failed, TimedOut, Interrupted or Broken.
-	Kind       string
+	// Kind is abi.OutcomeSucceeded, OutcomeFailed, OutcomeTimedOut, OutcomeInterrupted
+	// or OutcomeBroken.
+	Kind       abi.Outcome
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,7 +32,7 @@ func (s *Store) Reap(ctx context.Context, host string, limit int) (int, error) {
 			var attempt, maxAttempts int
 			var claimedBy string
 			var claimedAt *time.Time
-			o := Outcome{Kind: Interrupted, FinishedAt: now}
+			o := Outcome{Kind: abi.OutcomeInterrupted, FinishedAt: now}
 			if err := rows.Scan(&o.ID, &attempt, &maxAttempts, &claimedBy, &claimedAt); err != nil {
 				rows.Close()
 				return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/series"
 )
 
@@ -86,7 +87,7 @@ func (s *Store) insertSuccessors(ctx context.Context, tx pgx.Tx, finished []occu
 	var next []NewCall
 	for _, f := range finished {
 		o := outcomeOf(outcomes, Attempt{ID: f.ID, Attempt: attempt})
-		if o.Kind == Broken {
+		if o.Kind == abi.OutcomeBroken {
 			continue
 		}
 		c := f.next(time.Time{})
