@@ -35,6 +35,7 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 		}
 		gatherUntil = time.Time{}
 		claimed, full := e.claim(ctx, callCtx, running)
+		e.testSignals.scanned.signal(claimed)
 		saturated = full
 		if ctx.Err() != nil {
 			return
@@ -89,6 +90,9 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 		return -1, false
 	}
 	e.leases.hold(calls, before.Add(e.opts.Lease))
+	if len(calls) > 0 {
+		e.testSignals.claimed.signal(calls)
+	}
 	e.opts.Metrics.Claimed.Add(float64(len(calls)))
 	for _, c := range calls {
 		if e.slots != nil {

@@ -93,6 +93,7 @@ func (e *Executor) record(batch []store.Outcome) (retry []store.Outcome) {
 		}
 		e.countFollowUps(batch, lost)
 		e.recorded(batch)
+		e.testSignals.recorded.signal(len(batch))
 		return nil
 	case store.IsUnavailable(err):
 		e.log.Warn("recording outcomes failed; retrying", slog.Int("calls", len(batch)), slog.Any("error", err))

@@ -127,6 +127,8 @@ type Executor struct {
 	held            atomic.Bool
 	// leases are the claims this host holds, renewed by the heartbeat.
 	leases *leases
+	// testSignals are off but in tests.
+	testSignals testSignals
 }
 
 // New creates an executor.

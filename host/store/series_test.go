@@ -115,7 +115,7 @@ func TestAHostKilledMidOccurrenceLeavesExactlyOneSuccessor(t *testing.T) {
 	if err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	waitForExpiredLeases(t, s, 1)
 	// Two survivors reap at once; then the dead host comes back and reports.
 	done := make(chan int, 2)
 	for _, host := range []string{"a", "b"} {
@@ -214,7 +214,7 @@ func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
 		}
 		cancelled <- n
 	}()
-	time.Sleep(200 * time.Millisecond) // the cancel now waits for the claim's row lock
+	waitForLockWait(t, s) // the cancel now waits for the claim's row lock
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -243,5 +243,45 @@ func TestABrokenOccurrenceDeletedKeepsItsSeriesInTheHistory(t *testing.T) {
 	entries, _, err := s.ListHistory(ctx, store.HistoryFilter{SeriesID: c.Series.ID}, store.Page{})
 	if err != nil || len(entries) != 1 || entries[0].Outcome != abi.OutcomeDeletedBroken {
 		t.Errorf("history of the series = %+v (%v), want its deleted occurrence", entries, err)
+	}
+}
+
+// waitForLockWait waits until a statement on s's database waits for a lock.
+func waitForLockWait(t *testing.T, s *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no statement waits for a lock")
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+}
+
+// waitForExpiredLeases waits until n claims' leases have run out by the database's
+// clock, the one Reap reads.
+func waitForExpiredLeases(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var expired int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call WHERE lease_until < now()").Scan(&expired); err != nil {
+			t.Fatal(err)
+		}
+		if expired >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d leases ran out, want %d", expired, n)
+		}
+		time.Sleep(time.Millisecond) // poll interval
 	}
 }

@@ -357,7 +357,7 @@ func TestReapRecordsExpiredClaimsAsInterrupted(t *testing.T) {
 	if _, err := s.Claim(ctx, "dead-host", 10, time.Millisecond, []string{"example"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // let the 1 ms leases run out
+	waitForExpiredLeases(t, s, 2)
 	n, err := s.Reap(ctx, "survivor", 100)
 	if err != nil || n != 2 {
 		t.Fatalf("reaped %d (%v), want 2", n, err)
