@@ -131,22 +131,22 @@ type Code string
 // noted here.
 const (
 	CodeMalformedJSON        Code = "malformed_json"         // 400: the body is not JSON of the expected shape
-	CodeUnknownField              = "unknown_field"          // 400: the body has a field the API does not know
-	CodeInvalidRequest            = "invalid_request"        // 400: the request is well-formed but wrong (both delay and at, …)
-	CodeInvalidParameter          = "invalid_parameter"      // 400: a query or path parameter is wrong
-	CodeUnauthorized              = "unauthorized"           // 401: no or wrong bearer token
-	CodeForbiddenHost             = "forbidden_host"         // 403: without tokens, only loopback host names are served
-	CodeNotFound                  = "not_found"              // 404: no such route
-	CodeCallNotFound              = "call_not_found"         // 404: no waiting or running call has this id
-	CodeUnknownPlugin             = "unknown_plugin"         // 404: no loaded plugin has this name
-	CodeUnknownMethod             = "unknown_method"         // 404: the plugin has no call of this name
-	CodeMethodNotAllowed          = "method_not_allowed"     // 405: the route does not take this HTTP method
-	CodeCallRunning               = "call_running"           // 409: the call is running and can no longer be cancelled
-	CodeBodyTooLarge              = "body_too_large"         // 413: the body is over the host's limit
-	CodeUnsupportedMediaType      = "unsupported_media_type" // 415: the body is not application/json
-	CodeInvalidArguments          = "invalid_arguments"      // 422: the arguments do not fit the call's signature
-	CodeInternal                  = "internal"               // 500: a fault of the host; the request id finds it in the logs
-	CodeUnavailable               = "unavailable"            // 503: the database is unreachable or too slow; try again
+	CodeUnknownField         Code = "unknown_field"          // 400: the body has a field the API does not know
+	CodeInvalidRequest       Code = "invalid_request"        // 400: the request is well-formed but wrong (both delay and at, …)
+	CodeInvalidParameter     Code = "invalid_parameter"      // 400: a query or path parameter is wrong
+	CodeUnauthorized         Code = "unauthorized"           // 401: no or wrong bearer token
+	CodeForbiddenHost        Code = "forbidden_host"         // 403: without tokens, only loopback host names are served
+	CodeNotFound             Code = "not_found"              // 404: no such route
+	CodeCallNotFound         Code = "call_not_found"         // 404: no waiting or running call has this id
+	CodeUnknownPlugin        Code = "unknown_plugin"         // 404: no loaded plugin has this name
+	CodeUnknownMethod        Code = "unknown_method"         // 404: the plugin has no call of this name
+	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405: the route does not take this HTTP method
+	CodeCallRunning          Code = "call_running"           // 409: the call is running and can no longer be cancelled
+	CodeBodyTooLarge         Code = "body_too_large"         // 413: the body is over the host's limit
+	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: the body is not application/json
+	CodeInvalidArguments     Code = "invalid_arguments"      // 422: the arguments do not fit the call's signature
+	CodeInternal             Code = "internal"               // 500: a fault of the host; the request id finds it in the logs
+	CodeUnavailable          Code = "unavailable"            // 503: the database is unreachable or too slow; try again
 )
 
 // Violation is one way in which a call's arguments do not fit its signature.
