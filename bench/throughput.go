@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/catalog"
 	"github.com/futurecalls/futurecalls/host/executor"
 	"github.com/futurecalls/futurecalls/host/metrics"
@@ -217,7 +218,7 @@ func drainStore(ctx context.Context, url string, n, concurrency int) (time.Durat
 		now := time.Now()
 		outcomes := make([]store.Outcome, len(calls))
 		for i, c := range calls {
-			outcomes[i] = store.Outcome{ID: c.ID, Attempt: c.Attempt, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}
+			outcomes[i] = store.Outcome{ID: c.ID, Attempt: c.Attempt, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}
 		}
 		lost, err := st.Complete(ctx, "bench", outcomes)
 		if err != nil {

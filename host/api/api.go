@@ -5,7 +5,7 @@
 // any OpenAPI generator yields a typed client.
 //
 // Every error answer has the shape {"error": {"code", "message", …}} of
-// client.ErrorBody, with the codes of the client package. A request that fails stores
+// errorBody, with the codes of the client package. A request that fails stores
 // nothing. Database calls run under a per-request timeout, and a database that is down
 // or too slow is answered with 503, never with a hang.
 //

@@ -144,7 +144,7 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 		name   string
 		body   string
 		status int
-		code   string
+		code   client.Code
 		index  int
 		want   string
 	}{
@@ -168,7 +168,10 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 			}
 		})
 	}
-	for _, tc := range []struct{ name, body, code string }{
+	for _, tc := range []struct {
+		name, body string
+		code       client.Code
+	}{
 		{"no calls", `{"calls": []}`, client.CodeInvalidRequest},
 		{"missing calls", `{}`, client.CodeInvalidRequest},
 		{"unknown top field", `{"calls": [], "atomic": true}`, client.CodeUnknownField},

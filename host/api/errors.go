@@ -16,35 +16,27 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
+// errorBody is the body of every error response.
+type errorBody struct {
+	Error *client.Error `json:"error"`
+}
+
 // apiError is an error answered to the client: its status and body. Anything else a
 // handler returns is classified by answerFor.
 type apiError struct {
 	status int
 	body   client.Error
-	// violationsOmitted counts the violations left out of body, past MaxViolations.
-	violationsOmitted int
 }
 
 // MaxViolations caps the violations a 422 answer lists, so that a large request
-// cannot make a larger answer; violationsOmitted says how many more there were.
+// cannot make a larger answer; ViolationsOmitted says how many more there were.
 const MaxViolations = 100
-
-// errorAnswer is the body of an error answer: client.ErrorBody, with the count of
-// violations left out.
-type errorAnswer struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	client.Error
-	ViolationsOmitted int `json:"violationsOmitted,omitempty"`
-}
 
 func (e *apiError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.status, e.body.Code, e.body.Message)
 }
 
-func fail(status int, code, format string, args ...any) *apiError {
+func fail(status int, code client.Code, format string, args ...any) *apiError {
 	return &apiError{status: status, body: client.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
@@ -65,7 +57,7 @@ func prepareError(err error, req abi.ScheduleRequest) *apiError {
 		for _, v := range sigErr.Violations[:min(len(sigErr.Violations), MaxViolations)] {
 			e.body.Violations = append(e.body.Violations, client.Violation{Pointer: v.Pointer, Message: v.Message})
 		}
-		if e.violationsOmitted = len(sigErr.Violations) - len(e.body.Violations); e.violationsOmitted > 0 {
+		if e.body.ViolationsOmitted = len(sigErr.Violations) - len(e.body.Violations); e.body.ViolationsOmitted > 0 {
 			e.body.Message += fmt.Sprintf(" (the first %d violations of %d)", MaxViolations, len(sigErr.Violations))
 		}
 		return e
@@ -125,9 +117,9 @@ func (a *API) writeError(c echo.Context, err error) {
 	if e.status == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "5")
 	}
-	body := errorDetail{Error: e.body, ViolationsOmitted: e.violationsOmitted}
+	body := e.body
 	body.RequestID = requestID(c)
-	if werr := c.JSON(e.status, errorAnswer{Error: body}); werr != nil {
+	if werr := c.JSON(e.status, errorBody{Error: &body}); werr != nil {
 		a.log.Debug("write error answer", slog.Any("err", werr))
 	}
 }

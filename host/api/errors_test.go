@@ -30,7 +30,7 @@ func TestScheduleErrors(t *testing.T) {
 		body   string
 		header []string
 		status int
-		code   string
+		code   client.Code
 		// want is in the message; violations are the expected pointer: message pairs.
 		want       string
 		violations []string
@@ -139,7 +139,8 @@ func TestRoutingErrors(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		status       int
-		code, allow  string
+		code         client.Code
+		allow        string
 	}{
 		{http.MethodPut, "/v1/calls", 405, client.CodeMethodNotAllowed, "DELETE, GET, HEAD, OPTIONS, POST"},
 		{http.MethodPatch, "/v1/calls/1", 405, client.CodeMethodNotAllowed, "DELETE, GET, HEAD, OPTIONS"},

@@ -7,16 +7,22 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/futurecalls/futurecalls/sdk/client"
 )
+
+// readiness is the answer of GET /healthz and GET /readyz.
+type readiness struct {
+	// Status is "ready" or "unavailable" for /readyz, "ok" for /healthz.
+	Status string `json:"status"`
+	// Reasons say why the host is unavailable.
+	Reasons []string `json:"reasons,omitempty"`
+}
 
 // readyTimeout bounds the database check of /readyz: a probe must answer quickly.
 const readyTimeout = 2 * time.Second
 
 // healthz is GET /healthz: the process is up and answering.
 func (a *API) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, client.Readiness{Status: "ok"})
+	return c.JSON(http.StatusOK, readiness{Status: "ok"})
 }
 
 // readyz is GET /readyz: ready to take calls when the database answers, plugins are
@@ -39,7 +45,7 @@ func (a *API) readyz(c echo.Context) error {
 		}
 	}
 	if len(reasons) > 0 {
-		return c.JSON(http.StatusServiceUnavailable, client.Readiness{Status: "unavailable", Reasons: reasons})
+		return c.JSON(http.StatusServiceUnavailable, readiness{Status: "unavailable", Reasons: reasons})
 	}
-	return c.JSON(http.StatusOK, client.Readiness{Status: "ready"})
+	return c.JSON(http.StatusOK, readiness{Status: "ready"})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/store"
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
@@ -20,13 +21,17 @@ func (a *API) history(c echo.Context) error {
 		Plugin:         q.str("plugin"),
 		Method:         q.str("method"),
 		Identifier:     q.str("identifier"),
-		Outcome:        q.str("outcome"),
+		Outcome:        abi.Outcome(q.str("outcome")),
 		FinishedBefore: q.time("finishedBefore"),
 		FinishedAfter:  q.time("finishedAfter"),
 	}
 	page := store.Page{Cursor: q.str("cursor"), Limit: int(q.int("limit", 1, store.MaxPageLimit)), MaxBytes: a.pageBytes}
-	if f.Outcome != "" && !store.IsOutcome(f.Outcome) {
-		q.fail(badParam("outcome", "%q is not one of %s", f.Outcome, strings.Join(store.Outcomes, ", ")))
+	if f.Outcome != "" && !f.Outcome.Valid() {
+		var names []string
+		for _, o := range abi.Outcomes() {
+			names = append(names, string(o))
+		}
+		q.fail(badParam("outcome", "%q is not one of %s", f.Outcome, strings.Join(names, ", ")))
 	}
 	if err := q.errOrNil(); err != nil {
 		return err

@@ -169,7 +169,7 @@ func (e *env) do(t testing.TB, method, path, body string, header ...string) (*ht
 // apiError decodes an error answer, checking its shape.
 func apiError(t testing.TB, resp *http.Response, body []byte) *client.Error {
 	t.Helper()
-	var eb client.ErrorBody
+	var eb struct{ Error *client.Error } // the error body: {"error": {…}}
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil || eb.Error.Code == "" || eb.Error.Message == "" {
 		t.Fatalf("%d answer %s is not an error body (%v)", resp.StatusCode, body, err)
 	}

@@ -403,7 +403,7 @@ func baseSchemas() obj {
 			"startedAt":   dateTime("When the attempt started; absent when it never ran."),
 			"finishedAt":  dateTime("When the attempt ended or the call was removed."),
 			"attempt":     obj{"type": "integer", "description": "The attempt's number, 1 for the first."},
-			"outcome":     obj{"type": "string", "enum": store.Outcomes, "description": "How the attempt ended."},
+			"outcome":     obj{"type": "string", "enum": abi.Outcomes(), "description": "How the attempt ended."},
 			"error":       str("Why the attempt failed."),
 			"host":        str("The host that ran the attempt or recorded the outcome."),
 			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
@@ -443,7 +443,7 @@ func baseSchemas() obj {
 		}, "pointer", "message"),
 		"Error": object("An error answer.", obj{
 			"error": object("What went wrong.", obj{
-				"code": obj{"type": "string", "enum": []string{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
+				"code": obj{"type": "string", "enum": []client.Code{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
 					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
 					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
 					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable},
@@ -639,7 +639,7 @@ func paths(auth bool) obj {
 		queryParam("seriesId", "Only the occurrences of this series.", obj{"type": "integer", "format": "int64", "minimum": 1}),
 		filter("plugin", "Only this plugin's entries."), filter("method", "Only entries of this method."),
 		filter("identifier", "Only entries carrying this identifier."),
-		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": store.Outcomes}),
+		queryParam("outcome", "Only entries with this outcome.", obj{"type": "string", "enum": abi.Outcomes()}),
 		timeFilter("finishedBefore", "Only entries finished before this time (exclusive)."),
 		timeFilter("finishedAfter", "Only entries finished at or after this time."), limit, cursor}
 

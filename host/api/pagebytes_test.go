@@ -120,7 +120,7 @@ func TestListsBoundedInBytes(t *testing.T) {
 	})
 	exactlyOnce("GET /v1/calls", calls)
 
-	e.runDue(t, store.Succeeded)
+	e.runDue(t, abi.OutcomeSucceeded)
 	// The history's default page (100 rows) is bounded too, and its entries carry their
 	// call's id.
 	history := pages("/v1/history?plugin=example", func(body []byte) ([]int64, string) {

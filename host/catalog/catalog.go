@@ -17,7 +17,6 @@ import (
 	"github.com/futurecalls/futurecalls/abi/signature"
 	"github.com/futurecalls/futurecalls/host/plugin"
 	"github.com/futurecalls/futurecalls/host/request"
-	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // Catalog is the loaded plugins as the host's other parts see them. It is safe for
@@ -94,19 +93,10 @@ func (c *Catalog) Invoke(ctx context.Context, pluginName string, env abi.Envelop
 }
 
 // Classify names the history outcome of a failed Invoke.
-func (c *Catalog) Classify(err error) string {
+func (c *Catalog) Classify(err error) abi.Outcome {
 	var ce *plugin.CallError
 	if !errors.As(err, &ce) {
-		return store.Failed
+		return abi.OutcomeFailed
 	}
-	switch ce.Kind {
-	case plugin.KindTimedOut:
-		return store.TimedOut
-	case plugin.KindCancelled:
-		return store.Interrupted
-	case plugin.KindBroken:
-		return store.Broken
-	default: // failed, trapped, memory: the message says which
-		return store.Failed
-	}
+	return ce.Kind.Outcome()
 }

@@ -72,6 +72,17 @@ func openStore(t *testing.T, url string, notifyWithin time.Duration) *store.Stor
 // connection pool, as a separate host process would.
 func (r *rig) start(t *testing.T, host string, opts executor.Options) {
 	t.Helper()
+	r.run(t, host, opts, false)
+}
+
+// startSignalled is start, with the executor's test signals switched on.
+func (r *rig) startSignalled(t *testing.T, host string, opts executor.Options) *executor.Signals {
+	t.Helper()
+	return r.run(t, host, opts, true)
+}
+
+func (r *rig) run(t *testing.T, host string, opts executor.Options, signalled bool) *executor.Signals {
+	t.Helper()
 	if opts.Store == nil {
 		opts.Store = openStore(t, r.url, time.Minute)
 	}
@@ -93,15 +104,35 @@ func (r *rig) start(t *testing.T, host string, opts executor.Options) {
 		opts.Concurrency = 4
 	}
 	opts.ShutdownGrace = 5 * time.Second
+	e := executor.New(opts)
+	var signals *executor.Signals
+	if signalled {
+		signals = executor.EnableSignals(e)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := executor.New(opts).Run(runCtx); err != nil {
+		if err := e.Run(runCtx); err != nil {
 			t.Errorf("executor %s: %v", host, err)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	return signals
+}
+
+// nothingClaimed waits for three scans of each executor and fails the test if any
+// claimed a call. The first may have started before the call: two at least start
+// after it.
+func nothingClaimed(t *testing.T, what string, executors ...*executor.Signals) {
+	t.Helper()
+	for i, s := range executors {
+		for _, n := range s.Scans(t, 3) {
+			if n != 0 {
+				t.Errorf("%s: executor %d claimed %d calls", what, i, n)
+			}
+		}
+	}
 }
 
 func (r *rig) schedule(t *testing.T, calls ...store.NewCall) []store.Call {
@@ -229,8 +260,8 @@ func TestACallDueBeforeTheNextScanWakesTheExecutor(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, plugin.Limits{})
 	// The scan interval is a minute: only the wake-up can start the call in time.
-	r.start(t, "h", executor.Options{ScanInterval: time.Minute, Store: openStore(t, r.url, time.Minute)})
-	time.Sleep(200 * time.Millisecond) // the executor is idle, waiting for its next scan
+	signals := r.startSignalled(t, "h", executor.Options{ScanInterval: time.Minute, Store: openStore(t, r.url, time.Minute)})
+	signals.Scanned(t) // the executor is idle, waiting for its next scan
 	runAt := time.Now().Add(500 * time.Millisecond)
 	call := r.schedule(t, probe("echo", `{"text":"soon"}`, runAt))[0]
 	r.waitFor(t, "ran", 1, "SELECT count(*) FROM future_call_history WHERE call_id = $1", call.ID)
@@ -263,13 +294,14 @@ func TestRetriesBackOffAndStopAtMaxAttempts(t *testing.T) {
 	var prevRetry *time.Time
 	for i := 1; rows.Next(); i++ {
 		var attempt int
-		var outcome, msg string
+		var outcome abi.Outcome
+		var msg string
 		var started, finished time.Time
 		var retryAt *time.Time
 		if err := rows.Scan(&attempt, &outcome, &msg, &started, &finished, &retryAt); err != nil {
 			t.Fatal(err)
 		}
-		if attempt != i || outcome != store.Failed || msg != "failed: flaky" {
+		if attempt != i || outcome != abi.OutcomeFailed || msg != "failed: flaky" {
 			t.Errorf("attempt %d: %d %s %q", i, attempt, outcome, msg)
 		}
 		if (retryAt == nil) != (i == 3) {
@@ -334,11 +366,11 @@ func TestRecurringChainRunsExactlyNTimes(t *testing.T) {
 	c := probe("chain", `{"left":4}`, time.Now())
 	c.Identifier = "series"
 	r.schedule(t, c)
-	r.start(t, "a", executor.Options{})
-	r.start(t, "b", executor.Options{})
+	a := r.startSignalled(t, "a", executor.Options{})
+	b := r.startSignalled(t, "b", executor.Options{})
 	r.waitFor(t, "chain runs", 5, "SELECT count(*) FROM future_call_history WHERE method = 'chain' AND outcome = 'succeeded' AND identifier = 'series'")
 	r.waitFor(t, "calls left", 0, "SELECT count(*) FROM future_call")
-	time.Sleep(300 * time.Millisecond) // a sixth run would show up by now
+	nothingClaimed(t, "after the fifth run", a, b) // a sixth run would be claimed by now
 	if n := r.count(t, "SELECT count(*) FROM future_call_history WHERE method = 'chain'"); n != 5 {
 		t.Errorf("chain ran %d times, want 5", n)
 	}
@@ -358,11 +390,12 @@ func TestRefusedFollowUpsAndBrokenCalls(t *testing.T) {
 		// Arguments that no longer fit the signature: broken, guest code never runs.
 		probe("echo", `{"txt":"old name"}`, time.Now()),
 	)
-	r.start(t, "h", executor.Options{})
+	signals := r.startSignalled(t, "h", executor.Options{})
 	r.waitFor(t, "finished", 3, "SELECT count(*) FROM future_call_history")
-	want := map[int64]string{stored[0].ID: store.Failed, stored[1].ID: store.Failed, stored[3].ID: store.Broken}
+	want := map[int64]abi.Outcome{stored[0].ID: abi.OutcomeFailed, stored[1].ID: abi.OutcomeFailed, stored[3].ID: abi.OutcomeBroken}
 	for id, outcome := range want {
-		var got, msg string
+		var got abi.Outcome
+		var msg string
 		if err := r.store.Pool().QueryRow(ctx, "SELECT outcome, error FROM future_call_history WHERE call_id = $1", id).Scan(&got, &msg); err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +404,7 @@ func TestRefusedFollowUpsAndBrokenCalls(t *testing.T) {
 		}
 		t.Logf("call %d: %s: %s", id, got, msg)
 	}
-	time.Sleep(300 * time.Millisecond) // three scans: the call of the missing plugin stays
+	nothingClaimed(t, "the missing plugin's call", signals) // it stays
 	left, _, err := r.store.List(ctx, store.Filter{}, store.Page{})
 	if err != nil || len(left) != 1 || left[0].ID != stored[2].ID || left[0].ClaimedBy != "" || left[0].Attempt != 0 {
 		t.Errorf("calls left = %+v (%v): want only the missing plugin's call, never claimed; a failed follow-up request must not be stored", left, err)
@@ -385,24 +418,27 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 	s := openStore(t, r.url, time.Minute)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	e := executor.New(executor.Options{Store: s, Catalog: r.catalog, Plugins: r.catalog, Metrics: metrics.New(prometheus.NewRegistry()),
+		Host: "h", Concurrency: 1, ScanInterval: 50 * time.Millisecond, Lease: time.Minute, ShutdownGrace: 200 * time.Millisecond})
+	signals := executor.EnableSignals(e)
 	go func() {
 		defer close(done)
-		_ = executor.New(executor.Options{Store: s, Catalog: r.catalog, Plugins: r.catalog, Metrics: metrics.New(prometheus.NewRegistry()),
-			Host: "h", Concurrency: 1, ScanInterval: 50 * time.Millisecond, Lease: time.Minute, ShutdownGrace: 200 * time.Millisecond}).Run(runCtx)
+		_ = e.Run(runCtx)
 	}()
-	r.waitFor(t, "claimed", 1, "SELECT count(*) FROM future_call WHERE claimed_by = 'h'")
-	time.Sleep(100 * time.Millisecond)
-	cancel()
+	if claimed := signals.Claimed(t); len(claimed) != 1 || claimed[0].ID != call.ID {
+		t.Fatalf("claimed %+v, want the busy call", claimed)
+	}
+	cancel() // the call has started or is starting: it runs until the grace is over
 	select {
 	case <-done:
 	case <-time.After(15 * time.Second):
 		t.Fatal("Run did not return after its grace period")
 	}
-	var outcome string
+	var outcome abi.Outcome
 	if err := r.store.Pool().QueryRow(ctx, "SELECT outcome FROM future_call_history WHERE call_id = $1", call.ID).Scan(&outcome); err != nil {
 		t.Fatalf("no history for the interrupted call: %v", err)
 	}
-	if outcome != store.Interrupted {
+	if outcome != abi.OutcomeInterrupted {
 		t.Errorf("outcome %s, want interrupted", outcome)
 	}
 	if n := r.count(t, "SELECT count(*) FROM future_call WHERE claimed_by IS NOT NULL"); n != 0 {
@@ -418,15 +454,21 @@ func TestIntervalSeriesRunsUntilCancelled(t *testing.T) {
 	c.Identifier = "ticks"
 	c.Series = &store.Series{Every: time.Second, Anchor: start}
 	r.schedule(t, c)
-	r.start(t, "a", executor.Options{})
-	r.start(t, "b", executor.Options{})
+	a := r.startSignalled(t, "a", executor.Options{})
+	b := r.startSignalled(t, "b", executor.Options{})
 	r.waitFor(t, "occurrences", 3, "SELECT least(count(*), 3) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'")
 	if _, err := r.store.CancelIdentifier(ctx, "ticks", "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor(t, "waiting occurrences", 0, "SELECT count(*) FROM future_call")
 	ran := r.count(t, "SELECT count(*) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'")
-	time.Sleep(2500 * time.Millisecond) // two more periods: nothing may run
+	// The schedule is empty, claimed occurrences included: an occurrence leaves it in
+	// the transaction that inserts its successor, so none can come. The executors keep
+	// scanning and find nothing.
+	nothingClaimed(t, "the cancelled series", a, b)
+	if n := r.count(t, "SELECT count(*) FROM future_call"); n != 0 {
+		t.Errorf("%d occurrences of the cancelled series scheduled", n)
+	}
 	if again := r.count(t, "SELECT count(*) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'"); again != ran {
 		t.Errorf("the cancelled series ran %d more times", again-ran)
 	}
@@ -467,11 +509,12 @@ func TestAPluginSchedulesARecurringCall(t *testing.T) {
 	if h := calls[0].RunAt.In(time.FixedZone("JST", 9*3600)); h.Hour() != 3 || h.Minute() != 0 {
 		t.Errorf("next run %v is not 03:00 in Tokyo", calls[0].RunAt)
 	}
-	var outcome, msg string
+	var outcome abi.Outcome
+	var msg string
 	if err := r.store.Pool().QueryRow(ctx, "SELECT outcome, error FROM future_call_history WHERE call_id = $1", stored[1].ID).Scan(&outcome, &msg); err != nil {
 		t.Fatal(err)
 	}
-	if outcome != store.Failed || !strings.Contains(msg, `needs an "identifier"`) {
+	if outcome != abi.OutcomeFailed || !strings.Contains(msg, `needs an "identifier"`) {
 		t.Errorf("a recurring follow-up without identifier: %s: %s", outcome, msg)
 	}
 }

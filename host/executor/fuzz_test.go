@@ -60,10 +60,11 @@ func FuzzFollowUp(f *testing.F) {
 			t.Fatalf("fc.schedule(%q) failed as a host error (-3), want it refused as invalid (-1) or kept: %v", request, err)
 		}
 		now := time.Now()
-		e.record([]store.Outcome{{ID: parent.ID, Attempt: parent.Attempt, Kind: store.Succeeded,
+		e.record([]store.Outcome{{ID: parent.ID, Attempt: parent.Attempt, Kind: abi.OutcomeSucceeded,
 			StartedAt: now, FinishedAt: now, Effects: h.list}})
 
-		var outcome, reason string
+		var outcome abi.Outcome
+		var reason string
 		if err := s.Pool().QueryRow(ctx, `SELECT outcome, coalesce(error, '') FROM future_call_history WHERE call_id = $1`,
 			parent.ID).Scan(&outcome, &reason); err != nil {
 			t.Fatalf("the outcome of the call that asked %q was not recorded: %v", request, err)
@@ -90,11 +91,11 @@ func FuzzFollowUp(f *testing.F) {
 			stored = append(stored, c)
 		}
 		switch {
-		case outcome == store.Succeeded && len(stored) != len(h.list):
+		case outcome == abi.OutcomeSucceeded && len(stored) != len(h.list):
 			t.Fatalf("the call succeeded with %d follow-ups kept, %d stored", len(h.list), len(stored))
-		case outcome == store.Failed && (len(h.list) == 0 || len(stored) != 0 || reason == ""):
+		case outcome == abi.OutcomeFailed && (len(h.list) == 0 || len(stored) != 0 || reason == ""):
 			t.Fatalf("the call failed (%q) with %d follow-ups kept, %d stored", reason, len(h.list), len(stored))
-		case outcome != store.Succeeded && outcome != store.Failed:
+		case outcome != abi.OutcomeSucceeded && outcome != abi.OutcomeFailed:
 			t.Fatalf("the call that asked %q ended %s: %s", request, outcome, reason)
 		}
 		for _, c := range stored {

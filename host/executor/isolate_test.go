@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/metrics"
 	"github.com/futurecalls/futurecalls/host/store"
@@ -33,7 +34,7 @@ func TestRefusedFollowUpFailsOnlyItsCall(t *testing.T) {
 	now := time.Now()
 	var batch []store.Outcome
 	for _, c := range claimed {
-		o := store.Outcome{ID: c.ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}
+		o := store.Outcome{ID: c.ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}
 		follow := store.NewCall{Plugin: "p", Method: "next", RunAt: now.Add(time.Hour), Identifier: c.Method}
 		if c.Method == "bad" {
 			follow.Args = json.RawMessage(`{"x": "\u0000"}`) // jsonb cannot hold NUL

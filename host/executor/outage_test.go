@@ -141,11 +141,15 @@ func TestACallLongerThanItsLeaseKeepsItsClaim(t *testing.T) {
 	r := newRig(t, plugin.Limits{})
 	const lease = time.Second
 	call := r.schedule(t, probe("sleep", fmt.Sprintf(`{"ms":%d}`, 3*lease.Milliseconds()), time.Now()))[0]
-	r.start(t, "runner", executor.Options{Lease: lease})
-	r.waitFor(t, "claimed", 1, "SELECT count(*) FROM future_call WHERE claimed_by = 'runner'")
+	runner := r.startSignalled(t, "runner", executor.Options{Lease: lease})
+	if claimed := runner.Claimed(t); len(claimed) != 1 || claimed[0].ID != call.ID {
+		t.Fatalf("claimed %+v, want the long call", claimed)
+	}
 	// Only now: the reaper must not have claimed the call itself.
 	r.start(t, "reaper", executor.Options{Lease: lease, ScanInterval: 50 * time.Millisecond})
-	r.waitFor(t, "recorded", 1, "SELECT count(*) FROM future_call_history WHERE call_id = $1", call.ID)
+	if n := runner.Recorded(t); n != 1 {
+		t.Fatalf("recorded %d outcomes, want the long call's", n)
+	}
 	if got := r.count(t, "SELECT count(*) FROM future_call_history WHERE call_id = $1 AND outcome = 'succeeded' AND host = 'runner'", call.ID); got != 1 {
 		t.Errorf("history of the long call: %d successes by its runner, want 1", got)
 	}

@@ -6,12 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // withFollowUps is a successful outcome whose follow-ups carry n bytes of arguments each.
 func withFollowUps(count, n int) store.Outcome {
-	o := store.Outcome{Kind: store.Succeeded}
+	o := store.Outcome{Kind: abi.OutcomeSucceeded}
 	args := json.RawMessage(`{"text":"` + strings.Repeat("x", n) + `"}`)
 	for range count {
 		o.Effects = append(o.Effects, store.Effect{Schedule: &store.NewCall{Plugin: "p", Method: "m", Args: args, Identifier: "id"}})
@@ -21,7 +22,7 @@ func withFollowUps(count, n int) store.Outcome {
 
 func TestOutcomeBytesCountsEffects(t *testing.T) {
 	t.Parallel()
-	bare := outcomeBytes(store.Outcome{Kind: store.Succeeded})
+	bare := outcomeBytes(store.Outcome{Kind: abi.OutcomeSucceeded})
 	big := outcomeBytes(withFollowUps(3, 1<<20))
 	if bare <= 0 || big < bare+3*(1<<20) || big > bare+3*(1<<20+1024) {
 		t.Errorf("outcomeBytes: bare %d, with 3 follow-ups of 1 MiB %d; want about %d more", bare, big, 3<<20)
@@ -39,7 +40,7 @@ func TestBatchesAreBoundedInBytesAndCount(t *testing.T) {
 		queue []store.Outcome
 		want  []int // batch lengths, in order
 	}{
-		{"small outcomes: maxBatch at a time", repeat(store.Outcome{Kind: store.Succeeded}, maxBatch+10), []int{maxBatch, 10}},
+		{"small outcomes: maxBatch at a time", repeat(store.Outcome{Kind: abi.OutcomeSucceeded}, maxBatch+10), []int{maxBatch, 10}},
 		{"1 MiB follow-ups: three per batch", repeat(withFollowUps(1, 1<<20), 7), []int{3, 3, 1}},
 		{"an outcome over the cap goes alone", []store.Outcome{withFollowUps(5, 1<<20), withFollowUps(1, 10)}, []int{1, 1}},
 	}

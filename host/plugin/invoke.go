@@ -7,97 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/futurecalls/futurecalls/abi"
-	"github.com/futurecalls/futurecalls/abi/signature"
 )
-
-// Plugin is one loaded plugin: its manifest, its compiled signatures and its instances.
-// It is safe for concurrent use.
-type Plugin struct {
-	// Name is the plugin's name, from its manifest.
-	Name string
-	// File is the module's path.
-	File string
-	// Manifest is what the plugin declared.
-	Manifest abi.Manifest
-	// Limits are the plugin's effective limits.
-	Limits Limits
-
-	sig      *signature.Manifest
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-	tables   *instrumented // what the instrumentation says of the module's tables
-	argv0    string
-	goHeap   bool // see options
-	log      *slog.Logger
-	pool     pool
-	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
-	closed   bool
-	running  sync.WaitGroup
-}
-
-// Method returns the compiled signature of the named call.
-func (p *Plugin) Method(name string) (*signature.Method, bool) { return p.sig.Method(name) }
-
-// Kind classifies why a call failed.
-type Kind int
-
-// The kinds of CallError.
-const (
-	// KindFailed: the guest returned an error message.
-	KindFailed Kind = iota + 1
-	// KindTrapped: the guest trapped (unreachable, out-of-bounds access, stack
-	// overflow) or called WASI proc_exit.
-	KindTrapped
-	// KindTimedOut: the call ran longer than the plugin's time limit.
-	KindTimedOut
-	// KindCancelled: the caller's context ended (shutdown) or the registry closed.
-	KindCancelled
-	// KindMemory: the guest failed at its memory cap (it trapped or exited with its
-	// memory at the cap, or said it ran out of memory).
-	KindMemory
-	// KindBroken: the call cannot run: the plugin has no such method or the arguments
-	// do not fit its signature (Err is then a *signature.Error). No guest code ran.
-	KindBroken
-)
-
-var kindNames = map[Kind]string{
-	KindFailed: "failed", KindTrapped: "trapped", KindTimedOut: "timed out",
-	KindCancelled: "cancelled", KindMemory: "memory", KindBroken: "broken",
-}
-
-// String names the kind.
-func (k Kind) String() string {
-	if s, ok := kindNames[k]; ok {
-		return s
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
-
-// CallError is why a call did not succeed.
-type CallError struct {
-	Kind Kind
-	// Message says what happened, on one line: the guest's own error message for
-	// KindFailed.
-	Message string
-	// Err is the underlying error, if any (a wazero trap with its stack trace, a
-	// *signature.Error, a context error).
-	Err error
-}
-
-// Error is "<kind>: <message>".
-func (e *CallError) Error() string { return e.Kind.String() + ": " + e.Message }
-
-// Unwrap returns Err.
-func (e *CallError) Unwrap() error { return e.Err }
-
-// ErrClosed is the Err of a call refused because the registry is closed.
-var ErrClosed = errors.New("plugin registry closed")
 
 // maxMessage caps a guest's error message.
 const maxMessage = 64 << 10

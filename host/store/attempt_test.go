@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/store"
 )
@@ -50,9 +51,9 @@ func TestAStaleAttemptCommitsNothing(t *testing.T) {
 	staleFollowUp := newCall(now.Add(time.Hour), "from-attempt-1")
 	liveFollowUp := newCall(now.Add(time.Hour), "from-attempt-2")
 	lost, err := s.Complete(ctx, "h", []store.Outcome{
-		{ID: stored.ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now,
+		{ID: stored.ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now,
 			Effects: []store.Effect{{Schedule: &staleFollowUp}}},
-		{ID: stored.ID, Attempt: 2, Kind: store.Succeeded, StartedAt: now, FinishedAt: now,
+		{ID: stored.ID, Attempt: 2, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now,
 			Effects: []store.Effect{{Schedule: &liveFollowUp}}},
 	})
 	if err != nil {

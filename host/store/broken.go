@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -103,7 +104,7 @@ func (s *Store) DeleteBroken(ctx context.Context, calls []BrokenCall, host strin
 				WHERE c.id = b.id AND c.claimed_by IS NULL
 				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, c.run_at, c.attempt, c.series_id, b.reason)
 			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, error, host, series_id)
-			SELECT id, plugin, method, args, identifier, run_at, now(), attempt, '`+DeletedBroken+`', reason, $3, series_id FROM gone`,
+			SELECT id, plugin, method, args, identifier, run_at, now(), attempt, '`+string(abi.OutcomeDeletedBroken)+`', reason, $3, series_id FROM gone`,
 			ids, reasons, host)
 		if err != nil {
 			return removed, fmt.Errorf("delete broken calls: %w", err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/store"
 )
@@ -117,7 +118,7 @@ func TestDeleteBrokenRecordsEachCallInTheHistory(t *testing.T) {
 		t.Errorf("history has %d rows in all (%v), want %d", total, err, rows)
 	}
 	got := history(t, s, stored[1].ID)
-	if want := []string{fmt.Sprintf("%s:reason %d", store.DeletedBroken, stored[1].ID)}; !slices.Equal(got, want) {
+	if want := []string{fmt.Sprintf("%s:reason %d", abi.OutcomeDeletedBroken, stored[1].ID)}; !slices.Equal(got, want) {
 		t.Errorf("history of call %d = %v, want %v", stored[1].ID, got, want)
 	}
 }

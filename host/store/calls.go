@@ -359,7 +359,7 @@ func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (
 func cancelSQL(where string) string {
 	return `WITH gone AS (DELETE FROM future_call WHERE ` + where + ` AND claimed_by IS NULL RETURNING *)
 		INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, finished_at, attempt, outcome, host, series_id)
-		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, 'cancelled', $2, series_id FROM gone`
+		SELECT id, plugin, method, args, identifier, run_at, now(), attempt, '` + string(abi.OutcomeCancelled) + `', $2, series_id FROM gone`
 }
 
 // cancelIdentifier cancels by identifier inside tx: it removes the waiting calls into

@@ -5,18 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/jackc/pgx/v5"
 )
-
-// Outcomes lists every outcome kind the history records.
-var Outcomes = []string{Succeeded, Failed, TimedOut, Interrupted, Broken, DeletedBroken, Cancelled}
-
-// IsOutcome reports whether kind is one of Outcomes.
-func IsOutcome(kind string) bool { return slices.Contains(Outcomes, kind) }
 
 // HistoryEntry is one finished attempt of a call, or a call removed without running
 // (cancelled, deleted as broken).
@@ -29,12 +23,11 @@ type HistoryEntry struct {
 	Identifier  string          `json:"identifier,omitempty"`
 	ScheduledAt time.Time       `json:"scheduledAt"`
 	// StartedAt is nil for a call that never started.
-	StartedAt  *time.Time `json:"startedAt,omitempty"`
-	FinishedAt time.Time  `json:"finishedAt"`
-	Attempt    int        `json:"attempt"`
-	// Outcome is one of Outcomes.
-	Outcome string `json:"outcome"`
-	Error   string `json:"error,omitempty"`
+	StartedAt  *time.Time  `json:"startedAt,omitempty"`
+	FinishedAt time.Time   `json:"finishedAt"`
+	Attempt    int         `json:"attempt"`
+	Outcome    abi.Outcome `json:"outcome"`
+	Error      string      `json:"error,omitempty"`
 	// Host ran the attempt or recorded the outcome.
 	Host string `json:"host"`
 	// RetryAt is when the next attempt is due, for a failed attempt that is retried.
@@ -50,8 +43,7 @@ type HistoryFilter struct {
 	Plugin     string
 	Method     string
 	Identifier string
-	// Outcome is one of Outcomes.
-	Outcome string
+	Outcome    abi.Outcome
 	// FinishedBefore and FinishedAfter bound the finish time: finished_at <
 	// FinishedBefore, finished_at >= FinishedAfter.
 	FinishedBefore *time.Time
@@ -88,7 +80,7 @@ func (s *Store) ListHistory(ctx context.Context, f HistoryFilter, p Page) (entri
 	q.where("plugin", "=", f.Plugin)
 	q.where("method", "=", f.Method)
 	q.where("identifier", "=", f.Identifier)
-	q.where("outcome", "=", f.Outcome)
+	q.where("outcome", "=", string(f.Outcome))
 	if f.FinishedBefore != nil {
 		q.cond("finished_at < " + q.arg(*f.FinishedBefore))
 	}

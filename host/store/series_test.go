@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/store"
 )
@@ -12,7 +13,7 @@ import (
 // runOnce claims the series' due occurrence as host and records kind for it, finishing
 // at finished: the injectable clock of these tests. Every run time here is in the past,
 // so each successor is due at once.
-func runOnce(t *testing.T, s *store.Store, host, kind string, finished func(store.Call) time.Time) store.Call {
+func runOnce(t *testing.T, s *store.Store, host string, kind abi.Outcome, finished func(store.Call) time.Time) store.Call {
 	t.Helper()
 	claimed, err := s.Claim(ctx, host, 1, time.Minute, []string{"example"})
 	if err != nil || len(claimed) != 1 {
@@ -55,7 +56,7 @@ func TestCronSeriesFollowsLocalTimeAcrossDST(t *testing.T) {
 	onTime := func(c store.Call) time.Time { return c.RunAt.Add(2 * time.Second) }
 	var got []string
 	for range 4 {
-		got = append(got, runOnce(t, s, "h", store.Succeeded, onTime).RunAt.Format(time.RFC3339))
+		got = append(got, runOnce(t, s, "h", abi.OutcomeSucceeded, onTime).RunAt.Format(time.RFC3339))
 	}
 	// 09:00 local: 08:00 UTC until 29 March, 07:00 UTC from then on (summer time).
 	want := []string{"2026-03-27T08:00:00Z", "2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z", "2026-03-30T07:00:00Z"}
@@ -82,8 +83,8 @@ func TestIntervalSeriesCollapsesAnOutageAndKeepsItsAnchor(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The 10:00 run happens on time; the 10:15 one only after an hour's outage, at 11:17.
-	runOnce(t, s, "h", store.Succeeded, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
-	late := runOnce(t, s, "h", store.Succeeded, func(store.Call) time.Time { return time.Date(2026, 1, 1, 11, 17, 0, 0, time.UTC) })
+	runOnce(t, s, "h", abi.OutcomeSucceeded, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
+	late := runOnce(t, s, "h", abi.OutcomeSucceeded, func(store.Call) time.Time { return time.Date(2026, 1, 1, 11, 17, 0, 0, time.UTC) })
 	if late.RunAt != anchor.Add(15*time.Minute) {
 		t.Fatalf("second run was due %v, want 10:15", late.RunAt)
 	}
@@ -92,12 +93,12 @@ func TestIntervalSeriesCollapsesAnOutageAndKeepsItsAnchor(t *testing.T) {
 		t.Fatalf("after the outage: %+v; want exactly one run, at 11:30 on the anchor's grid (no burst)", next)
 	}
 	// A failed run does not end the series.
-	runOnce(t, s, "h", store.Failed, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
+	runOnce(t, s, "h", abi.OutcomeFailed, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
 	if next := waiting(t, s); len(next) != 1 || next[0].RunAt != time.Date(2026, 1, 1, 11, 45, 0, 0, time.UTC) {
 		t.Fatalf("after a failed run: %+v, want the 11:45 run", next)
 	}
 	// A broken one does: its successors would be broken too.
-	runOnce(t, s, "h", store.Broken, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
+	runOnce(t, s, "h", abi.OutcomeBroken, func(c store.Call) time.Time { return c.RunAt.Add(time.Second) })
 	if next := waiting(t, s); len(next) != 0 {
 		t.Fatalf("a broken occurrence got a successor: %+v", next)
 	}
@@ -114,7 +115,7 @@ func TestAHostKilledMidOccurrenceLeavesExactlyOneSuccessor(t *testing.T) {
 	if err != nil || len(claimed) != 1 {
 		t.Fatal(claimed, err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	waitForExpiredLeases(t, s, 1)
 	// Two survivors reap at once; then the dead host comes back and reports.
 	done := make(chan int, 2)
 	for _, host := range []string{"a", "b"} {
@@ -130,7 +131,7 @@ func TestAHostKilledMidOccurrenceLeavesExactlyOneSuccessor(t *testing.T) {
 		t.Errorf("the expired claim was reaped %d times, want once", n)
 	}
 	now := time.Now()
-	lost, err := s.Complete(ctx, "dead", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}})
+	lost, err := s.Complete(ctx, "dead", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}})
 	if err != nil || len(lost) != 1 {
 		t.Fatalf("late outcome: lost %v, %v", lost, err)
 	}
@@ -161,7 +162,7 @@ func TestCancellingASeriesStopsIt(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}}); err != nil {
+	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
 	if left := waiting(t, s); len(left) != 0 {
@@ -178,7 +179,7 @@ func TestAnOccurrenceCancellingItsOwnSeriesEndsIt(t *testing.T) {
 	}
 	claimed, _ := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	now := time.Now()
-	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now,
+	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now,
 		Effects: []store.Effect{{CancelIdentifier: "self"}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
 		}
 		cancelled <- n
 	}()
-	time.Sleep(200 * time.Millisecond) // the cancel now waits for the claim's row lock
+	waitForLockWait(t, s) // the cancel now waits for the claim's row lock
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
 		t.Errorf("cancelled %d waiting calls, want 0: the occurrence was claimed", n)
 	}
 	now := time.Now()
-	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: c.ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}}); err != nil {
+	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: c.ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
 	if left := waiting(t, s); len(left) != 0 {
@@ -240,7 +241,47 @@ func TestABrokenOccurrenceDeletedKeepsItsSeriesInTheHistory(t *testing.T) {
 		t.Fatalf("DeleteBroken = %d, %v", n, err)
 	}
 	entries, _, err := s.ListHistory(ctx, store.HistoryFilter{SeriesID: c.Series.ID}, store.Page{})
-	if err != nil || len(entries) != 1 || entries[0].Outcome != store.DeletedBroken {
+	if err != nil || len(entries) != 1 || entries[0].Outcome != abi.OutcomeDeletedBroken {
 		t.Errorf("history of the series = %+v (%v), want its deleted occurrence", entries, err)
+	}
+}
+
+// waitForLockWait waits until a statement on s's database waits for a lock.
+func waitForLockWait(t *testing.T, s *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var waiting int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no statement waits for a lock")
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+}
+
+// waitForExpiredLeases waits until n claims' leases have run out by the database's
+// clock, the one Reap reads.
+func waitForExpiredLeases(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var expired int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call WHERE lease_until < now()").Scan(&expired); err != nil {
+			t.Fatal(err)
+		}
+		if expired >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d leases ran out, want %d", expired, n)
+		}
+		time.Sleep(time.Millisecond) // poll interval
 	}
 }

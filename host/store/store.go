@@ -74,7 +74,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
 
-// Pool returns the connection pool, for LISTEN and for tests.
+// Pool returns the connection pool, for tests and benchmarks, which read and load the
+// tables directly, and for callers that check its configuration.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Ping checks that the database answers.

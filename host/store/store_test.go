@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/internal/testdb"
 	"github.com/futurecalls/futurecalls/host/store"
 )
@@ -292,9 +293,9 @@ func TestCompleteRecordsHistoryAndAppliesEffectsOfSuccessOnly(t *testing.T) {
 	dropped := newCall(now.Add(time.Hour), "dropped")
 	removed := newCall(now.Add(time.Hour), "stale") // scheduled, then cancelled with its series
 	lost, err := s.Complete(ctx, "h", []store.Outcome{
-		{ID: claimed[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now,
+		{ID: claimed[0].ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now,
 			Effects: []store.Effect{{Schedule: &follow}, {Schedule: &removed}, {CancelIdentifier: "stale"}}},
-		{ID: claimed[1].ID, Attempt: 1, Kind: store.Failed, Error: "boom", StartedAt: now, FinishedAt: now,
+		{ID: claimed[1].ID, Attempt: 1, Kind: abi.OutcomeFailed, Error: "boom", StartedAt: now, FinishedAt: now,
 			Effects: []store.Effect{{Schedule: &dropped}}},
 	})
 	if err != nil || len(lost) != 0 {
@@ -327,7 +328,7 @@ func TestRetryPutsTheCallBackWithItsHistory(t *testing.T) {
 	claimed, _ := s.Claim(ctx, "h", 1, time.Minute, []string{"example"})
 	retryAt := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	now := time.Now()
-	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: store.Failed, Error: "flaky",
+	if _, err := s.Complete(ctx, "h", []store.Outcome{{ID: claimed[0].ID, Attempt: 1, Kind: abi.OutcomeFailed, Error: "flaky",
 		StartedAt: now, FinishedAt: now, RetryAt: &retryAt}}); err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +357,7 @@ func TestReapRecordsExpiredClaimsAsInterrupted(t *testing.T) {
 	if _, err := s.Claim(ctx, "dead-host", 10, time.Millisecond, []string{"example"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // let the 1 ms leases run out
+	waitForExpiredLeases(t, s, 2)
 	n, err := s.Reap(ctx, "survivor", 100)
 	if err != nil || n != 2 {
 		t.Fatalf("reaped %d (%v), want 2", n, err)
@@ -373,7 +374,7 @@ func TestReapRecordsExpiredClaimsAsInterrupted(t *testing.T) {
 	}
 	// The dead host comes back and reports: its claim is gone, nothing is recorded twice.
 	now := time.Now()
-	lost, err := s.Complete(ctx, "dead-host", []store.Outcome{{ID: stored[0].ID, Attempt: 1, Kind: store.Succeeded, StartedAt: now, FinishedAt: now}})
+	lost, err := s.Complete(ctx, "dead-host", []store.Outcome{{ID: stored[0].ID, Attempt: 1, Kind: abi.OutcomeSucceeded, StartedAt: now, FinishedAt: now}})
 	if err != nil || len(lost) != 1 {
 		t.Errorf("late outcome: lost=%v err=%v, want it reported lost", lost, err)
 	}

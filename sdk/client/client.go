@@ -152,8 +152,7 @@ type HistoryOptions struct {
 	Plugin     string
 	Method     string
 	Identifier string
-	// Outcome is one of Outcomes.
-	Outcome string
+	Outcome    abi.Outcome
 	// FinishedBefore and FinishedAfter bound the finish time: before is exclusive,
 	// after inclusive.
 	FinishedBefore time.Time
@@ -171,7 +170,7 @@ func (o HistoryOptions) query() url.Values {
 	set(q, "plugin", o.Plugin)
 	set(q, "method", o.Method)
 	set(q, "identifier", o.Identifier)
-	set(q, "outcome", o.Outcome)
+	set(q, "outcome", string(o.Outcome))
 	setTime(q, "finishedBefore", o.FinishedBefore)
 	setTime(q, "finishedAfter", o.FinishedAfter)
 	setInt(q, "limit", int64(o.Limit))
@@ -284,7 +283,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // between answered.
 func decodeError(resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	var body ErrorBody
+	var body errorBody
 	if err := json.Unmarshal(raw, &body); err != nil || body.Error == nil || body.Error.Code == "" {
 		msg := strings.TrimSpace(string(raw))
 		if len(msg) > 200 {
@@ -293,7 +292,7 @@ func decodeError(resp *http.Response) error {
 		if msg == "" {
 			msg = http.StatusText(resp.StatusCode)
 		}
-		return &Error{Status: resp.StatusCode, Code: "http_" + strconv.Itoa(resp.StatusCode), Message: msg}
+		return &Error{Status: resp.StatusCode, Code: Code("http_" + strconv.Itoa(resp.StatusCode)), Message: msg}
 	}
 	body.Error.Status = resp.StatusCode
 	return body.Error

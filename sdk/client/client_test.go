@@ -3,8 +3,12 @@ package client_test
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/futurecalls/futurecalls/sdk/client"
@@ -42,5 +46,38 @@ func TestBasePathAndForeignErrors(t *testing.T) {
 	}
 	if gotPath != "/futurecalls/v1/calls/42" || gotAuth != "Bearer tok" {
 		t.Errorf("request to %s with %q", gotPath, gotAuth)
+	}
+}
+
+// Every error code constant has the type Code, so that a program switching on
+// Error.Code gets them all, and a misspelt string does not compile. In a const block a
+// value written out again drops the type of the first line: this reads the source.
+func TestEveryCodeConstantIsACode(t *testing.T) {
+	t.Parallel()
+	file, err := parser.ParseFile(token.NewFileSet(), "types.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := 0
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			v := spec.(*ast.ValueSpec)
+			for _, name := range v.Names {
+				if !strings.HasPrefix(name.Name, "Code") {
+					continue
+				}
+				codes++
+				if typ, ok := v.Type.(*ast.Ident); !ok || typ.Name != "Code" {
+					t.Errorf("%s is not declared as a Code", name.Name)
+				}
+			}
+		}
+	}
+	if codes == 0 {
+		t.Error("no Code constants found in types.go")
 	}
 }

@@ -86,9 +86,8 @@ type HistoryEntry struct {
 	StartedAt   *time.Time      `json:"startedAt,omitempty"`
 	FinishedAt  time.Time       `json:"finishedAt"`
 	Attempt     int             `json:"attempt"`
-	// Outcome is one of Outcomes.
-	Outcome string `json:"outcome"`
-	Error   string `json:"error,omitempty"`
+	Outcome     abi.Outcome     `json:"outcome"`
+	Error       string          `json:"error,omitempty"`
 	// Host ran the attempt or recorded the outcome.
 	Host string `json:"host"`
 	// RetryAt is when a failed attempt's call runs again.
@@ -96,9 +95,6 @@ type HistoryEntry struct {
 	// SeriesID is the series of a recurring call's occurrence.
 	SeriesID int64 `json:"seriesId,omitempty"`
 }
-
-// Outcomes lists the outcomes a HistoryEntry can have.
-var Outcomes = []string{"succeeded", "failed", "timed_out", "interrupted", "broken", "deleted_broken", "cancelled"}
 
 // HistoryPage is one page of GET /v1/history, newest first.
 type HistoryPage struct {
@@ -126,34 +122,31 @@ type PluginList struct {
 	Plugins []Plugin `json:"plugins"`
 }
 
-// Readiness is the answer of GET /readyz.
-type Readiness struct {
-	// Status is "ready" or "unavailable" for /readyz, "ok" for /healthz.
-	Status string `json:"status"`
-	// Reasons say why the host is unavailable.
-	Reasons []string `json:"reasons,omitempty"`
-}
+// Code names the kind of an API error, for programs to act on; Error.Message is for
+// people. An answer that did not come from the API (a proxy's) has the code
+// "http_<status>".
+type Code string
 
 // Error codes of the API. Every error response carries one, with the HTTP status
 // noted here.
 const (
-	CodeMalformedJSON        = "malformed_json"         // 400: the body is not JSON of the expected shape
-	CodeUnknownField         = "unknown_field"          // 400: the body has a field the API does not know
-	CodeInvalidRequest       = "invalid_request"        // 400: the request is well-formed but wrong (both delay and at, …)
-	CodeInvalidParameter     = "invalid_parameter"      // 400: a query or path parameter is wrong
-	CodeUnauthorized         = "unauthorized"           // 401: no or wrong bearer token
-	CodeForbiddenHost        = "forbidden_host"         // 403: without tokens, only loopback host names are served
-	CodeNotFound             = "not_found"              // 404: no such route
-	CodeCallNotFound         = "call_not_found"         // 404: no waiting or running call has this id
-	CodeUnknownPlugin        = "unknown_plugin"         // 404: no loaded plugin has this name
-	CodeUnknownMethod        = "unknown_method"         // 404: the plugin has no call of this name
-	CodeMethodNotAllowed     = "method_not_allowed"     // 405: the route does not take this HTTP method
-	CodeCallRunning          = "call_running"           // 409: the call is running and can no longer be cancelled
-	CodeBodyTooLarge         = "body_too_large"         // 413: the body is over the host's limit
-	CodeUnsupportedMediaType = "unsupported_media_type" // 415: the body is not application/json
-	CodeInvalidArguments     = "invalid_arguments"      // 422: the arguments do not fit the call's signature
-	CodeInternal             = "internal"               // 500: a fault of the host; the request id finds it in the logs
-	CodeUnavailable          = "unavailable"            // 503: the database is unreachable or too slow; try again
+	CodeMalformedJSON        Code = "malformed_json"         // 400: the body is not JSON of the expected shape
+	CodeUnknownField         Code = "unknown_field"          // 400: the body has a field the API does not know
+	CodeInvalidRequest       Code = "invalid_request"        // 400: the request is well-formed but wrong (both delay and at, …)
+	CodeInvalidParameter     Code = "invalid_parameter"      // 400: a query or path parameter is wrong
+	CodeUnauthorized         Code = "unauthorized"           // 401: no or wrong bearer token
+	CodeForbiddenHost        Code = "forbidden_host"         // 403: without tokens, only loopback host names are served
+	CodeNotFound             Code = "not_found"              // 404: no such route
+	CodeCallNotFound         Code = "call_not_found"         // 404: no waiting or running call has this id
+	CodeUnknownPlugin        Code = "unknown_plugin"         // 404: no loaded plugin has this name
+	CodeUnknownMethod        Code = "unknown_method"         // 404: the plugin has no call of this name
+	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405: the route does not take this HTTP method
+	CodeCallRunning          Code = "call_running"           // 409: the call is running and can no longer be cancelled
+	CodeBodyTooLarge         Code = "body_too_large"         // 413: the body is over the host's limit
+	CodeUnsupportedMediaType Code = "unsupported_media_type" // 415: the body is not application/json
+	CodeInvalidArguments     Code = "invalid_arguments"      // 422: the arguments do not fit the call's signature
+	CodeInternal             Code = "internal"               // 500: a fault of the host; the request id finds it in the logs
+	CodeUnavailable          Code = "unavailable"            // 503: the database is unreachable or too slow; try again
 )
 
 // Violation is one way in which a call's arguments do not fit its signature.
@@ -170,10 +163,13 @@ type Error struct {
 	// Status is the HTTP status code.
 	Status int `json:"-"`
 	// Code is one of the Code constants.
-	Code    string `json:"code"`
+	Code    Code   `json:"code"`
 	Message string `json:"message"`
-	// Violations lists every way the arguments do not fit (CodeInvalidArguments).
+	// Violations lists the ways the arguments do not fit (CodeInvalidArguments): the
+	// first ones, when there are many.
 	Violations []Violation `json:"violations,omitempty"`
+	// ViolationsOmitted counts the violations left out of Violations.
+	ViolationsOmitted int `json:"violationsOmitted,omitempty"`
 	// Index is the position of the failing call in a batch.
 	Index *int `json:"index,omitempty"`
 	// RequestID names the request in the host's logs.
@@ -194,7 +190,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ErrorBody is the body of every error response.
-type ErrorBody struct {
+// errorBody is the body of every error response.
+type errorBody struct {
 	Error *Error `json:"error"`
 }

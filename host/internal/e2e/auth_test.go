@@ -84,7 +84,7 @@ func TestAuth(t *testing.T) {
 	for _, r := range routes {
 		for _, w := range wrong {
 			status, body := send(t, h, r.method, r.path, w.header)
-			var e client.ErrorBody
+			var e struct{ Error *client.Error } // the API's error body
 			if status != http.StatusUnauthorized || json.Unmarshal([]byte(body), &e) != nil || e.Error == nil || e.Error.Code != client.CodeUnauthorized {
 				t.Errorf("%s %s with %s: %d %s, want 401 %s", r.method, r.path, w.name, status, body, client.CodeUnauthorized)
 			}

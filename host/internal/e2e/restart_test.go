@@ -70,7 +70,7 @@ func TestDatabaseRestart(t *testing.T) {
 			if status != http.StatusServiceUnavailable || elapsed > 5*time.Second {
 				t.Errorf("%s %s %s while the database is away: %d after %s (%s), want 503 within 5s", h.name, probe.method, probe.path, status, elapsed, body)
 			}
-			var e client.ErrorBody
+			var e struct{ Error *client.Error } // the API's error body
 			if probe.path != "/readyz" && (json.Unmarshal([]byte(body), &e) != nil || e.Error == nil || e.Error.Code != client.CodeUnavailable) {
 				t.Errorf("%s %s %s: body %s, want the error code %q", h.name, probe.method, probe.path, body, client.CodeUnavailable)
 			}

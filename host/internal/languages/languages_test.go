@@ -162,7 +162,7 @@ func args(t *testing.T, v map[string]any) json.RawMessage {
 }
 
 // waitOutcome waits for the call's history entry and checks its outcome.
-func waitOutcome(t *testing.T, c *client.Client, id int64, want string) {
+func waitOutcome(t *testing.T, c *client.Client, id int64, want abi.Outcome) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -1,0 +1,154 @@
+package executor
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// loop claims due calls whenever slots are free and calls are due, until ctx ends.
+func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var saturated bool        // the last claim filled every free slot: more calls are due
+	var gatherUntil time.Time // while saturated, when to stop waiting for more free slots
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-e.wake:
+		}
+		// Saturated, slots free one by one as calls finish: a claim for each would
+		// take a round trip per call or two. Wait a moment for the others instead.
+		if saturated && e.slots != nil {
+			if free := e.free(); free > 0 && free < cap(e.slots) {
+				if gatherUntil.IsZero() {
+					gatherUntil = time.Now().Add(gatherWait)
+				}
+				if d := time.Until(gatherUntil); d > 0 {
+					resetTimer(timer, d)
+					continue
+				}
+			}
+		}
+		gatherUntil = time.Time{}
+		claimed, full := e.claim(ctx, callCtx, running)
+		e.testSignals.scanned.signal(claimed)
+		saturated = full
+		if ctx.Err() != nil {
+			return
+		}
+		wait := e.opts.ScanInterval
+		switch {
+		case full:
+			// The batch was full: more calls may be due. Go again at once if there is
+			// room, else once a slot frees or the completer catches up (both signal
+			// wake).
+			if e.free() > 0 {
+				wait = 0
+			}
+		case claimed >= 0:
+			if until, ok := e.untilNextDue(ctx); ok {
+				wait = min(wait, max(until, time.Millisecond))
+			}
+		}
+		resetTimer(timer, wait)
+	}
+}
+
+// resetTimer makes t fire after d, whether or not it fired and was read before.
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
+}
+
+// claim takes as many due calls as there are free slots and starts them. It returns
+// how many it claimed (-1 on error) and whether the batch was full.
+func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) (int, bool) {
+	free := e.free()
+	if free == 0 {
+		return 0, true
+	}
+	if ctx.Err() != nil {
+		return 0, false
+	}
+	// A claim that commits must be seen through, even if Run's context ends meanwhile:
+	// calls claimed and never started would wait for their lease and be lost.
+	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	before := time.Now() // the database's now() is later: the lease holds at least this long
+	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins)
+	cancel()
+	if err != nil {
+		e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
+		return -1, false
+	}
+	e.leases.hold(calls, before.Add(e.opts.Lease))
+	if len(calls) > 0 {
+		e.testSignals.claimed.signal(calls)
+	}
+	e.opts.Metrics.Claimed.Add(float64(len(calls)))
+	for _, c := range calls {
+		if e.slots != nil {
+			e.slots <- struct{}{} // never blocks: we claimed no more than the free slots
+		}
+		e.start(callCtx, c, running)
+	}
+	return len(calls), len(calls) == free
+}
+
+// free is how many calls may be claimed now: as many as there are free slots (a batch
+// when unlimited), or none while the completer is maxUnrecorded outcomes or
+// Options.UnrecordedBytes behind.
+func (e *Executor) free() int {
+	if e.behind() {
+		e.held.Store(true)
+		// Look again: the completer may have caught up before it could see held.
+		if e.behind() {
+			return 0
+		}
+		e.held.Store(false)
+	}
+	if e.slots == nil {
+		return unlimitedBatch
+	}
+	return cap(e.slots) - len(e.slots)
+}
+
+// behind reports whether the outcomes waiting to be recorded are too many or too big
+// to claim more calls.
+func (e *Executor) behind() bool {
+	return e.unrecorded.Load() >= maxUnrecorded || e.unrecordedBytes.Load() >= e.opts.UnrecordedBytes
+}
+
+// untilNextDue returns how long until the earliest waiting call this host can run is
+// due, from the store and from notifications.
+func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
+	wait, ok, err := e.opts.Store.UntilNextDue(ctx, e.plugins)
+	if err != nil {
+		return 0, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.next.IsZero() {
+		if heard := time.Until(e.next); !ok || heard < wait {
+			wait, ok = heard, true
+		}
+	}
+	e.next = time.Time{}
+	return wait, ok
+}
+
+// signal wakes the loop without blocking.
+func (e *Executor) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}

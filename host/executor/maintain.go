@@ -1,0 +1,73 @@
+package executor
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// maintain reaps expired claims every scan interval and trims the history hourly.
+func (e *Executor) maintain(ctx context.Context) {
+	reap := time.NewTicker(e.opts.ScanInterval)
+	defer reap.Stop()
+	trim := time.NewTicker(time.Hour)
+	defer trim.Stop()
+	e.trimHistory(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reap.C:
+			e.reap(ctx)
+		case <-trim.C:
+			e.trimHistory(ctx)
+		}
+	}
+}
+
+// reap records the expired claims of hosts that died. When the heartbeat is behind (the
+// database was away), it renews this host's own claims first: after an outage longer
+// than a lease they have run out too, and must not be taken for a dead host's.
+func (e *Executor) reap(ctx context.Context) {
+	if e.leases.behind(e.renewEvery()) {
+		if err := e.renew(); err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn("not reaping expired claims: renewing this host's own failed", slog.Any("error", err))
+			}
+			return
+		}
+	}
+	for {
+		n, err := e.opts.Store.Reap(ctx, e.opts.Host, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("reaping expired claims failed", slog.Any("error", err))
+			}
+			return
+		}
+		if n > 0 {
+			e.opts.Metrics.Reaped.Add(float64(n))
+			e.log.Warn("recorded calls of a host that died as interrupted (or put them back for a retry)", slog.Int("calls", n))
+			e.signal()
+		}
+		if n < 500 {
+			return
+		}
+	}
+}
+
+func (e *Executor) trimHistory(ctx context.Context) {
+	if e.opts.HistoryRetention <= 0 {
+		return
+	}
+	n, err := e.opts.Store.TrimHistory(ctx, time.Now().Add(-e.opts.HistoryRetention))
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("trimming the history failed", slog.Any("error", err))
+		}
+		return
+	}
+	if n > 0 {
+		e.log.Info("trimmed the history", slog.Int64("rows", n), slog.Duration("retention", e.opts.HistoryRetention))
+	}
+}

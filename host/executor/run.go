@@ -1,0 +1,57 @@
+package executor
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/store"
+)
+
+// run runs one claimed call and returns its outcome.
+func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
+	started := time.Now()
+	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, StartedAt: started}
+	m := e.opts.Metrics
+	m.Lateness.WithLabelValues(c.Plugin).Observe(started.Sub(c.RunAt).Seconds())
+	host := &effects{e: e, call: c}
+	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
+		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
+	m.Running.WithLabelValues(c.Plugin).Inc()
+	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
+	m.Running.WithLabelValues(c.Plugin).Dec()
+	o.FinishedAt = time.Now()
+	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(o.FinishedAt.Sub(started).Seconds())
+
+	if err == nil {
+		o.Kind, o.Effects = abi.OutcomeSucceeded, host.list
+	} else {
+		// The plugin checks the arguments against its current signature first: a
+		// newer version dropped in since the call was scheduled fails it as broken,
+		// without running guest code. A broken call is not retried.
+		o.Kind, o.Error = e.opts.Plugins.Classify(err), err.Error()
+		if c.Attempt < c.Retry.MaxAttempts && o.Kind != abi.OutcomeBroken {
+			at := o.FinishedAt.Add(backoff(c.Retry, c.Attempt))
+			o.RetryAt = &at
+		}
+		e.log.Warn("call failed", slog.String("plugin", c.Plugin), slog.String("method", c.Method),
+			slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt), slog.String("outcome", string(o.Kind)), slog.String("error", o.Error),
+			slog.Bool("retry", o.RetryAt != nil))
+	}
+	m.Outcomes.WithLabelValues(c.Plugin, c.Method, string(o.Kind)).Inc()
+	return o
+}
+
+// backoff is the wait before the attempt after attempt n: Backoff·2^(n-1), capped at
+// MaxBackoff, with ±25 % jitter.
+func backoff(r store.Retry, n int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < n && d < r.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, r.MaxBackoff)
+	jitter := time.Duration((rand.Float64()*0.5 - 0.25) * float64(d))
+	return d + jitter
+}

@@ -1,0 +1,39 @@
+package plugin
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/abi/signature"
+)
+
+// Plugin is one loaded plugin: its manifest, its compiled signatures and its instances.
+// It is safe for concurrent use.
+type Plugin struct {
+	// Name is the plugin's name, from its manifest.
+	Name string
+	// File is the module's path.
+	File string
+	// Manifest is what the plugin declared.
+	Manifest abi.Manifest
+	// Limits are the plugin's effective limits.
+	Limits Limits
+
+	sig      *signature.Manifest
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	tables   *instrumented // what the instrumentation says of the module's tables
+	argv0    string
+	goHeap   bool // see options
+	log      *slog.Logger
+	pool     pool
+	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
+	closed   bool
+	running  sync.WaitGroup
+}
+
+// Method returns the compiled signature of the named call.
+func (p *Plugin) Method(name string) (*signature.Method, bool) { return p.sig.Method(name) }

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"time"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// Outcome is the result of one attempt of a claimed call.
+type Outcome struct {
+	// ID and Attempt identify the claim; the outcome is dropped when the claim was lost.
+	ID      int64
+	Attempt int
+	// Kind is abi.OutcomeSucceeded, OutcomeFailed, OutcomeTimedOut, OutcomeInterrupted
+	// or OutcomeBroken.
+	Kind       abi.Outcome
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// RetryAt, when set, puts the call back in the schedule for another attempt
+	// instead of removing it.
+	RetryAt *time.Time
+	// Effects are the follow-up calls and cancellations the call asked for, applied in
+	// order, only if it succeeded.
+	Effects []Effect
+}
+
+// Attempt names one attempt of a call, which is one claim of it: a reap ends the claim,
+// and the next claim is the next attempt. Outcomes are matched to the schedule by
+// attempt, never by call id alone, so that an attempt whose claim was reaped cannot
+// commit effects on the strength of a later attempt's claim.
+type Attempt struct {
+	ID      int64
+	Attempt int
+}
+
+// attemptOf is the attempt o is the outcome of.
+func attemptOf(o Outcome) Attempt { return Attempt{ID: o.ID, Attempt: o.Attempt} }
+
+// Effect is one fc.schedule or fc.cancel request of a call: either Schedule or
+// CancelIdentifier is set.
+type Effect struct {
+	Schedule         *NewCall
+	CancelIdentifier string
+}
