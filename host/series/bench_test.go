@@ -24,7 +24,7 @@ func BenchmarkNext(b *testing.B) {
 }
 
 func BenchmarkNextGoCronBaseline(b *testing.B) {
-	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.DowOrDom)
+	p := cron.MustNewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.DowOrDom)
 	s, err := p.Parse("0 9 * * MON-FRI")
 	if err != nil {
 		b.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // go-cron's SpecSchedule.Next steps hours in real time and recognises a clock change
 // only as a one-hour jump, so zones whose clocks change by 30 minutes (Lord Howe) or
 // two hours (Troll) lose or repeat runs.
-var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
+var parser = cron.MustNewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow |
 	cron.Descriptor | cron.DowOrDom | cron.DomL)
 
 // wildcardBit is the bit go-cron's parser sets in a field written as "*" (or "?"):
