@@ -173,13 +173,6 @@ func (a *API) get(c echo.Context) error {
 	return c.JSON(http.StatusOK, toCall(call))
 }
 
-// cancelled is the answer of DELETE /v1/calls/{id}: client.Cancelled, and whether
-// the call was an occurrence of a series, which cancelling it stopped.
-type cancelled struct {
-	client.Cancelled
-	SeriesStopped int64 `json:"seriesStopped"`
-}
-
 // cancel is DELETE /v1/calls/{id}. A recurring call is stored as its next
 // occurrence, so cancelling that occurrence stops its whole series; the answer says so.
 func (a *API) cancel(c echo.Context) error {
@@ -197,7 +190,7 @@ func (a *API) cancel(c echo.Context) error {
 		return err
 	}
 	a.metrics.Cancelled.WithLabelValues(sourceAPI).Inc()
-	out := cancelled{Cancelled: client.Cancelled{Cancelled: 1}}
+	out := client.Cancelled{Cancelled: 1}
 	if call.Series != nil {
 		out.SeriesStopped = 1
 	}
@@ -217,12 +210,12 @@ func (a *API) cancelIdentifier(c echo.Context) error {
 	}
 	ctx, cancel := a.dbContext(c)
 	defer cancel()
-	n, err := a.store.CancelIdentifier(ctx, identifier, a.host)
+	n, stopped, err := a.store.CancelIdentifier(ctx, identifier, a.host)
 	if err != nil {
 		return err
 	}
 	a.metrics.Cancelled.WithLabelValues(sourceAPI).Add(float64(n))
-	return c.JSON(http.StatusOK, client.Cancelled{Cancelled: n})
+	return c.JSON(http.StatusOK, client.Cancelled{Cancelled: n, SeriesStopped: stopped})
 }
 
 func toCall(c store.Call) client.Call {

@@ -299,7 +299,7 @@ func TestGetAndCancelOneCall(t *testing.T) {
 		t.Errorf("running call = %+v, %v", got, err)
 	}
 	var apiErr *client.Error
-	if err := e.client.Cancel(ctx, running.ID); !errors.As(err, &apiErr) || apiErr.Status != 409 || apiErr.Code != client.CodeCallRunning {
+	if _, err := e.client.Cancel(ctx, running.ID); !errors.As(err, &apiErr) || apiErr.Status != 409 || apiErr.Code != client.CodeCallRunning {
 		t.Errorf("cancel running call: %v, want 409 call_running", err)
 	}
 
@@ -308,9 +308,9 @@ func TestGetAndCancelOneCall(t *testing.T) {
 		t.Errorf("cancel: %d %q, want 200 with one call cancelled, no series stopped", resp.StatusCode, body)
 	}
 	for _, err := range []error{
-		e.client.Cancel(ctx, waiting.ID),
+		func() error { _, err := e.client.Cancel(ctx, waiting.ID); return err }(),
 		func() error { _, err := e.client.Get(ctx, waiting.ID); return err }(),
-		e.client.Cancel(ctx, 1<<40),
+		func() error { _, err := e.client.Cancel(ctx, 1<<40); return err }(),
 	} {
 		if !errors.As(err, &apiErr) || apiErr.Status != 404 || apiErr.Code != client.CodeCallNotFound {
 			t.Errorf("after cancel: %v, want 404 call_not_found", err)
@@ -360,11 +360,11 @@ func TestCancelByIdentifier(t *testing.T) {
 	}
 
 	resp, body := e.do(t, http.MethodDelete, "/v1/calls?identifier=user-1", "")
-	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"cancelled":4}` {
-		t.Errorf("cancel user-1: %d %s, want 200 {\"cancelled\":4}", resp.StatusCode, body)
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != `{"cancelled":4,"seriesStopped":0}` {
+		t.Errorf("cancel user-1: %d %s, want 200 {\"cancelled\":4,\"seriesStopped\":0}", resp.StatusCode, body)
 	}
 	n, err := e.client.CancelIdentifier(ctx, "user-1")
-	if err != nil || n != 0 {
+	if err != nil || n != (client.Cancelled{}) {
 		t.Errorf("second cancel: %d, %v; want 0", n, err)
 	}
 	left := 0

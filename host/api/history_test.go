@@ -57,7 +57,7 @@ func TestHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.client.CancelIdentifier(ctx, "batch-0"); err != nil || n != 1 {
+	if n, err := e.client.CancelIdentifier(ctx, "batch-0"); err != nil || n.Cancelled != 1 {
 		t.Fatal(n, err)
 	}
 

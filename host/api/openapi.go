@@ -387,7 +387,10 @@ func baseSchemas() obj {
 		"BatchResponse": object("The calls stored, in the order requested.", obj{
 			"calls": arrayOf(ref("Call")),
 		}, "calls"),
-		"Cancelled": object("How many calls were cancelled.", obj{"cancelled": integer("The waiting calls cancelled.")}, "cancelled"),
+		"Cancelled": object("How many calls were cancelled, and how many series stopped.", obj{
+			"cancelled":     integer("The waiting calls cancelled."),
+			"seriesStopped": integer("The recurring series carrying the identifier that are now stopped: those whose next occurrence was cancelled, and those whose occurrence is running now (it finishes, and gets no successor)."),
+		}, "cancelled", "seriesStopped"),
 		"CancelledCall": object("The call cancelled, and whether that stopped a series.", obj{
 			"cancelled":     integer("1: the call."),
 			"seriesStopped": integer("1 when the call was the next occurrence of a recurring call, whose whole series is now stopped; else 0."),

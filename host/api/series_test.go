@@ -61,7 +61,7 @@ func TestRecurringCalls(t *testing.T) {
 
 	// The identifier cancels the whole series.
 	n, err := e.client.CancelIdentifier(ctx, "ticks")
-	if err != nil || n != 1 {
+	if err != nil || n != (client.Cancelled{Cancelled: 1, SeriesStopped: 1}) {
 		t.Fatalf("cancel: %d, %v", n, err)
 	}
 	page, err := e.client.History(ctx, client.HistoryOptions{SeriesID: every.Series.ID})

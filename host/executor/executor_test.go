@@ -457,7 +457,7 @@ func TestIntervalSeriesRunsUntilCancelled(t *testing.T) {
 	a := r.startSignalled(t, "a", executor.Options{})
 	b := r.startSignalled(t, "b", executor.Options{})
 	r.waitFor(t, "occurrences", 3, "SELECT least(count(*), 3) FROM future_call_history WHERE identifier = 'ticks' AND outcome = 'succeeded'")
-	if _, err := r.store.CancelIdentifier(ctx, "ticks", "test"); err != nil {
+	if _, _, err := r.store.CancelIdentifier(ctx, "ticks", "test"); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor(t, "waiting occurrences", 0, "SELECT count(*) FROM future_call")

@@ -342,16 +342,16 @@ func (s *Store) Cancel(ctx context.Context, id int64, host string) error {
 
 // CancelIdentifier removes every waiting call carrying identifier, records each in the
 // history as cancelled, and returns how many there were (Serverpod's
-// cancel(identifier)). Calls already running finish, but a running occurrence of a
-// series gets no successor: cancelling stops the whole series.
-func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (int64, error) {
-	var n int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// cancel(identifier)) and how many recurring series it stopped. Calls already running
+// finish, but a running occurrence of a series gets no successor: cancelling stops the
+// whole series, which seriesStopped counts even when no waiting call was removed.
+func (s *Store) CancelIdentifier(ctx context.Context, identifier, host string) (cancelled, seriesStopped int64, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		n, err = cancelIdentifier(ctx, tx, identifier, host)
+		cancelled, seriesStopped, err = cancelIdentifier(ctx, tx, identifier, host)
 		return err
 	})
-	return n, err
+	return cancelled, seriesStopped, err
 }
 
 // cancelSQL deletes the waiting calls matching where ($1) into the history, recorded by
@@ -364,7 +364,8 @@ func cancelSQL(where string) string {
 
 // cancelIdentifier cancels by identifier inside tx: it removes the waiting calls into
 // the history and stops the series whose occurrence is running, so that it gets no
-// successor. It returns how many waiting calls it removed.
+// successor. It returns how many waiting calls it removed, and how many series it
+// stopped (those of the removed occurrences and of the running ones).
 //
 // Three statements, each with a snapshot of its own (READ COMMITTED): a call claimed
 // while the first one ran is stopped by the second; a successor committed by a host
@@ -372,24 +373,41 @@ func cancelSQL(where string) string {
 // occurrence whose outcome is being recorded, and a host recording it after the second
 // sees series_stopped. So a cancelled series keeps no successor, however the cancel
 // and the outcome interleave.
-func cancelIdentifier(ctx context.Context, tx pgx.Tx, identifier, host string) (int64, error) {
-	var removed int64
-	remove := func() error {
-		tag, err := tx.Exec(ctx, cancelSQL("identifier = $1"), identifier, host)
-		removed += tag.RowsAffected()
-		return err
+func cancelIdentifier(ctx context.Context, tx pgx.Tx, identifier, host string) (removed, stopped int64, err error) {
+	series := map[int64]bool{}
+	// each runs a statement returning the series_id of each row it touched, and counts
+	// the rows into n.
+	each := func(n *int64, sql string, args ...any) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id *int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			*n++
+			if id != nil {
+				series[*id] = true
+			}
+		}
+		return rows.Err()
 	}
-	if err := remove(); err != nil {
-		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
+	remove := cancelSQL("identifier = $1") + " RETURNING series_id"
+	if err := each(&removed, remove, identifier, host); err != nil {
+		return 0, 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE future_call SET series_stopped = true
-		WHERE identifier = $1 AND claimed_by IS NOT NULL AND series_id IS NOT NULL`, identifier); err != nil {
-		return 0, fmt.Errorf("stop series with identifier %q: %w", identifier, err)
+	var running int64
+	if err := each(&running, `UPDATE future_call SET series_stopped = true
+		WHERE identifier = $1 AND claimed_by IS NOT NULL AND series_id IS NOT NULL RETURNING series_id`, identifier); err != nil {
+		return 0, 0, fmt.Errorf("stop series with identifier %q: %w", identifier, err)
 	}
-	if err := remove(); err != nil {
-		return 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
+	if err := each(&removed, remove, identifier, host); err != nil {
+		return 0, 0, fmt.Errorf("cancel calls with identifier %q: %w", identifier, err)
 	}
-	return removed, nil
+	return removed, int64(len(series)), nil
 }
 
 // CountUpTo counts stored calls, stopping at limit: cheap however many there are.

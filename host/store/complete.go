@@ -206,7 +206,7 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 				if err := flush(); err != nil {
 					return err
 				}
-				if _, err := cancelIdentifier(ctx, tx, e.CancelIdentifier, host); err != nil {
+				if _, _, err := cancelIdentifier(ctx, tx, e.CancelIdentifier, host); err != nil {
 					return err
 				}
 			default:

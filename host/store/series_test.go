@@ -156,9 +156,15 @@ func TestCancellingASeriesStopsIt(t *testing.T) {
 	if err != nil || len(claimed) != 1 || claimed[0].Identifier != "running" {
 		t.Fatal(claimed, err)
 	}
-	for _, id := range []string{"running", "waiting"} {
-		if _, err := s.CancelIdentifier(ctx, id, "api"); err != nil {
-			t.Fatal(err)
+	// Each answer says what it stopped: the running occurrence's series, with no
+	// waiting call removed; the waiting occurrence, and its series.
+	for _, tt := range []struct {
+		identifier               string
+		cancelled, seriesStopped int64
+	}{{"running", 0, 1}, {"waiting", 1, 1}} {
+		n, stopped, err := s.CancelIdentifier(ctx, tt.identifier, "api")
+		if err != nil || n != tt.cancelled || stopped != tt.seriesStopped {
+			t.Errorf("cancel %s: %d cancelled, %d series stopped (%v), want %d and %d", tt.identifier, n, stopped, err, tt.cancelled, tt.seriesStopped)
 		}
 	}
 	now := time.Now()
@@ -208,7 +214,7 @@ func TestCancelRacingAClaimStopsTheSeries(t *testing.T) {
 	}
 	cancelled := make(chan int64, 1)
 	go func() {
-		n, err := s.CancelIdentifier(ctx, "racy", "api")
+		n, _, err := s.CancelIdentifier(ctx, "racy", "api")
 		if err != nil {
 			t.Error(err)
 		}

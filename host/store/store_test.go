@@ -140,9 +140,9 @@ func TestCancelIdentifierRemovesExactlyTheMatchingCalls(t *testing.T) {
 	scheduleN(t, s, 5, future, "user-1")
 	keep := scheduleN(t, s, 3, future, "user-10")
 	keep = append(keep, scheduleN(t, s, 2, future, "")...)
-	n, err := s.CancelIdentifier(ctx, "user-1", "api")
-	if err != nil || n != 5 {
-		t.Fatalf("cancelled %d (%v), want 5", n, err)
+	n, stopped, err := s.CancelIdentifier(ctx, "user-1", "api")
+	if err != nil || n != 5 || stopped != 0 {
+		t.Fatalf("cancelled %d, stopped %d series (%v), want 5 and no series", n, stopped, err)
 	}
 	left, _, err := s.List(ctx, store.Filter{}, store.Page{})
 	if err != nil {
@@ -160,7 +160,7 @@ func TestCancelIdentifierRemovesExactlyTheMatchingCalls(t *testing.T) {
 	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call_history WHERE outcome = 'cancelled' AND identifier = 'user-1'").Scan(&cancelled); err != nil || cancelled != 5 {
 		t.Errorf("history has %d cancelled rows (%v), want 5", cancelled, err)
 	}
-	if n, _ := s.CancelIdentifier(ctx, "user-1", "api"); n != 0 {
+	if n, _, _ := s.CancelIdentifier(ctx, "user-1", "api"); n != 0 {
 		t.Errorf("second cancel removed %d, want 0", n)
 	}
 }
@@ -423,7 +423,7 @@ func TestTrimHistoryAndCountIdentifier(t *testing.T) {
 	if n, err := s.CountIdentifier(ctx, "u"); err != nil || n != 3 {
 		t.Fatalf("CountIdentifier = %d, %v; want 3", n, err)
 	}
-	if _, err := s.CancelIdentifier(ctx, "u", "api"); err != nil {
+	if _, _, err := s.CancelIdentifier(ctx, "u", "api"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Pool().Exec(ctx, "UPDATE future_call_history SET finished_at = now() - interval '40 days' WHERE call_id = (SELECT min(call_id) FROM future_call_history)"); err != nil {

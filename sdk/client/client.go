@@ -127,21 +127,24 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) iter.Seq2[Call, 
 	}, opts.Cursor)
 }
 
-// Cancel cancels the waiting call with the given id. A running call cannot be
+// Cancel cancels the waiting call with the given id; for the next occurrence of a
+// recurring call, that stops its series (SeriesStopped 1). A running call cannot be
 // cancelled any more: the *Error then has CodeCallRunning.
-func (c *Client) Cancel(ctx context.Context, id int64) error {
-	return c.do(ctx, http.MethodDelete, "/v1/calls/"+strconv.FormatInt(id, 10), nil, nil, nil)
+func (c *Client) Cancel(ctx context.Context, id int64) (Cancelled, error) {
+	var out Cancelled
+	err := c.do(ctx, http.MethodDelete, "/v1/calls/"+strconv.FormatInt(id, 10), nil, nil, &out)
+	return out, err
 }
 
-// CancelIdentifier cancels every waiting call carrying identifier and returns how many
-// there were (Serverpod's cancel(identifier)).
-func (c *Client) CancelIdentifier(ctx context.Context, identifier string) (int64, error) {
+// CancelIdentifier cancels every waiting call carrying identifier and stops the
+// recurring series carrying it (Serverpod's cancel(identifier)); the answer counts both.
+func (c *Client) CancelIdentifier(ctx context.Context, identifier string) (Cancelled, error) {
 	if identifier == "" {
-		return 0, errors.New("futurecalls client: CancelIdentifier needs an identifier")
+		return Cancelled{}, errors.New("futurecalls client: CancelIdentifier needs an identifier")
 	}
 	var out Cancelled
 	err := c.do(ctx, http.MethodDelete, "/v1/calls", url.Values{"identifier": {identifier}}, nil, &out)
-	return out.Cancelled, err
+	return out, err
 }
 
 // HistoryOptions filter and page GET /v1/history; zero fields are left out.

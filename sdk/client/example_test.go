@@ -42,7 +42,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("cancelled", n)
+	fmt.Println("cancelled", n.Cancelled, "calls and", n.SeriesStopped, "series")
 }
 
 // Walk every waiting call of a plugin, page after page.

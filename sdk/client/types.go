@@ -68,10 +68,14 @@ type Batch[T any] struct {
 	Calls []T `json:"calls"`
 }
 
-// Cancelled is the answer of DELETE /v1/calls?identifier=…: how many calls were
-// cancelled.
+// Cancelled is the answer of DELETE /v1/calls/{id} and DELETE /v1/calls?identifier=…:
+// how many waiting calls were cancelled, and how many recurring series that stopped. A
+// recurring call is stored as its next occurrence, so cancelling an occurrence stops its
+// series; cancelling by identifier while an occurrence runs stops its series too, with
+// no waiting call cancelled.
 type Cancelled struct {
-	Cancelled int64 `json:"cancelled"`
+	Cancelled     int64 `json:"cancelled"`
+	SeriesStopped int64 `json:"seriesStopped"`
 }
 
 // HistoryEntry is one finished attempt of a call, or a call removed without running.
