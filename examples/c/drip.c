@@ -92,4 +92,6 @@ const fc_plugin fc_plugin_definition = {
 		 FC_PARAMS(FC_PARAM("signup", SIGNUP))},
 		{"unsubscribe", unsubscribe, "Stops the drip of a user.",
 		 FC_PARAMS(FC_PARAM("userId", FC_JSON({"type": "integer"})))}),
+	/* A mail that could not go out is tried again, twice, two seconds apart and more. */
+	.retry = FC_JSON({"maxAttempts": 3, "backoff": "2s"}),
 };

@@ -750,6 +750,13 @@ func checkDrip(t *testing.T, p *plugin) {
 		abi.Param{Name: "note", Schema: json.RawMessage(`{"type":"string"}`), Optional: true})
 	p.wantMethod(t, "followUp", abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)})
 	p.wantMethod(t, "unsubscribe", abi.Param{Name: "userId", Schema: json.RawMessage(`{"type":"integer"}`)})
+	// The C drip states its calls' default retry policy in its definition, which the C
+	// SDK writes into the manifest.
+	if p.name == "drip_c" {
+		if r := p.manifest.Retry; r == nil || r.MaxAttempts != 3 || r.Backoff != "2s" {
+			t.Errorf("manifest retry = %+v, want 3 attempts 2s apart", r)
+		}
+	}
 
 	ada := signup{UserID: 42, Email: "ada@example.com", Plan: "pro"}
 	res := p.succeed(t, "welcome", map[string]any{"signup": ada})

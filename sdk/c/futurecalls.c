@@ -136,6 +136,10 @@ __attribute__((export_name("fc_manifest"))) uint64_t fc_manifest(void) {
 		put(&manifest, fc_json_quote(p->name));
 		put_member(&manifest, "version", p->version);
 		put_member(&manifest, "description", p->description);
+		if (p->retry != NULL) {
+			put(&manifest, ", \"retry\": ");
+			put(&manifest, p->retry);
+		}
 		put(&manifest, ", \"calls\": [");
 		for (const fc_method *m = p->methods; m != NULL && m->name != NULL; m++) {
 			put(&manifest, m == p->methods ? "\n{\"name\": " : ",\n{\"name\": ");

@@ -64,15 +64,18 @@ typedef struct {
 
 /*
  * fc_plugin is what a plugin defines, once, as fc_plugin_definition: its name, version,
- * description and methods (FC_METHODS(...)). The SDK writes the manifest from it and
- * dispatches calls by it, so a method's name is written once and the manifest cannot
- * disagree with the handlers.
+ * description and methods (FC_METHODS(...)), and optionally the default retry policy of
+ * its calls as a JSON object (FC_JSON({"maxAttempts": 3, "backoff": "2s"}); NULL for
+ * none: the ABI's *Retries*). The SDK writes the manifest from it and dispatches calls
+ * by it, so a method's name is written once and the manifest cannot disagree with the
+ * handlers.
  */
 typedef struct {
 	const char *name;
 	const char *version;
 	const char *description;
 	const fc_method *methods;
+	const char *retry;
 } fc_plugin;
 
 /* The plugin's definition, which the plugin's own code provides. */
