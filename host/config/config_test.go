@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,20 +244,10 @@ sandbox:
 
 func TestWriteYAMLRedactsAndRoundTrips(t *testing.T) {
 	t.Parallel()
-	env := []string{
+	out, _ := printed(t,
 		"FC_DATABASE_URL=postgres://app:s3cret@db.internal:5432/calls",
 		"FC_API_TOKENS=aaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbb",
-		"FC_API_LISTEN=0.0.0.0:8080",
-	}
-	cfg, origins, err := config.Load(config.Sources{Environ: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := config.WriteYAML(&buf, cfg, origins); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
+		"FC_API_LISTEN=0.0.0.0:8080")
 	for _, secret := range []string{"s3cret", "aaaaaaaaaaaaaaaaaaaa"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("output leaks %q:\n%s", secret, out)
@@ -268,15 +257,7 @@ func TestWriteYAMLRedactsAndRoundTrips(t *testing.T) {
 		t.Errorf("output does not say where api.listen came from:\n%s", out)
 	}
 	// Without secrets, the printed file loads back to the same configuration.
-	cfg, origins, err = config.Load(config.Sources{Environ: []string{"FC_API_LISTEN=127.0.0.1:9999", "FC_SANDBOX_TIMEOUT=1m30s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf.Reset()
-	if err := config.WriteYAML(&buf, cfg, origins); err != nil {
-		t.Fatal(err)
-	}
-	out = buf.String()
+	out, cfg := printed(t, "FC_API_LISTEN=127.0.0.1:9999", "FC_SANDBOX_TIMEOUT=1m30s")
 	back, _, err := config.Load(config.Sources{File: writeFile(t, out)})
 	if err != nil {
 		t.Fatalf("printed config does not load: %v\n%s", err, out)

@@ -8,14 +8,11 @@ import (
 	"github.com/futurecalls/futurecalls/host/config"
 )
 
-// TestWriteYAMLRedactsURLSecrets: `host config` hides every secret of the database URL,
-// in its user-info part and in its query string, and keeps what an operator checks
-// (user, host, database, other parameters).
-func TestWriteYAMLRedactsURLSecrets(t *testing.T) {
-	t.Parallel()
-	url := "postgres://app:u53rinfo@db.internal:5432/calls?sslmode=verify-full&password=qu3ry&sslpassword=k3ypass" +
-		"&PassWord=upp3r&pass%77ord=esc4ped&sslkey=/etc/fc/key.pem&%zz=b4descape&application_name=fc"
-	cfg, origins, err := config.Load(config.Sources{Environ: []string{"FC_DATABASE_URL=" + url}})
+// printed loads the configuration from the environment variables env and returns what
+// `host config` prints for it, and the configuration.
+func printed(t *testing.T, env ...string) (string, config.Config) {
+	t.Helper()
+	cfg, origins, err := config.Load(config.Sources{Environ: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +20,17 @@ func TestWriteYAMLRedactsURLSecrets(t *testing.T) {
 	if err := config.WriteYAML(&buf, cfg, origins); err != nil {
 		t.Fatal(err)
 	}
-	out := buf.String()
+	return buf.String(), cfg
+}
+
+// TestWriteYAMLRedactsURLSecrets: `host config` hides every secret of the database URL,
+// in its user-info part and in its query string, and keeps what an operator checks
+// (user, host, database, other parameters).
+func TestWriteYAMLRedactsURLSecrets(t *testing.T) {
+	t.Parallel()
+	url := "postgres://app:u53rinfo@db.internal:5432/calls?sslmode=verify-full&password=qu3ry&sslpassword=k3ypass" +
+		"&PassWord=upp3r&pass%77ord=esc4ped&sslkey=/etc/fc/key.pem&%zz=b4descape&application_name=fc"
+	out, _ := printed(t, "FC_DATABASE_URL="+url)
 	for _, secret := range []string{"u53rinfo", "qu3ry", "k3ypass", "upp3r", "esc4ped", "b4descape"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("output leaks %q:\n%s", secret, out)
