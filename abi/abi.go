@@ -32,6 +32,12 @@ const (
 	HostSchedule      = "schedule"
 	HostCancel        = "cancel"
 	HostLastError     = "last_error"
+	HostResult        = "result"
+	HostHTTP          = "http"
+	HostConfig        = "config"
+	HostStateGet      = "state_get"
+	HostStatePut      = "state_put"
+	HostStateDelete   = "state_delete"
 	WASIModule        = "wasi_snapshot_preview1"
 	LogLevelDebug     = 0
 	LogLevelInfo      = 1
@@ -41,7 +47,33 @@ const (
 	ScheduleInvalid   = -1
 	ScheduleLimit     = -2
 	ScheduleHostError = -3
+	// NotFound is what fc.config and fc.state_get return for a key that has no value.
+	NotFound = -4
+	// Denied is what fc.http returns for a request the operator's grant does not allow:
+	// a URL outside the plugin's allow-list, an address refused after DNS, a redirect to
+	// either.
+	Denied = -5
 )
+
+// HTTPRequest is the JSON document a guest passes to fc.http. Body and BodyBase64 are
+// exclusive; with neither, the request has no body. Method defaults to GET.
+type HTTPRequest struct {
+	Method     string            `json:"method,omitempty"`
+	URL        string            `json:"url"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Body       string            `json:"body,omitempty"`
+	BodyBase64 string            `json:"bodyBase64,omitempty"`
+}
+
+// HTTPResponse is the JSON document fc.http leaves for fc.result. Body holds the body
+// when it is valid UTF-8, BodyBase64 otherwise (never both). A header's several values
+// are joined with ", ".
+type HTTPResponse struct {
+	Status     int               `json:"status"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body,omitempty"`
+	BodyBase64 string            `json:"bodyBase64,omitempty"`
+}
 
 // Manifest is what a plugin's fc_manifest export returns: who it is and the future calls
 // it offers, each with its typed parameters.

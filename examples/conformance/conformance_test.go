@@ -57,6 +57,7 @@ var hostFuncs = map[string]signature{
 	abi.HostSchedule:  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostCancel:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostResult:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 }
 
 // guestFuncs are the function exports of abi/README.md, by name; _initialize is optional.

@@ -50,6 +50,7 @@ type call struct {
 	requests  int   // fc.schedule and fc.cancel requests so far, refused ones included
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
+	result    []byte // the last document fc.http, fc.config or fc.state_get produced, for fc.result
 	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
 	stderr    head            // the start of stderr, for error messages
 }
@@ -257,18 +258,36 @@ func hostRequest(name, what string, serve func(c *call, data []byte) (int64, err
 	}
 }
 
-func hostLastError(ctx context.Context, mod api.Module, stack []uint64) {
-	c := callFrom(ctx)
-	if c == nil {
-		stack[0] = 0
-		return
+// hostLastError is fc.last_error: it copies the reason of the last refusal.
+var hostLastError = hostCopy(abi.HostLastError, func(c *call) []byte { return []byte(c.lastError) })
+
+// hostResult is fc.result: it copies the last document a host function produced.
+var hostResult = hostCopy(abi.HostResult, func(c *call) []byte { return c.result })
+
+// hostCopy makes a host function of the fc.last_error kind: (ptr, cap) -> i32 copies at
+// most cap bytes of what source returns into the guest's memory and returns its full
+// length, so that a guest can ask for the length first with cap 0.
+func hostCopy(name string, source func(c *call) []byte) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		c := callFrom(ctx)
+		if c == nil {
+			stack[0] = 0
+			return
+		}
+		defer guard(c, name, stack, false)
+		data := source(c)
+		if n := min(uint32(stack[1]), uint32(len(data))); n > 0 {
+			mod.Memory().Write(uint32(stack[0]), data[:n]) // outside memory: nothing written
+		}
+		stack[0] = uint64(uint32(len(data)))
 	}
-	defer guard(c, abi.HostLastError, stack, false)
-	msg := c.lastError
-	if n := min(uint32(stack[1]), uint32(len(msg))); n > 0 {
-		mod.Memory().Write(uint32(stack[0]), []byte(msg[:n])) // outside memory: nothing written
-	}
-	stack[0] = uint64(uint32(len(msg)))
+}
+
+// produce keeps a document for fc.result and returns the length the host function
+// answers with.
+func (c *call) produce(doc []byte) uint64 {
+	c.result = doc
+	return api.EncodeI64(int64(len(doc)))
 }
 
 var (
@@ -288,6 +307,7 @@ var hostFuncs = map[string]hostFunc{
 	abi.HostSchedule:  {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
 }
 
 // instantiateHost adds the fc module to a runtime.
