@@ -462,6 +462,8 @@ func TestDashboard(t *testing.T) {
 		for i := range 3 {
 			h.schedule(t, abi.ScheduleRequest{Plugin: "probe", Method: "fail", Args: rawArgs(t, map[string]any{"message": fmt.Sprintf("disk full (%d)", i)})})
 		}
+		retried := h.schedule(t, abi.ScheduleRequest{Plugin: "probe", Method: "fail", Args: rawArgs(t, map[string]any{"message": "upstream said 503"}),
+			Retry: &abi.RetryPolicy{MaxAttempts: 2, Backoff: "100ms"}})
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			page, err := h.client.History(context.Background(), client.HistoryOptions{Identifier: "ticks"})
@@ -469,6 +471,13 @@ func TestDashboard(t *testing.T) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+		for {
+			page, err := h.client.History(context.Background(), client.HistoryOptions{CallID: retried.ID})
+			if err == nil && len(page.Entries) == 2 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		for _, v := range []struct{ name, hash string }{
 			{"overview", "#overview"}, {"calls", "#calls"}, {"history", "#history"}, {"series", "#series"},
@@ -489,10 +498,15 @@ func saveViews(t *testing.T, b *browser, base, name, hash string, open bool) {
 		actions := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(width, 900)}
 		if open {
 			actions = append(actions, chromedp.Navigate(base+"/"+hash),
-				waitFor(`document.querySelector(".results")?.children.length > 0 || !!document.querySelector("form.schedule [data-pointer]")`))
+				waitFor(`document.querySelector(".results")?.children.length > 0 || !!document.querySelector("form.schedule [data-pointer]")`),
+				// Show the details of the first call or attempt, too.
+				chromedp.Evaluate[chromedp.Void](`document.querySelector(".results details")?.setAttribute("open", ""); undefined`))
 		}
 		b.run(t, "open "+name, actions...)
 		shot := evaluateShot(t, b)
+		if junk := evaluate[string](t, b, `(() => { const m = document.querySelector("main").cloneNode(true); m.querySelectorAll("pre").forEach((e) => e.remove()); return m.textContent; })().match(/\b(undefined|null|NaN|Invalid Date)\b|\[object \w+\]/)?.[0] ?? ""`); junk != "" {
+			t.Errorf("%s at %d px shows %q", name, width, junk)
+		}
 		overflow := evaluate[bool](t, b, `document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`)
 		if overflow {
 			t.Errorf("%s at %d px: the page is wider than the window", name, width)

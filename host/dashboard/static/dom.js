@@ -60,6 +60,7 @@ export function relative(d) {
   const s = Math.round((d.getTime() - Date.now()) / 1000);
   const a = Math.abs(s);
   let text;
+  if (a < 1) return "now";
   if (a < 60) text = `${a} s`;
   else if (a < 3600) text = `${Math.round(a / 60)} min`;
   else if (a < 86400 * 2) text = `${Math.round(a / 3600)} h`;

@@ -56,10 +56,13 @@ function isoOf(input) {
   return Number.isNaN(d.getTime()) ? input.value : d.toISOString();
 }
 
+// pluginSelect fills a plugin filter once (the plugins change only with a restart).
 async function pluginSelect(select) {
+  if (select.dataset.filled) return;
   const list = await plugins();
+  select.dataset.filled = "yes";
   const keep = select.value;
-  select.replaceChildren(h("option", { value: "", text: "any" }), list.map((p) => h("option", { value: p.name, text: p.name })));
+  select.replaceChildren(h("option", { value: "", text: "any" }), ...list.map((p) => h("option", { value: p.name, text: p.name })));
   select.value = keep;
 }
 
@@ -284,7 +287,7 @@ export function seriesView(main) {
           }
           view.refresh();
         } })) : null))) : h("p", { text: "No recurring series." }),
-      series.size >= MAX_SERIES ? h("p", { class: "hint", text: `The first ${MAX_SERIES} series by next run.` }) : null);
+      series.size >= MAX_SERIES ? h("p", { class: "hint", text: `The first ${MAX_SERIES} series by next run.` }) : "");
     },
   };
   return view;
