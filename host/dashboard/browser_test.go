@@ -504,7 +504,7 @@ func saveViews(t *testing.T, b *browser, base, name, hash string, open bool) {
 		}
 		b.run(t, "open "+name, actions...)
 		shot := evaluateShot(t, b)
-		if junk := evaluate[string](t, b, `(() => { const m = document.querySelector("main").cloneNode(true); m.querySelectorAll("pre").forEach((e) => e.remove()); return m.textContent; })().match(/\b(undefined|null|NaN|Invalid Date)\b|\[object \w+\]/)?.[0] ?? ""`); junk != "" {
+		if junk := evaluate[string](t, b, `(() => { const m = document.querySelector("main").cloneNode(true); m.querySelectorAll("pre, code").forEach((e) => e.remove()); return m.textContent; })().match(/\b(undefined|null|NaN|Invalid Date)\b|\[object \w+\]/)?.[0] ?? ""`); junk != "" {
 			t.Errorf("%s at %d px shows %q", name, width, junk)
 		}
 		overflow := evaluate[bool](t, b, `document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`)

@@ -9,7 +9,7 @@ export const OUTCOMES = ["succeeded", "failed", "timed_out", "interrupted", "bro
 
 const W = 720;
 const H = 180;
-const PAD = { left: 34, right: 6, top: 8, bottom: 22 };
+const PAD = { left: 0, right: 0, top: 4, bottom: 0 };
 
 function hhmm(d) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -32,16 +32,12 @@ export function outcomeChart(counts, since, until) {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const barW = plotW / minutes;
-  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-labelledby": "chart-title" },
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-labelledby": "chart-title", preserveAspectRatio: "none" },
     svg("title", { id: "chart-title" }, `Outcomes per minute since ${hhmm(new Date(start))}, at most ${peak} a minute`),
-    svg("line", { x1: PAD.left, y1: PAD.top + plotH, x2: W - PAD.right, y2: PAD.top + plotH, class: "axis" }),
-    svg("text", { x: PAD.left - 4, y: PAD.top + 8, "text-anchor": "end", class: "tick" }, String(peak)),
-    svg("text", { x: PAD.left - 4, y: PAD.top + plotH, "text-anchor": "end", class: "tick" }, "0"));
-  for (const [i, frac] of [[0, 0], [1, 0.5], [2, 1]]) {
-    const at = new Date(start + Math.round((minutes - 1) * frac) * 60000);
-    const anchor = ["start", "middle", "end"][i];
-    chart.append(svg("text", { x: PAD.left + plotW * frac, y: H - 6, "text-anchor": anchor, class: "tick" }, hhmm(at)));
-  }
+    svg("line", { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, class: "axis" }));
+  // The labels are HTML, so that they keep their size however wide the chart is drawn.
+  const ticks = h("div", { class: "ticks", "aria-hidden": "true" }, [0, 0.5, 1].map((frac) =>
+    h("span", { text: hhmm(new Date(start + Math.round((minutes - 1) * frac) * 60000)) })));
   buckets.forEach((b, i) => {
     let y = PAD.top + plotH;
     for (const o of OUTCOMES) {
@@ -56,5 +52,6 @@ export function outcomeChart(counts, since, until) {
   const legend = h("ul", { class: "legend" }, OUTCOMES.filter((o) => totals[o]).map((o) =>
     h("li", {}, h("span", { class: `swatch o-${o}`, "aria-hidden": "true" }), `${o} ${totals[o]}`)));
   if (!Object.keys(totals).length) legend.append(h("li", { text: "No call finished in this window." }));
-  return h("figure", { class: "chart-box" }, chart, legend);
+  legend.prepend(h("li", { class: "peak", text: `peak ${peak}/min` }));
+  return h("figure", { class: "chart-box" }, chart, ticks, legend);
 }

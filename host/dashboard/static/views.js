@@ -302,10 +302,18 @@ function paramsTable(params) {
   return h("div", { class: "scroll" }, h("table", {}, head, h("tbody", {}, rows)));
 }
 
+// signature is a method's parameters in brief: "signup: object, note?: string".
+function signature(m) {
+  const type = (s) => [s?.type ?? "any"].flat().join("|");
+  return m.params.map((a) => `${a.name}${a.optional ? "?" : ""}: ${type(a.schema)}`).join(", ");
+}
+
 function methodItem(p, m) {
   const link = h("a", { href: `#schedule/${encodeURIComponent(p.name)}/${encodeURIComponent(m.name)}`, text: "schedule…" });
-  return h("li", {}, h("h3", {}, h("span", { text: m.name }), " ", link),
-    m.description ? h("p", { text: m.description }) : null, paramsTable(m.params));
+  return h("li", {}, h("details", {},
+    h("summary", {}, h("strong", { text: m.name }), h("code", { class: "sig", text: `(${signature(m)})` }),
+      m.description ? h("span", { class: "hint", text: ` ${m.description}` }) : null),
+    paramsTable(m.params)), link);
 }
 
 function pluginItem(p) {
