@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -167,12 +167,12 @@ func (h *host) waitHistory(t *testing.T, id int64, want abi.Outcome) client.Hist
 // JavaScript dialog (an alert means injected script ran), uncaught exception and
 // console error (a Content-Security-Policy violation is one), and every request.
 type browser struct {
-	ctx        context.Context
-	mu         sync.Mutex
-	dialogs    []string
-	problems   []string
-	requests   []*network.Request
-	transfered map[network.RequestID]float64
+	ctx         context.Context
+	mu          sync.Mutex
+	dialogs     []string
+	problems    []string
+	requests    []*network.Request
+	transferred map[network.RequestID]float64
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -202,14 +202,16 @@ func newBrowser(t *testing.T) *browser {
 		cancel()
 		cancelAlloc()
 	})
-	b := &browser{ctx: ctx, transfered: map[network.RequestID]float64{}}
+	b := &browser{ctx: ctx, transferred: map[network.RequestID]float64{}}
 	err := chromedp.Listen(ctx, func(ev any) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		switch ev := ev.(type) {
 		case *page.EventJavascriptDialogOpening:
 			b.dialogs = append(b.dialogs, ev.Message)
-			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
 		case *runtime.EventExceptionThrown:
 			b.problems = append(b.problems, fmt.Sprintf("exception: %s %s:%d", ev.ExceptionDetails.Text, ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber))
 		case *cdplog.EventEntryAdded:
@@ -219,7 +221,7 @@ func newBrowser(t *testing.T) *browser {
 		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, ev.Request)
 		case *network.EventLoadingFinished:
-			b.transfered[ev.RequestID] = ev.EncodedDataLength
+			b.transferred[ev.RequestID] = ev.EncodedDataLength
 		}
 	})
 	if err == nil {
@@ -316,10 +318,10 @@ func TestDashboard(t *testing.T) {
 			waitFor(`document.querySelectorAll(".cards .card").length === 5`))
 		b.mu.Lock()
 		var total float64
-		for _, n := range b.transfered {
+		for _, n := range b.transferred {
 			total += n
 		}
-		requests := len(b.transfered)
+		requests := len(b.transferred)
 		b.mu.Unlock()
 		t.Logf("first view (overview with an empty schedule): %d requests, %.0f bytes transferred", requests, total)
 		if total > 64<<10 {
@@ -615,4 +617,3 @@ func TestDashboardAsksForToken(t *testing.T) {
 		t.Error("no request carried the token as a bearer token")
 	}
 }
-
