@@ -46,9 +46,10 @@ onTokenNeeded((reason) => {
       resolve(input.value.trim());
     };
     d.addEventListener("submit", submit);
-    d.addEventListener("cancel", (ev) => ev.preventDefault()); // no data without a token
   });
 });
+// Escape does not close the token dialog: without a token there is nothing to show.
+document.getElementById("token-dialog").addEventListener("cancel", (ev) => ev.preventDefault());
 
 // refresh redraws the current view, unless the user is working inside its results
 // (a focused button, an open menu) or a refresh is already under way.
@@ -87,8 +88,10 @@ window.addEventListener("hashchange", () => {
   route();
   main.focus();
 });
+let ticks = 0;
 setInterval(() => {
-  if (document.hidden || current?.static) return;
+  ticks += 1;
+  if (document.hidden || current?.static || ticks % (current?.pollEvery || 1) !== 0) return;
   const active = document.activeElement;
   const results = main.querySelector(".results");
   if (results && active && results.contains(active)) return;

@@ -252,18 +252,22 @@ export function historyView(main, args) {
   return view;
 }
 
-// MAX_SERIES bounds the series the view shows (and whose last runs it fetches).
+// MAX_SERIES bounds the series the view shows (and whose last runs it fetches), and
+// MAX_PAGES the pages of the schedule it reads to find them: the API has no filter for
+// recurring calls, so the view reads the schedule by run time and keeps the series.
 const MAX_SERIES = 50;
+const MAX_PAGES = 3;
 
 export function seriesView(main) {
   const results = h("div", { class: "results" });
   const status = h("div", { class: "result", role: "status" });
   main.replaceChildren(h("h1", { text: "Recurring series" }), h("p", { class: "hint", text: "Each series is stored as its next run; cancelling its identifier stops it." }), status, results);
   const view = {
+    pollEvery: 5, // every 15 seconds: each refresh reads pages of the schedule
     async refresh() {
       const series = new Map();
       let cursor = "";
-      for (let pages = 0; pages < 10; pages++) {
+      for (let pages = 0; pages < MAX_PAGES; pages++) {
         const page = await api("GET", `/v1/calls${query({ limit: 1000, cursor })}`);
         for (const c of page.calls) if (c.series && !series.has(c.series.id)) series.set(c.series.id, c);
         cursor = page.nextCursor || "";
@@ -287,7 +291,7 @@ export function seriesView(main) {
           }
           view.refresh();
         } })) : null))) : h("p", { text: "No recurring series." }),
-      series.size >= MAX_SERIES ? h("p", { class: "hint", text: `The first ${MAX_SERIES} series by next run.` }) : "");
+      series.size >= MAX_SERIES || cursor ? h("p", { class: "hint", text: `The series among the first ${MAX_PAGES * 1000} calls by run time, at most ${MAX_SERIES}.` }) : "");
     },
   };
   return view;
