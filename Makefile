@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner
+.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner deps-chromium
 
 all: build plugins
 
@@ -39,6 +39,11 @@ deps-postgres:
 
 deps-wabt:
 	$(call apt_install,wat2wasm,wabt)
+
+# deps-chromium installs Debian's Chromium, which host/dashboard's tests drive headless
+# (through chromedp) to check the dashboard in a real browser.
+deps-chromium:
+	$(call apt_install,chromium,chromium)
 
 # deps-croner installs croner, the independent cron implementation host/series's tests
 # compare run times with, at the version pinned in its package-lock.json.
@@ -91,7 +96,7 @@ vet: lint
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...  # the benchmark harness is its own module: keep it building
 
-test: plugins testplugins openapi-tools deps-postgres deps-croner vet
+test: plugins testplugins openapi-tools deps-postgres deps-croner deps-chromium vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000

@@ -58,6 +58,8 @@ type Plugin struct {
 	Manifest abi.Manifest
 	// File is the plugin's file; only its base name is shown.
 	File string
+	// LoadedAt is when the host loaded it; zero when unknown.
+	LoadedAt time.Time
 }
 
 // Options configure New. Store and Catalog are required.
@@ -88,6 +90,10 @@ type Options struct {
 	// Ready, when set, is asked by /readyz besides the database and the plugins: the
 	// host is ready only when it returns nil.
 	Ready func(context.Context) error
+	// Dashboard, when set, serves GET / and everything under /ui/: the web pages that
+	// show the schedule through this API (host/dashboard). Its pages need no token;
+	// the data they fetch from /v1 does.
+	Dashboard http.Handler
 	// Timeout bounds the database work of one request (DefaultTimeout when 0).
 	Timeout time.Duration
 	// ShutdownTimeout bounds how long Serve waits for requests in flight when its
@@ -111,6 +117,7 @@ type API struct {
 	timeout   time.Duration
 	shutdown  time.Duration
 	echo      *echo.Echo
+	dashboard http.Handler
 
 	openapiOnce sync.Once
 	openapi     []byte
@@ -136,6 +143,7 @@ func New(opts Options) *API {
 		ready:     opts.Ready,
 		timeout:   opts.Timeout,
 		shutdown:  opts.ShutdownTimeout,
+		dashboard: opts.Dashboard,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -184,6 +192,7 @@ func (a *API) routes() *echo.Echo {
 	get("/v1/calls/:id", a.get)
 	e.DELETE("/v1/calls/:id", a.cancel)
 	get("/v1/history", a.history)
+	get("/v1/stats", a.stats)
 	get("/v1/plugins", a.listPlugins)
 	get("/v1/plugins/:name", a.getPlugin)
 	get("/healthz", a.healthz)
@@ -192,6 +201,10 @@ func (a *API) routes() *echo.Echo {
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelError),
 	})))
 	get("/openapi.json", a.openAPI)
+	if a.dashboard != nil {
+		get("/", echo.WrapHandler(a.dashboard))
+		get("/ui/*", echo.WrapHandler(a.dashboard))
+	}
 	return e
 }
 

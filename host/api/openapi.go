@@ -434,7 +434,32 @@ func baseSchemas() obj {
 			"file":        str("The plugin's file name."),
 			"calls":       arrayOf(ref("Method")),
 			"retry":       ref("RetryPolicy"),
+			"loadedAt":    dateTime("When the host loaded the plugin."),
 		}, "name", "file", "calls"),
+		"Stats": object("The schedule now and the history of the last minutes.", obj{
+			"since":       dateTime("The start of the history read: the first minute counted."),
+			"until":       dateTime("The end of the history read: now."),
+			"dueNextHour": integer("Waiting calls due within an hour, overdue ones included; counted up to 100000."),
+			"dueNextDay":  integer("Waiting calls due within a day, overdue ones included; counted up to 100000."),
+			"running":     integer("Calls a host runs now; counted up to 100000."),
+			"outcomes": arrayOf(object("The history entries of one minute with one outcome.", obj{
+				"minute":  dateTime("The minute the entries finished in."),
+				"outcome": obj{"type": "string", "enum": abi.Outcomes(), "description": "How they ended."},
+				"count":   integer("How many."),
+			}, "minute", "outcome", "count")),
+			"lateness": object("How late first attempts started after they were due.", obj{
+				"started": integer("First attempts started in the window."),
+				"p50Ms":   obj{"type": "number", "description": "The median lateness in milliseconds; absent when none started."},
+				"p99Ms":   obj{"type": "number", "description": "The 99th percentile in milliseconds; absent when none started."},
+			}, "started"),
+			"failing": arrayOf(object("A method whose attempts failed, timed out, were interrupted or broken.", obj{
+				"plugin":       str("The plugin."),
+				"method":       str("The plugin's method."),
+				"failures":     integer("Unsuccessful attempts in the window."),
+				"lastError":    str("The error of the latest one."),
+				"lastFailedAt": dateTime("When the latest one finished."),
+			}, "plugin", "method", "failures", "lastError", "lastFailedAt")),
+		}, "since", "until", "dueNextHour", "dueNextDay", "running", "outcomes", "lateness", "failing"),
 		"PluginList": object("The loaded plugins, by name.", obj{"plugins": arrayOf(ref("Plugin"))}, "plugins"),
 		"Readiness": object("Whether the host is up or ready.", obj{
 			"status":  obj{"type": "string", "enum": []string{"ok", "ready", "unavailable"}, "description": "ok (up), ready, or unavailable."},
@@ -646,6 +671,12 @@ func paths(auth bool) obj {
 		timeFilter("finishedBefore", "Only entries finished before this time (exclusive)."),
 		timeFilter("finishedAfter", "Only entries finished at or after this time."), limit, cursor}
 
+	stats := op("getStats", "Calls due soon and running now, and outcomes, lateness and failing methods of the last minutes", obj{
+		"200": jsonBody("The overview.", ref("Stats")),
+	}, "BadRequest")
+	stats["parameters"] = []any{queryParam("minutes", "How many minutes of history to read, the current one included.",
+		obj{"type": "integer", "minimum": 1, "maximum": MaxStatsMinutes, "default": DefaultStatsMinutes})}
+
 	listPlugins := op("listPlugins", "List the loaded plugins with their signatures", obj{"200": jsonBody("The plugins.", ref("PluginList"))})
 	getPlugin := op("getPlugin", "Get a loaded plugin with its signatures", obj{"200": jsonBody("The plugin.", ref("Plugin"))}, "NotFound")
 	nameParam := obj{"name": "name", "in": "path", "required": true, "description": "The plugin's name.", "schema": obj{"type": "string"}}
@@ -670,6 +701,7 @@ func paths(auth bool) obj {
 		"/v1/calls/batch":    {"Batch", obj{"post": batch}},
 		"/v1/calls/{id}":     {"Call", obj{"parameters": []any{idParam}, "get": get, "delete": cancel}},
 		"/v1/history":        {"History", obj{"get": history}},
+		"/v1/stats":          {"Stats", obj{"get": stats}},
 		"/v1/plugins":        {"Plugins", obj{"get": listPlugins}},
 		"/v1/plugins/{name}": {"Plugin", obj{"parameters": []any{nameParam}, "get": getPlugin}},
 		"/healthz":           {"Healthz", obj{"get": healthz}},

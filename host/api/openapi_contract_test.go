@@ -189,6 +189,8 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 		{http.MethodDelete, "/v1/calls/" + id, "/v1/calls/{id}", ""},
 		{http.MethodDelete, "/v1/calls?identifier=daily", "/v1/calls", ""},
 		{http.MethodGet, "/v1/history", "/v1/history", ""},
+		{http.MethodGet, "/v1/stats", "/v1/stats", ""},
+		{http.MethodGet, "/v1/stats?minutes=0", "/v1/stats", ""},
 		{http.MethodGet, "/v1/plugins", "/v1/plugins", ""},
 		{http.MethodGet, "/v1/plugins/drip", "/v1/plugins/{name}", ""},
 		{http.MethodHead, "/v1/plugins/drip", "/v1/plugins/{name}", ""},

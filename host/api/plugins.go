@@ -26,6 +26,10 @@ func describePlugins(plugins []Plugin) []client.Plugin {
 			Calls:       calls,
 			Retry:       p.Manifest.Retry,
 		}
+		if !p.LoadedAt.IsZero() {
+			loaded := p.LoadedAt.UTC()
+			out[i].LoadedAt = &loaded
+		}
 	}
 	return out
 }

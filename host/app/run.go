@@ -17,6 +17,7 @@ import (
 	"github.com/futurecalls/futurecalls/host/catalog"
 	"github.com/futurecalls/futurecalls/host/check"
 	"github.com/futurecalls/futurecalls/host/config"
+	"github.com/futurecalls/futurecalls/host/dashboard"
 	"github.com/futurecalls/futurecalls/host/executor"
 	"github.com/futurecalls/futurecalls/host/metrics"
 	"github.com/futurecalls/futurecalls/host/plugin"
@@ -38,6 +39,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	loadedAt := time.Now()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -63,11 +65,11 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	m := metrics.New(registry)
 	plugins := make([]api.Plugin, 0, len(reg.Plugins()))
 	for _, p := range reg.Plugins() {
-		plugins = append(plugins, api.Plugin{Manifest: p.Manifest, File: p.File})
+		plugins = append(plugins, api.Plugin{Manifest: p.Manifest, File: p.File, LoadedAt: loadedAt})
 	}
 	server := api.New(api.Options{Store: st, Catalog: cat, Plugins: plugins, Metrics: m, Registry: registry,
 		Logger: log, Tokens: cfg.API.Tokens, BodyLimit: int64(cfg.API.BodyLimit),
-		PageBytes: int64(cfg.API.PageBytes), Host: host})
+		PageBytes: int64(cfg.API.PageBytes), Host: host, Dashboard: dashboard.Handler()})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)

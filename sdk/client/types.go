@@ -119,6 +119,51 @@ type Plugin struct {
 	Calls []abi.Method `json:"calls"`
 	// Retry is the plugin's default retry policy, as its manifest declares it.
 	Retry *abi.RetryPolicy `json:"retry,omitempty"`
+	// LoadedAt is when the host loaded the plugin.
+	LoadedAt *time.Time `json:"loadedAt,omitempty"`
+}
+
+// Stats is GET /v1/stats: an overview of the schedule now and of the history of the
+// last minutes.
+type Stats struct {
+	// Since and Until bound the history the stats read: [Since, Until).
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// DueNextHour and DueNextDay count the waiting calls due within an hour and a day
+	// (overdue ones included), Running the calls running now; each stops at 100,000.
+	DueNextHour int64 `json:"dueNextHour"`
+	DueNextDay  int64 `json:"dueNextDay"`
+	Running     int64 `json:"running"`
+	// Outcomes count the history's entries by minute and outcome, oldest first.
+	Outcomes []OutcomeCount `json:"outcomes"`
+	// Lateness is how late first attempts started after they were due.
+	Lateness Lateness `json:"lateness"`
+	// Failing are the methods with the most unsuccessful attempts, most first.
+	Failing []FailingMethod `json:"failing"`
+}
+
+// OutcomeCount counts the history entries of one minute with one outcome.
+type OutcomeCount struct {
+	Minute  time.Time   `json:"minute"`
+	Outcome abi.Outcome `json:"outcome"`
+	Count   int64       `json:"count"`
+}
+
+// Lateness summarises how late first attempts started, in milliseconds; the
+// percentiles are absent when none started.
+type Lateness struct {
+	Started int64    `json:"started"`
+	P50Ms   *float64 `json:"p50Ms,omitempty"`
+	P99Ms   *float64 `json:"p99Ms,omitempty"`
+}
+
+// FailingMethod is a method whose attempts failed, with its latest error.
+type FailingMethod struct {
+	Plugin       string    `json:"plugin"`
+	Method       string    `json:"method"`
+	Failures     int64     `json:"failures"`
+	LastError    string    `json:"lastError"`
+	LastFailedAt time.Time `json:"lastFailedAt"`
 }
 
 // PluginList is the answer of GET /v1/plugins.
