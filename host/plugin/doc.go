@@ -100,6 +100,11 @@
 //	+ bufferLimit                   its accepted fc.schedule and fc.cancel requests, kept
 //	                                for its outcome (what the executor makes of them,
 //	                                parsed, comes on top and is of the same order)
+//	+ 2 × httpRequestLimit          the body of the fc.http request being made, and its
+//	                                JSON document as read (views of guest memory aside)
+//	+ 14 × httpResponseLimit        the response body being read and its JSON document for
+//	                                fc.result: about 2 × for text, up to 6 × escaped plus
+//	                                the encoder's growth for a body of control characters
 //	+ about 3 MiB, in all,          the envelope (arguments up to 1 MiB) and the guest's
 //	                                error message (up to 64 KiB), read out of memory;
 //	                                unfinished output lines (4 KiB each for stdout and
@@ -117,8 +122,8 @@
 //
 // so the host needs about concurrencyLimit × (one call) + Σ plugins poolSize ×
 // (recycleAbove + overhead), beside its own baseline. With the defaults and a Go plugin:
-// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + about 3 MiB
-// per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
+// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + 16 MiB of
+// HTTP (at worst) + about 3 MiB per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
 //
 // Linear memory is what makes this hold: it lives outside the Go heap (linearMemory),
 // in address space reserved up to memoryLimit and backed only where the guest writes,

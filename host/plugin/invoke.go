@@ -52,7 +52,7 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	if err := ctx.Err(); err != nil {
 		return &CallError{Kind: KindCancelled, Message: "cancelled before it ran: " + context.Cause(ctx).Error(), Err: err}
 	}
-	c := &call{host: host, base: log, limits: &p.Limits,
+	c := &call{host: host, base: log, limits: &p.Limits, name: p.Name, id: env.Call.ID, grant: &p.grant,
 		attrs: []any{slog.String("plugin", p.Name), slog.String("method", env.Method)}}
 	if log == nil {
 		c.base = p.log
