@@ -279,7 +279,7 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 		RecycleAbove: ByteSize(l.RecycleAbove),
 		HTTP: HTTP{MaxRequests: l.HTTPMaxRequests, RequestLimit: ByteSize(l.HTTPRequestLimit),
 			ResponseLimit: ByteSize(l.HTTPResponseLimit)},
-		Retry:        Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
+		Retry: Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
 	}
 }
 
