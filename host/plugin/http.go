@@ -115,8 +115,8 @@ func (c *call) fetch(data []byte) (f fetch) {
 	}
 	where := egress.Redact(req.URL)
 	if c.grant.HTTP == nil {
-		f.refuse(abi.Denied, "denied", "%s: denied: plugin %s may reach no URL (the operator grants access in sandbox.plugins.%s.http.allow)",
-			where, c.name, c.name)
+		f.refuse(abi.Denied, "denied", "%s %s: plugin %s may reach no URL (the operator grants access in sandbox.plugins.%s.http.allow)",
+			req.Method, where, c.name, c.name)
 		c.logFetch(req, f.class, 0)
 		return f
 	}

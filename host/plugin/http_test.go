@@ -121,7 +121,7 @@ func TestHTTP(t *testing.T) {
 		t.Parallel()
 		p := loadFetch(t, plugin.Limits{}, grant(t, nil))
 		host, _, err := run(t, p, "fetch", abi.HTTPRequest{URL: s.URL + "/nothing?token=secret"})
-		ce := wantKind(t, err, plugin.KindFailed, "fc.http -5: "+s.URL+"/nothing: denied: plugin fetch may reach no URL")
+		ce := wantKind(t, err, plugin.KindFailed, "fc.http -5: GET "+s.URL+"/nothing: plugin fetch may reach no URL")
 		if strings.Contains(ce.Message, "secret") {
 			t.Errorf("the refusal shows the URL's query: %s", ce.Message)
 		}
