@@ -10,8 +10,11 @@
 // [Plugin.Invoke] runs one call: it validates the arguments against the method's
 // signature, takes an instance, writes the envelope through fc_alloc and calls
 // fc_invoke. The guest may call back into the host through the fc module (log,
-// schedule, cancel, last_error); schedule and cancel go to the [HostCalls] the caller
-// passes in, so what a call asks for can be committed with its outcome.
+// schedule, cancel, last_error, result, http, config); schedule and cancel go to the
+// [HostCalls] the caller passes in, so what a call asks for can be committed with its
+// outcome. http and config serve what the operator's [Grant] for the plugin allows:
+// requests through its egress client (host/egress: an allow-list, addresses checked
+// after DNS) and configuration values with their secrets resolved.
 //
 // # Sandbox
 //
