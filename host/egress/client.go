@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"time"
 
 	"code.dny.dev/ssrf"
@@ -68,17 +69,20 @@ type Client struct {
 // New returns a client that may reach what allow allows.
 func New(allow Allow) *Client {
 	c := &Client{allow: allow}
-	guarded := &net.Dialer{Timeout: 30 * time.Second, Control: ssrf.New(ssrf.WithAnyPort()).Safe}
+	guardian := ssrf.New(ssrf.WithAnyPort())
+	// Control sees each address the dialer is about to connect to, resolved.
+	guarded := &net.Dialer{Timeout: 30 * time.Second, Control: func(network, address string, conn syscall.RawConn) error {
+		if err := guardian.Safe(network, address, conn); err != nil {
+			return &addressError{addr: address, err: err}
+		}
+		return nil
+	}}
 	literal := &net.Dialer{Timeout: 30 * time.Second}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if allow.namesIP(addr) {
 			return literal.DialContext(ctx, network, addr)
 		}
-		conn, err := guarded.DialContext(ctx, network, addr)
-		if errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedNetwork) {
-			return nil, &addressError{addr: addr, err: err}
-		}
-		return conn, err
+		return guarded.DialContext(ctx, network, addr)
 	}
 	transport := &http.Transport{
 		Proxy:                  nil, // a proxy would be dialled instead of the checked address
@@ -97,7 +101,7 @@ func New(allow Allow) *Client {
 
 // addressError is an address the Guardian refused at dial time.
 type addressError struct {
-	addr string
+	addr string // ip:port
 	err  error
 }
 
@@ -119,8 +123,6 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	// URL is where the last request went, after redirects.
-	URL *url.URL
 }
 
 // Do sends req, following redirects, and reads at most limit bytes of the response
@@ -162,7 +164,7 @@ func (c *Client) Do(req *http.Request, limit int64) (*Response, error) {
 	if int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w: the body is more than the limit of %d bytes", ErrTooLarge, limit)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, URL: resp.Request.URL}, nil
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
 // netError drops the *url.Error framing, which repeats the URL with its query.

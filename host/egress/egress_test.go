@@ -115,7 +115,8 @@ func TestClient(t *testing.T) {
 	})
 	t.Run("NameResolvingToLoopback", func(t *testing.T) {
 		_, err := get(t, client(t, "http://localhost:"+port), "http://localhost:"+port+"/c", 1<<20)
-		if !errors.Is(err, egress.ErrDenied) || !strings.Contains(err.Error(), "internal address") {
+		if !errors.Is(err, egress.ErrDenied) || !strings.Contains(err.Error(), "resolves to 127.0.0.1:"+port+", an internal address") &&
+			!strings.Contains(err.Error(), "resolves to [::1]:"+port+", an internal address") {
 			t.Fatalf("got %v, want a denial after DNS", err)
 		}
 	})

@@ -389,6 +389,9 @@ func (p *Plugin) close(ctx context.Context) {
 	if p.rt != nil {
 		_ = p.rt.Close(ctx)
 	}
+	if p.grant.HTTP != nil {
+		p.grant.HTTP.CloseIdle()
+	}
 }
 
 // Close stops the registry: new calls are refused at once, calls in flight may finish
