@@ -28,7 +28,10 @@
 //     go to the host's structured log; beyond it output is dropped;
 //   - WASI preview 1 without preopened directories, environment, arguments beyond the
 //     module's name, or sockets, with real clocks and a cryptographic random source;
-//   - imports from fc and wasi_snapshot_preview1 only, checked at load.
+//   - imports from fc and wasi_snapshot_preview1 only, checked at load;
+//   - no network but fc.http, which reaches only what the plugin's [Grant] allows, with
+//     its own caps per call (Limits.HTTPMaxRequests, HTTPRequestLimit,
+//     HTTPResponseLimit) and each request bounded by the call's remaining time.
 //
 // Host functions never trust the guest: every pointer and length is checked against the
 // guest's memory, and a panic in a host function (or in HostCalls) is recovered and
