@@ -51,12 +51,14 @@ type call struct {
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
 	result    []byte          // the last document fc.http, fc.config or fc.state_get produced, for fc.result
-	name      string          // the plugin's
-	id        int64           // the call's, from its envelope (0 when it has none)
-	grant     *Grant          // what the operator lets the plugin reach; nil while reading the manifest
-	fetches   int             // fc.http requests so far, refused ones included
 	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
 	stderr    head            // the start of stderr, for error messages
+
+	// What fc.http and fc.config need.
+	name    string // the plugin's
+	id      int64  // the call's, from its envelope (0 when it has none)
+	grant   *Grant // what the operator lets the plugin reach; nil while reading the manifest
+	fetches int    // fc.http requests so far, refused ones included
 }
 
 type callKey struct{}
