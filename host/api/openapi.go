@@ -411,7 +411,9 @@ func baseSchemas() obj {
 			"host":        str("The host that ran the attempt or recorded the outcome."),
 			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
 			"seriesId":    integer("The series of a recurring call's occurrence."),
-		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host"),
+			"httpRequests": obj{"type": "integer", "minimum": 0,
+				"description": "How many outbound HTTP requests (fc.http) the attempt made, refused ones included; 0 for a call that never ran."},
+		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host", "httpRequests"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
 			"nextCursor": str(nextCursor),

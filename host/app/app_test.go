@@ -17,7 +17,8 @@ func TestLoadPluginsAppliesTheSandboxConfiguration(t *testing.T) {
 	cfg.Plugins.CacheDir = testplugins.CacheDir(t)
 	cfg.Sandbox.Timeout = config.Duration(5 * time.Second)
 	cfg.Sandbox.Plugins = map[string]config.Limits{
-		"noop": {MemoryLimit: 1 << 20, BufferLimit: 64 << 10, RecycleAbove: 512 << 10, Fresh: true, Retry: config.Retry{MaxAttempts: 4}},
+		"noop": {MemoryLimit: 1 << 20, BufferLimit: 64 << 10, RecycleAbove: 512 << 10, Fresh: true, Retry: config.Retry{MaxAttempts: 4},
+			HTTP: config.HTTP{ResponseLimit: 64 << 10}},
 	}
 	dir := testplugins.DirWith(t, testplugins.Path(t, "noop"), testplugins.Path(t, "hostile"))
 	reg, cat, err := app.LoadPlugins(context.Background(), cfg, dir, slog.New(slog.DiscardHandler))
@@ -33,6 +34,10 @@ func TestLoadPluginsAppliesTheSandboxConfiguration(t *testing.T) {
 	}
 	if l := noop.Limits; l.MemoryLimit != 1<<20 || l.BufferLimit != 64<<10 || l.RecycleAbove != 512<<10 || !l.Fresh || l.Timeout != 5*time.Second {
 		t.Errorf("noop limits = %+v, want its override over the defaults", l)
+	}
+	if l := noop.Limits; l.HTTPResponseLimit != 64<<10 || l.HTTPMaxRequests != 16 || l.HTTPRequestLimit != 1<<20 {
+		t.Errorf("noop HTTP limits = %d requests, %d and %d bytes: want the response limit overridden, the rest default",
+			l.HTTPMaxRequests, l.HTTPRequestLimit, l.HTTPResponseLimit)
 	}
 	if l := hostile.Limits; l.MemoryLimit != int64(cfg.Sandbox.MemoryLimit) || l.BufferLimit != int64(cfg.Sandbox.BufferLimit) ||
 		l.Fresh || l.Timeout != 5*time.Second {

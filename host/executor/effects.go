@@ -22,6 +22,14 @@ type effects struct {
 	e    *Executor
 	call store.Call
 	list []store.Effect
+	// httpRequests counts the call's fc.http requests, for its history entry.
+	httpRequests int
+}
+
+// ObserveHTTP counts one fc.http request of the call (plugin.HTTPObserver).
+func (h *effects) ObserveHTTP(class string) {
+	h.httpRequests++
+	h.e.opts.Metrics.HTTPRequests.WithLabelValues(h.call.Plugin, class).Inc()
 }
 
 // Schedule validates a follow-up request and keeps it.

@@ -23,6 +23,7 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
+	o.HTTPRequests = host.httpRequests
 	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(o.FinishedAt.Sub(started).Seconds())
 
 	if err == nil {

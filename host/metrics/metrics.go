@@ -31,6 +31,10 @@ type Metrics struct {
 	Claimed prometheus.Counter
 	// Reaped counts expired claims of dead hosts this host recorded.
 	Reaped prometheus.Counter
+	// HTTPRequests counts the plugins' outbound HTTP requests (fc.http), by plugin and
+	// class: the response's status class (2xx …) or why it was refused (invalid,
+	// denied, limit, error).
+	HTTPRequests *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them, with the Go and process collectors, on
@@ -65,8 +69,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		Reaped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "futurecalls_reaped_total", Help: "Expired claims of other (dead) hosts recorded as interrupted or retried.",
 		}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "futurecalls_http_requests_total",
+			Help: "Outbound HTTP requests of plugins (fc.http), by plugin and class: status class (2xx…) or refusal (invalid, denied, limit, error).",
+		}, []string{"plugin", "class"}),
 	}
-	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped,
+	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped, m.HTTPRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -50,9 +50,15 @@ type call struct {
 	requests  int   // fc.schedule and fc.cancel requests so far, refused ones included
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
-	result    []byte // the last document fc.http, fc.config or fc.state_get produced, for fc.result
+	result    []byte          // the last document fc.http, fc.config or fc.state_get produced, for fc.result
 	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
 	stderr    head            // the start of stderr, for error messages
+
+	// What fc.http and fc.config need.
+	name    string // the plugin's
+	id      int64  // the call's, from its envelope (0 when it has none)
+	grant   *Grant // what the operator lets the plugin reach; nil while reading the manifest
+	fetches int    // fc.http requests so far, refused ones included
 }
 
 type callKey struct{}
@@ -308,6 +314,8 @@ var hostFuncs = map[string]hostFunc{
 	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostHTTP:      {hostHTTP, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostConfig:    {hostConfig, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // instantiateHost adds the fc module to a runtime.

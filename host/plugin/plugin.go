@@ -21,6 +21,8 @@ type Plugin struct {
 	Manifest abi.Manifest
 	// Limits are the plugin's effective limits.
 	Limits Limits
+	// grant is what the operator lets the plugin reach.
+	grant Grant
 
 	sig      *signature.Manifest
 	rt       wazero.Runtime

@@ -206,6 +206,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 		return nil, err
 	}
 	p.Limits, _ = cfg.limitsFor(p.Name)
+	p.grant = cfg.Grants[p.Name]
 	if p.Limits.RecycleAbove == 0 {
 		p.Limits.RecycleAbove = 2 * fresh
 	}
@@ -387,6 +388,9 @@ func (p *Plugin) close(ctx context.Context) {
 	p.pool.close()
 	if p.rt != nil {
 		_ = p.rt.Close(ctx)
+	}
+	if p.grant.HTTP != nil {
+		p.grant.HTTP.CloseIdle()
 	}
 }
 

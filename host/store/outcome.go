@@ -20,6 +20,8 @@ type Outcome struct {
 	// RetryAt, when set, puts the call back in the schedule for another attempt
 	// instead of removing it.
 	RetryAt *time.Time
+	// HTTPRequests is how many fc.http requests the attempt made, refused ones included.
+	HTTPRequests int
 	// Effects are the follow-up calls and cancellations the call asked for, applied in
 	// order, only if it succeeded.
 	Effects []Effect

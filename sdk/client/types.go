@@ -98,6 +98,9 @@ type HistoryEntry struct {
 	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// SeriesID is the series of a recurring call's occurrence.
 	SeriesID int64 `json:"seriesId,omitempty"`
+	// HTTPRequests is how many outbound HTTP requests (fc.http) the attempt made,
+	// refused ones included.
+	HTTPRequests int `json:"httpRequests"`
 }
 
 // HistoryPage is one page of GET /v1/history, newest first.

@@ -43,6 +43,12 @@
 //   - cancelbad (WAT): bad() calls fc.cancel with four identifiers the API refuses and
 //     fails unless each is refused with -1; loop() repeats a bad one until refused with
 //     -2 (see wat/cancelbad.wat).
+//   - fetch (WAT): outbound HTTP and configuration: fetch(request) passes an fc.http
+//     request object to fc.http and logs the response document, or fails with
+//     "fc.http -<code>: <reason>"; retry(request) does the same, then fails; loop(request)
+//     repeats the request until refused; config(key) reads fc.config(key) and logs the
+//     value, or POSTs it to the URL of its "sink" value when it has one (see
+//     wat/fetch.wat).
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
