@@ -14,9 +14,10 @@ import (
 )
 
 // HostCalls is what a running call may ask of the host; the executor implements it per
-// call. Both methods run on the call's goroutine, under the call's context (which ends
+// call. Its methods run on the call's goroutine, under the call's context (which ends
 // at the call's time limit).
 type HostCalls interface {
+	StateCalls
 	// Schedule takes the raw JSON of an [abi.ScheduleRequest] made by the guest, validates
 	// it and keeps it for when the call succeeds. An error wrapping ErrInvalidRequest
 	// makes fc.schedule return -1, any other -3; the error's message is what the guest's
@@ -51,8 +52,12 @@ type call struct {
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
 	result    []byte // the last document fc.http, fc.config or fc.state_get produced, for fc.result
-	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
-	stderr    head            // the start of stderr, for error messages
+	// stateReads counts the fc.state_get requests so far, refused ones included, and
+	// stateWritten the bytes of the accepted fc.state_put and fc.state_delete ones.
+	stateReads   int
+	stateWritten int64
+	partial      [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
+	stderr       head            // the start of stderr, for error messages
 }
 
 type callKey struct{}
@@ -303,11 +308,14 @@ type hostFunc struct {
 
 // hostFuncs is the fc module of abi/README.md, by name.
 var hostFuncs = map[string]hostFunc{
-	abi.HostLog:       {hostLog, []api.ValueType{i32, i32, i32}, nil},
-	abi.HostSchedule:  {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
-	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostLog:         {hostLog, []api.ValueType{i32, i32, i32}, nil},
+	abi.HostSchedule:    {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostCancel:      {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostLastError:   {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostResult:      {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostStateGet:    {hostStateGet, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStatePut:    {hostStatePut, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}},
+	abi.HostStateDelete: {hostStateDelete, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // instantiateHost adds the fc module to a runtime.

@@ -43,6 +43,11 @@
 //   - cancelbad (WAT): bad() calls fc.cancel with four identifiers the API refuses and
 //     fails unless each is refused with -1; loop() repeats a bad one until refused with
 //     -2 (see wat/cancelbad.wat).
+//   - state (WAT): keeps state with fc.state_*: incr() increments the decimal counter
+//     under "counter" (get then put); doomed() writes "doomed" and fails; own() reads
+//     its own writes; big(), wrong(), flood() and loop() succeed only when the host
+//     refuses an oversized value, bad keys, writes and reads beyond the limits; many()
+//     writes 20 keys (see wat/state.wat).
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
