@@ -174,6 +174,8 @@ type Limits struct {
 	// one call has had accepted, which the host keeps until its outcome is recorded.
 	// Defaults to 4MiB.
 	BufferLimit ByteSize `koanf:"bufferLimit"`
+	// State bounds what a plugin keeps in its state (fc.state_*).
+	State StateLimits `koanf:"state"`
 	// Fresh gives every call a new plugin instance (strict isolation, slower) instead
 	// of a warm one from the pool. Defaults to false.
 	Fresh bool `koanf:"fresh"`
@@ -188,6 +190,22 @@ type Limits struct {
 	// the operator's word for that plugin and beats the manifest's. A call's own policy
 	// beats both.
 	Retry Retry `koanf:"retry"`
+}
+
+// StateLimits bound a plugin's state and what one call does with it.
+type StateLimits struct {
+	// ValueLimit caps one value fc.state_put writes. Defaults to 64KiB.
+	ValueLimit ByteSize `koanf:"valueLimit"`
+	// WriteLimit caps the bytes (keys and values) of the fc.state_put and
+	// fc.state_delete requests of one call, which the host keeps until its outcome is
+	// recorded. Defaults to 1MiB.
+	WriteLimit ByteSize `koanf:"writeLimit"`
+	// KeyLimit caps the keys a plugin's state holds: a call whose writes would exceed it
+	// fails when it commits. Defaults to 10000.
+	KeyLimit int64 `koanf:"keyLimit"`
+	// MaxReads caps the fc.state_get requests of one call, refused ones included (each
+	// reads the database). Defaults to 1000.
+	MaxReads int `koanf:"maxReads"`
 }
 
 // Retry is a retry policy for calls that give none.
@@ -247,6 +265,8 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 		OutputLimit:  ByteSize(l.OutputLimit),
 		MaxFollowUps: l.MaxFollowUps,
 		BufferLimit:  ByteSize(l.BufferLimit),
+		State: StateLimits{ValueLimit: ByteSize(l.StateValueLimit), WriteLimit: ByteSize(l.StateWriteLimit),
+			KeyLimit: l.StateKeyLimit, MaxReads: l.MaxStateReads},
 		Fresh:        l.Fresh,
 		PoolSize:     l.PoolSize,
 		RecycleAbove: ByteSize(l.RecycleAbove),
@@ -355,6 +375,9 @@ func (c Config) Validate() error {
 		}
 		if l.Timeout < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
+		}
+		if l.State.ValueLimit < 0 || l.State.WriteLimit < 0 || l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
+			bad(prefix+"state.*", "limits must not be negative")
 		}
 	}
 	checkLimits("sandbox.", c.Sandbox.Limits)

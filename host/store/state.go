@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/futurecalls/futurecalls/abi"
+)
+
+// StateCommit is what a successful attempt asks of its plugin's state: its writes,
+// committed with its outcome if no key it read has changed since (see Complete).
+type StateCommit struct {
+	// Reads are the versions of the keys the call read before writing them or others,
+	// 0 for a key that had no value.
+	Reads map[string]int64
+	// Writes are the call's last write of each key it wrote, sorted by key.
+	Writes []StateWrite
+	// KeyLimit caps the keys the plugin may hold once the writes are applied; 0 means
+	// no cap.
+	KeyLimit int64
+	// RetryAt is when to try the call again if its writes cannot commit; nil records
+	// that failure as final.
+	RetryAt *time.Time
+	// Failed is set by Complete to the reason the writes did not commit, when they did
+	// not: the attempt was then recorded as failed with this error.
+	Failed string
+}
+
+// StateWrite sets a key's value, or deletes it.
+type StateWrite struct {
+	Key    string
+	Value  []byte
+	Delete bool
+}
+
+// StateEntry is one value of a plugin's state.
+type StateEntry struct {
+	Key   string
+	Value []byte
+	// Version changes with every write of the key.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// StateGet returns the committed value of plugin's key and its version, or version 0
+// when the key has no value.
+func (s *Store) StateGet(ctx context.Context, plugin, key string) (value []byte, version int64, err error) {
+	err = s.pool.QueryRow(ctx, "SELECT value, version FROM plugin_state WHERE plugin = $1 AND key = $2", plugin, key).
+		Scan(&value, &version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read state %s/%q: %w", plugin, key, err)
+	}
+	return value, version, nil
+}
+
+// ListState returns plugin's state in key order (bytewise), one page at a time, bounded
+// by p's rows and bytes (a value counts for 4/3 of its size, what base64 makes of it),
+// with keyset pagination.
+func (s *Store) ListState(ctx context.Context, plugin string, p Page) (entries []StateEntry, next string, err error) {
+	after := ""
+	if p.Cursor != "" {
+		if after, err = decodeStateCursor(p.Cursor); err != nil {
+			return nil, "", err
+		}
+	}
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT key, octet_length(key) + octet_length(value) * 4 / 3 FROM plugin_state
+			WHERE plugin = $1 AND key > $2 ORDER BY key LIMIT $3`, plugin, after, p.limit()+1)
+		if err != nil {
+			return err
+		}
+		var keys []string
+		var total int64
+		var key string
+		var size int64
+		more := false
+		_, err = pgx.ForEachRow(rows, []any{&key, &size}, func() error {
+			size += rowOverheadBytes
+			if more || len(keys) == p.limit() || (len(keys) > 0 && total+size > p.maxBytes()) {
+				more = true
+				return nil
+			}
+			keys = append(keys, key)
+			total += size
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT key, value, version, updated_at FROM plugin_state
+			WHERE plugin = $1 AND key = ANY($2::text[]) ORDER BY key`, plugin, keys)
+		if err != nil {
+			return err
+		}
+		var e StateEntry
+		_, err = pgx.ForEachRow(rows, []any{&e.Key, &e.Value, &e.Version, &e.UpdatedAt}, func() error {
+			e.UpdatedAt = e.UpdatedAt.UTC()
+			entries = append(entries, e)
+			e = StateEntry{}
+			return nil
+		})
+		if err == nil && more {
+			next = encodeStateCursor(keys[len(keys)-1])
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list state of %s: %w", plugin, err)
+	}
+	return entries, next, nil
+}
+
+// State cursors carry a prefix, so that a cursor of another listing is refused here.
+const stateCursorPrefix = "s"
+
+func encodeStateCursor(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(stateCursorPrefix + key))
+}
+
+func decodeStateCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || !strings.HasPrefix(string(b), stateCursorPrefix) || abi.CheckStateKey(string(b[1:])) != nil {
+		return "", ErrBadCursor
+	}
+	return string(b[1:]), nil
+}
+
+// commitState commits the state writes of the successful outcomes among outcomes, in
+// the transaction that records them, and returns the reasons of those that cannot
+// commit, by index: their attempts are to be recorded as failed.
+//
+// Only attempts whose claim host still holds commit anything: their calls are locked
+// here, so no reaper can take them over before the outcomes are recorded, and an
+// attempt whose claim was lost (the rule of Complete) writes nothing. The rows of the
+// plugins concerned in plugin_state_keys are then locked, in name order (so that two
+// hosts' transactions cannot deadlock), which makes the commits of one plugin's state
+// happen one at a time: each sees the state the previous one committed. A commit
+// fails when a key its call read has another version now (a conflict), or when its
+// writes would bring the plugin's keys over the limit.
+func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[int]string, error) {
+	byAttempt := map[int][]int64{}
+	for _, o := range outcomes {
+		if o.Kind == abi.OutcomeSucceeded && o.State != nil {
+			o.State.Failed = ""
+			byAttempt[o.Attempt] = append(byAttempt[o.Attempt], o.ID)
+		}
+	}
+	if len(byAttempt) == 0 {
+		return nil, nil
+	}
+	held := map[Attempt]string{} // the plugin of each attempt whose claim holds
+	for _, attempt := range slices.Sorted(maps.Keys(byAttempt)) {
+		rows, err := tx.Query(ctx, `SELECT c.id, c.plugin FROM future_call c WHERE `+ownClaims+` ORDER BY c.id FOR UPDATE`,
+			host, byAttempt[attempt], attempt)
+		if err != nil {
+			return nil, err
+		}
+		var id int64
+		var plugin string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &plugin}, func() error {
+			held[Attempt{ID: id, Attempt: attempt}] = plugin
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(held) == 0 {
+		return nil, nil
+	}
+	plugins := slices.Sorted(maps.Values(held))
+	plugins = slices.Compact(plugins)
+	keys := map[string]int64{}
+	rows, err := tx.Query(ctx, `INSERT INTO plugin_state_keys AS k (plugin)
+		SELECT p FROM unnest($1::text[]) AS p ORDER BY p
+		ON CONFLICT (plugin) DO UPDATE SET keys = k.keys
+		RETURNING plugin, keys`, plugins)
+	if err != nil {
+		return nil, err
+	}
+	var plugin string
+	var count int64
+	if _, err := pgx.ForEachRow(rows, []any{&plugin, &count}, func() error {
+		keys[plugin] = count
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("lock the state of plugins %v: %w", plugins, err)
+	}
+	failed := map[int]string{}
+	for i, o := range outcomes {
+		plugin, ok := held[attemptOf(o)]
+		if !ok || o.Kind != abi.OutcomeSucceeded || o.State == nil {
+			continue
+		}
+		reason, delta, err := commitWrites(ctx, tx, plugin, o.State, keys[plugin])
+		if err != nil {
+			return nil, fmt.Errorf("commit the state writes of call %d: %w", o.ID, err)
+		}
+		if reason != "" {
+			failed[i], o.State.Failed = reason, reason
+			continue
+		}
+		keys[plugin] += delta
+	}
+	counts := make([]int64, len(plugins))
+	for i, p := range plugins {
+		counts[i] = keys[p]
+	}
+	_, err = tx.Exec(ctx, `UPDATE plugin_state_keys k SET keys = u.keys
+		FROM unnest($1::text[], $2::bigint[]) AS u(plugin, keys) WHERE k.plugin = u.plugin`, plugins, counts)
+	return failed, err
+}
+
+// commitWrites applies one call's writes to plugin's state, which holds count keys,
+// unless a key it read has changed or the writes would exceed its key limit: then it
+// applies nothing and says why. delta is the change in the plugin's keys.
+func commitWrites(ctx context.Context, tx pgx.Tx, plugin string, c *StateCommit, count int64) (reason string, delta int64, err error) {
+	touched := slices.Collect(maps.Keys(c.Reads))
+	for _, w := range c.Writes {
+		touched = append(touched, w.Key)
+	}
+	current := map[string]int64{}
+	rows, err := tx.Query(ctx, "SELECT key, version FROM plugin_state WHERE plugin = $1 AND key = ANY($2::text[])", plugin, touched)
+	if err != nil {
+		return "", 0, err
+	}
+	var key string
+	var version int64
+	if _, err := pgx.ForEachRow(rows, []any{&key, &version}, func() error {
+		current[key] = version
+		return nil
+	}); err != nil {
+		return "", 0, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.Reads)) {
+		if current[k] != c.Reads[k] {
+			return fmt.Sprintf("state conflict on key %q: another call changed it after this one read it", k), 0, nil
+		}
+	}
+	var putKeys, deleteKeys []string
+	var values [][]byte
+	for _, w := range c.Writes {
+		_, exists := current[w.Key]
+		switch {
+		case w.Delete && exists:
+			delta--
+			deleteKeys = append(deleteKeys, w.Key)
+		case !w.Delete && !exists:
+			delta++
+		}
+		if !w.Delete {
+			putKeys, values = append(putKeys, w.Key), append(values, w.Value)
+		}
+	}
+	if c.KeyLimit > 0 && delta > 0 && count+delta > c.KeyLimit {
+		return fmt.Sprintf("state key limit: the writes of this call would bring plugin %s to %d keys, over its limit of %d (sandbox.state.keyLimit)",
+			plugin, count+delta, c.KeyLimit), 0, nil
+	}
+	if len(putKeys) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO plugin_state (plugin, key, value, version, updated_at)
+			SELECT $1, w.key, w.value, nextval('plugin_state_version'), now() FROM unnest($2::text[], $3::bytea[]) AS w(key, value)
+			ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at`,
+			plugin, putKeys, values); err != nil {
+			return "", 0, err
+		}
+	}
+	if len(deleteKeys) > 0 {
+		if _, err := tx.Exec(ctx, "DELETE FROM plugin_state WHERE plugin = $1 AND key = ANY($2::text[])", plugin, deleteKeys); err != nil {
+			return "", 0, err
+		}
+	}
+	return "", delta, nil
+}
+
+// StateKeys returns how many keys plugin's state holds, as counted for the key limit.
+func (s *Store) StateKeys(ctx context.Context, plugin string) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, "SELECT coalesce((SELECT keys FROM plugin_state_keys WHERE plugin = $1), 0)", plugin).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count the state keys of %s: %w", plugin, err)
+	}
+	return n, nil
+}
