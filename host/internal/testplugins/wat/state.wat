@@ -16,6 +16,7 @@
 ;;             65536 writes).
 ;;   loop()    reads "counter" until refused with -2 (sandbox.state.maxReads), then
 ;;             succeeds ("step 1" on another refusal, "never limited" after 100000).
+;;   put()     writes "1" under "big": one blind write (BenchmarkStatePut).
 ;;   many()    writes "x" under the 20 keys "key-00" to "key-19" and succeeds: the
 ;;             plugin's key limit fails it when it commits if the keys do not fit.
 ;;
@@ -44,7 +45,8 @@
     "{\"name\": \"incr\", \"params\": []}, {\"name\": \"doomed\", \"params\": []}, "
     "{\"name\": \"own\", \"params\": []}, {\"name\": \"big\", \"params\": []}, "
     "{\"name\": \"wrong\", \"params\": []}, {\"name\": \"flood\", \"params\": []}, "
-    "{\"name\": \"loop\", \"params\": []}, {\"name\": \"many\", \"params\": []}]}\00")
+    "{\"name\": \"loop\", \"params\": []}, {\"name\": \"many\", \"params\": []}, "
+    "{\"name\": \"put\", \"params\": []}]}\00")
   ;; include lib.wat
   (func (export "fc_manifest") (result i64) (call $packz (i32.const 1024)))
 
@@ -164,4 +166,9 @@
     (if (i32.eq (local.get $m) (i32.const 0x77)) (then (return (call $wrong))))  ;; w
     (if (i32.eq (local.get $m) (i32.const 0x66)) (then (return (call $flood))))  ;; f
     (if (i32.eq (local.get $m) (i32.const 0x6c)) (then (return (call $loop))))   ;; l
+    (if (i32.eq (local.get $m) (i32.const 0x70))                                   ;; p
+      (then
+        (if (i64.ne (call $put (i32.const 304) (i32.const 3) (i32.const 297) (i32.const 1)) (i64.const 0))
+          (then (return (call $step (i32.const 1)))))
+        (return (i64.const 0))))
     (call $many)))
