@@ -64,6 +64,20 @@ func (s *Store) StateGet(ctx context.Context, plugin, key string) (value []byte,
 	return value, version, nil
 }
 
+// StateEntry returns the committed value of plugin's key with its version and the
+// time of its last write; version 0 when the key has no value.
+func (s *Store) StateEntry(ctx context.Context, plugin, key string) (value []byte, version int64, updatedAt time.Time, err error) {
+	err = s.pool.QueryRow(ctx, "SELECT value, version, updated_at FROM plugin_state WHERE plugin = $1 AND key = $2", plugin, key).
+		Scan(&value, &version, &updatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, 0, time.Time{}, fmt.Errorf("read state %s/%q: %w", plugin, key, err)
+	}
+	return value, version, updatedAt.UTC(), nil
+}
+
 // ListState returns plugin's state in key order (bytewise), one page at a time, bounded
 // by p's rows and bytes (a value counts for 4/3 of its size, what base64 makes of it),
 // with keyset pagination.
