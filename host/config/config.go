@@ -376,7 +376,7 @@ func (c Config) Validate() error {
 		if l.Timeout < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
-		if l.State.ValueLimit < 0 || l.State.WriteLimit < 0 || l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
+		if l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
 			bad(prefix+"state.*", "limits must not be negative")
 		}
 	}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -231,7 +232,7 @@ func TestListState(t *testing.T) {
 	if err != nil || len(entries) != 1 || next == "" || len(entries[0].Value) != 5000 {
 		t.Errorf("a small page: %d entries, next %q, %v; want the first alone, with a cursor", len(entries), next, err)
 	}
-	if _, _, err := s.ListState(ctx, "p", store.Page{Cursor: "bm90LWEtY3Vyc29y"}); err != store.ErrBadCursor {
+	if _, _, err := s.ListState(ctx, "p", store.Page{Cursor: "bm90LWEtY3Vyc29y"}); !errors.Is(err, store.ErrBadCursor) {
 		t.Errorf("a foreign cursor: %v, want ErrBadCursor", err)
 	}
 }
