@@ -195,7 +195,14 @@ func (e *Executor) isolate(batch []store.Outcome, err error) (retry []store.Outc
 	}
 	failed := o
 	failed.Kind, failed.Effects, failed.State, failed.RetryAt = abi.OutcomeFailed, nil, nil, nil
-	failed.Error = "its follow-up calls or state writes could not be stored: " + err.Error()
+	what := "its follow-up calls"
+	switch {
+	case o.State != nil && len(o.Effects) > 0:
+		what = "its follow-up calls and state writes"
+	case o.State != nil:
+		what = "its state writes"
+	}
+	failed.Error = what + " could not be stored: " + err.Error()
 	if o.State != nil && o.Kind == abi.OutcomeSucceeded { // run left it uncounted
 		e.opts.Metrics.Outcomes.WithLabelValues(o.Plugin, o.Method, string(abi.OutcomeFailed)).Inc()
 	}

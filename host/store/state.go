@@ -154,12 +154,12 @@ func decodeStateCursor(c string) (string, error) {
 // the transaction that records them, and returns the reasons of those that cannot
 // commit, by index: their attempts are to be recorded as failed.
 //
-// Only attempts whose claim host still holds commit anything: their calls are locked
-// here, so no reaper can take them over before the outcomes are recorded, and an
-// attempt whose claim was lost (the rule of Complete) writes nothing. The rows of the
-// plugins concerned in plugin_state_keys are then locked, in name order (so that two
-// hosts' transactions cannot deadlock), which makes the commits of one plugin's state
-// happen one at a time: each sees the state the previous one committed. A commit
+// The rows of the plugins concerned in plugin_state_keys are locked first, in name
+// order (so that two hosts' transactions cannot deadlock), which makes the commits of
+// one plugin's state happen one at a time: each sees the state the previous one
+// committed. Only attempts whose claim host still holds commit anything: their calls
+// are locked next, so no reaper can take them over before the outcomes are recorded,
+// and an attempt whose claim was lost (the rule of Complete) writes nothing. A commit
 // fails when a key its call read has another version now (a conflict), or when its
 // writes would bring the plugin's keys over the limit.
 func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[int]string, error) {
@@ -173,27 +173,34 @@ func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcome
 	if len(byAttempt) == 0 {
 		return nil, nil
 	}
-	held := map[Attempt]string{} // the plugin of each attempt whose claim holds
-	for _, attempt := range slices.Sorted(maps.Keys(byAttempt)) {
-		rows, err := tx.Query(ctx, `SELECT c.id, c.plugin FROM future_call c WHERE `+ownClaims+` ORDER BY c.id FOR UPDATE`,
-			host, byAttempt[attempt], attempt)
-		if err != nil {
-			return nil, err
+	// The plugins' rows are locked before the calls', as every transaction that commits
+	// state does: one that cancels another host's running call (applyEffects) while
+	// holding a plugin's row must not wait for a call that host has locked while
+	// waiting for that plugin's row.
+	claims := func(lock string) (map[Attempt]string, error) {
+		held := map[Attempt]string{}
+		for _, attempt := range slices.Sorted(maps.Keys(byAttempt)) {
+			rows, err := tx.Query(ctx, `SELECT c.id, c.plugin FROM future_call c WHERE `+ownClaims+` ORDER BY c.id`+lock,
+				host, byAttempt[attempt], attempt)
+			if err != nil {
+				return nil, err
+			}
+			var id int64
+			var plugin string
+			if _, err := pgx.ForEachRow(rows, []any{&id, &plugin}, func() error {
+				held[Attempt{ID: id, Attempt: attempt}] = plugin
+				return nil
+			}); err != nil {
+				return nil, err
+			}
 		}
-		var id int64
-		var plugin string
-		if _, err := pgx.ForEachRow(rows, []any{&id, &plugin}, func() error {
-			held[Attempt{ID: id, Attempt: attempt}] = plugin
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+		return held, nil
 	}
-	if len(held) == 0 {
-		return nil, nil
+	held, err := claims("")
+	if err != nil || len(held) == 0 {
+		return nil, err
 	}
-	plugins := slices.Sorted(maps.Values(held))
-	plugins = slices.Compact(plugins)
+	plugins := slices.Compact(slices.Sorted(maps.Values(held)))
 	keys := map[string]int64{}
 	rows, err := tx.Query(ctx, `INSERT INTO plugin_state_keys AS k (plugin)
 		SELECT p FROM unnest($1::text[]) AS p ORDER BY p
@@ -209,6 +216,10 @@ func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcome
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("lock the state of plugins %v: %w", plugins, err)
+	}
+	// Now the claims, locked: no reaper takes them over before they are recorded.
+	if held, err = claims(" FOR UPDATE"); err != nil {
+		return nil, err
 	}
 	failed := map[int]string{}
 	for i, o := range outcomes {
