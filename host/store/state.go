@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -221,21 +222,38 @@ func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcome
 	if held, err = claims(" FOR UPDATE"); err != nil {
 		return nil, err
 	}
-	failed := map[int]string{}
+	var commits []int // the outcomes whose claim holds, in batch order
+	var touchedPlugins, touchedKeys []string
 	for i, o := range outcomes {
 		plugin, ok := held[attemptOf(o)]
 		if !ok || o.Kind != abi.OutcomeSucceeded || o.State == nil {
 			continue
 		}
-		reason, delta, err := commitWrites(ctx, tx, plugin, o.State, keys[plugin])
-		if err != nil {
-			return nil, fmt.Errorf("commit the state writes of call %d: %w", o.ID, err)
+		commits = append(commits, i)
+		for k := range o.State.Reads {
+			touchedPlugins, touchedKeys = append(touchedPlugins, plugin), append(touchedKeys, k)
 		}
-		if reason != "" {
+		for _, w := range o.State.Writes {
+			touchedPlugins, touchedKeys = append(touchedPlugins, plugin), append(touchedKeys, w.Key)
+		}
+	}
+	versions, err := stateVersions(ctx, tx, touchedPlugins, touchedKeys)
+	if err != nil {
+		return nil, err
+	}
+	failed := map[int]string{}
+	pending := newPendingWrites()
+	for _, i := range commits {
+		o := outcomes[i]
+		plugin := held[attemptOf(o)]
+		if reason := checkCommit(plugin, o.State, versions, keys[plugin]); reason != "" {
 			failed[i], o.State.Failed = reason, reason
 			continue
 		}
-		keys[plugin] += delta
+		keys[plugin] += pending.add(plugin, o.State.Writes, versions)
+	}
+	if err := pending.apply(ctx, tx); err != nil {
+		return nil, fmt.Errorf("write state: %w", err)
 	}
 	counts := make([]int64, len(plugins))
 	for i, p := range plugins {
@@ -246,65 +264,120 @@ func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcome
 	return failed, err
 }
 
-// commitWrites applies one call's writes to plugin's state, which holds count keys,
-// unless a key it read has changed or the writes would exceed its key limit: then it
-// applies nothing and says why. delta is the change in the plugin's keys.
-func commitWrites(ctx context.Context, tx pgx.Tx, plugin string, c *StateCommit, count int64) (reason string, delta int64, err error) {
-	touched := slices.Collect(maps.Keys(c.Reads))
-	for _, w := range c.Writes {
-		touched = append(touched, w.Key)
+// stateKey names one key of one plugin's state.
+type stateKey struct{ plugin, key string }
+
+// changedInBatch is the version of a key written by an earlier outcome of the batch
+// being committed: a version no call can have read.
+const changedInBatch = -1
+
+// stateVersions reads the current version of the given keys (pairs of plugins and
+// keys); a key without a value is absent from the answer.
+func stateVersions(ctx context.Context, tx pgx.Tx, plugins, keys []string) (map[stateKey]int64, error) {
+	versions := map[stateKey]int64{}
+	if len(keys) == 0 {
+		return versions, nil
 	}
-	current := map[string]int64{}
-	rows, err := tx.Query(ctx, "SELECT key, version FROM plugin_state WHERE plugin = $1 AND key = ANY($2::text[])", plugin, touched)
+	rows, err := tx.Query(ctx, `SELECT s.plugin, s.key, s.version FROM plugin_state s
+		JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS t(plugin, key)) t ON s.plugin = t.plugin AND s.key = t.key`,
+		plugins, keys)
 	if err != nil {
-		return "", 0, err
+		return nil, err
 	}
-	var key string
+	var k stateKey
 	var version int64
-	if _, err := pgx.ForEachRow(rows, []any{&key, &version}, func() error {
-		current[key] = version
+	if _, err := pgx.ForEachRow(rows, []any{&k.plugin, &k.key, &version}, func() error {
+		versions[k] = version
 		return nil
 	}); err != nil {
-		return "", 0, err
+		return nil, fmt.Errorf("read state versions: %w", err)
 	}
+	return versions, nil
+}
+
+// checkCommit says why a call's writes cannot commit onto plugin's state, which holds
+// count keys and whose keys have versions (0 or absent: no value), or "" when they
+// can: a key it read has another version now (a conflict), or its writes would exceed
+// its key limit.
+func checkCommit(plugin string, c *StateCommit, versions map[stateKey]int64, count int64) string {
 	for _, k := range slices.Sorted(maps.Keys(c.Reads)) {
-		if current[k] != c.Reads[k] {
-			return fmt.Sprintf("state conflict on key %q: another call changed it after this one read it", k), 0, nil
+		if versions[stateKey{plugin, k}] != c.Reads[k] {
+			return fmt.Sprintf("state conflict on key %q: another call changed it after this one read it", k)
 		}
 	}
-	var putKeys, deleteKeys []string
-	var values [][]byte
-	for _, w := range c.Writes {
-		_, exists := current[w.Key]
+	if delta := keyDelta(plugin, c.Writes, versions); c.KeyLimit > 0 && delta > 0 && count+delta > c.KeyLimit {
+		return fmt.Sprintf("state key limit: the writes of this call would bring plugin %s to %d keys, over its limit of %d (sandbox.state.keyLimit)",
+			plugin, count+delta, c.KeyLimit)
+	}
+	return ""
+}
+
+// keyDelta is how many keys writes add to plugin's state (negative: remove).
+func keyDelta(plugin string, writes []StateWrite, versions map[stateKey]int64) int64 {
+	var delta int64
+	for _, w := range writes {
+		exists := versions[stateKey{plugin, w.Key}] != 0
 		switch {
 		case w.Delete && exists:
 			delta--
-			deleteKeys = append(deleteKeys, w.Key)
 		case !w.Delete && !exists:
 			delta++
 		}
-		if !w.Delete {
-			putKeys, values = append(putKeys, w.Key), append(values, w.Value)
+	}
+	return delta
+}
+
+// pendingWrites are the last writes of each key by the outcomes of a batch that
+// commit, written in two statements once all are known.
+type pendingWrites struct{ last map[stateKey]StateWrite }
+
+func newPendingWrites() *pendingWrites { return &pendingWrites{last: map[stateKey]StateWrite{}} }
+
+// add takes one call's writes to plugin's state, marks their keys in versions as the
+// later outcomes of the batch will find them, and returns the change in its keys.
+func (p *pendingWrites) add(plugin string, writes []StateWrite, versions map[stateKey]int64) int64 {
+	delta := keyDelta(plugin, writes, versions)
+	for _, w := range writes {
+		k := stateKey{plugin, w.Key}
+		p.last[k] = w
+		if w.Delete {
+			delete(versions, k)
+		} else {
+			versions[k] = changedInBatch
 		}
 	}
-	if c.KeyLimit > 0 && delta > 0 && count+delta > c.KeyLimit {
-		return fmt.Sprintf("state key limit: the writes of this call would bring plugin %s to %d keys, over its limit of %d (sandbox.state.keyLimit)",
-			plugin, count+delta, c.KeyLimit), 0, nil
+	return delta
+}
+
+// apply writes the pending writes: each put gets a new version.
+func (p *pendingWrites) apply(ctx context.Context, tx pgx.Tx) error {
+	var putPlugins, putKeys, deletePlugins, deleteKeys []string
+	var values [][]byte
+	for _, k := range slices.SortedFunc(maps.Keys(p.last), func(a, b stateKey) int {
+		return cmp.Or(strings.Compare(a.plugin, b.plugin), strings.Compare(a.key, b.key))
+	}) {
+		if w := p.last[k]; w.Delete {
+			deletePlugins, deleteKeys = append(deletePlugins, k.plugin), append(deleteKeys, k.key)
+		} else {
+			putPlugins, putKeys, values = append(putPlugins, k.plugin), append(putKeys, k.key), append(values, w.Value)
+		}
 	}
 	if len(putKeys) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO plugin_state (plugin, key, value, version, updated_at)
-			SELECT $1, w.key, w.value, nextval('plugin_state_version'), now() FROM unnest($2::text[], $3::bytea[]) AS w(key, value)
+			SELECT w.plugin, w.key, w.value, nextval('plugin_state_version'), now()
+			FROM unnest($1::text[], $2::text[], $3::bytea[]) AS w(plugin, key, value)
 			ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, version = excluded.version, updated_at = excluded.updated_at`,
-			plugin, putKeys, values); err != nil {
-			return "", 0, err
+			putPlugins, putKeys, values); err != nil {
+			return err
 		}
 	}
 	if len(deleteKeys) > 0 {
-		if _, err := tx.Exec(ctx, "DELETE FROM plugin_state WHERE plugin = $1 AND key = ANY($2::text[])", plugin, deleteKeys); err != nil {
-			return "", 0, err
+		if _, err := tx.Exec(ctx, `DELETE FROM plugin_state s USING unnest($1::text[], $2::text[]) AS d(plugin, key)
+			WHERE s.plugin = d.plugin AND s.key = d.key`, deletePlugins, deleteKeys); err != nil {
+			return err
 		}
 	}
-	return "", delta, nil
+	return nil
 }
 
 // StateKeys returns how many keys plugin's state holds, as counted for the key limit.

@@ -16,7 +16,8 @@
 ;;             65536 writes).
 ;;   loop()    reads "counter" until refused with -2 (sandbox.state.maxReads), then
 ;;             succeeds ("step 1" on another refusal, "never limited" after 100000).
-;;   put()     writes "1" under "big": one blind write (BenchmarkStatePut).
+;;   put()     writes "1" under a key of its own, "put-" and four letters counting the
+;;             instance's calls: one blind write of a new key (BenchmarkStatePut).
 ;;   many()    writes "x" under the 20 keys "key-00" to "key-19" and succeeds: the
 ;;             plugin's key limit fails it when it commits if the keys do not fit.
 ;;
@@ -40,6 +41,8 @@
   (data (i32.const 480) "key-\ff\fe")         ;; 6 bytes, invalid UTF-8
   (data (i32.const 512) "flood-AAAA")         ;; 10 bytes, the last 4 vary
   (data (i32.const 544) "key-00")             ;; 6 bytes, the last 2 vary
+  (data (i32.const 560) "put-AAAA")           ;; 8 bytes, the last 4 vary
+  (global $puts (mut i32) (i32.const 0))
   (data (i32.const 1024)
     "{\"abi\": 1, \"name\": \"state\", \"version\": \"1\", \"calls\": ["
     "{\"name\": \"incr\", \"params\": []}, {\"name\": \"doomed\", \"params\": []}, "
@@ -149,6 +152,18 @@
       (br_if $more (i32.lt_u (local.get $i) (i32.const 20))))
     (i64.const 0))
 
+  (func $putNext (result i64)
+    (local $i i32)
+    (local.set $i (global.get $puts))
+    (global.set $puts (i32.add (local.get $i) (i32.const 1)))
+    (i32.store8 (i32.const 564) (i32.add (i32.const 0x41) (i32.and (local.get $i) (i32.const 15))))
+    (i32.store8 (i32.const 565) (i32.add (i32.const 0x41) (i32.and (i32.shr_u (local.get $i) (i32.const 4)) (i32.const 15))))
+    (i32.store8 (i32.const 566) (i32.add (i32.const 0x41) (i32.and (i32.shr_u (local.get $i) (i32.const 8)) (i32.const 15))))
+    (i32.store8 (i32.const 567) (i32.add (i32.const 0x41) (i32.and (i32.shr_u (local.get $i) (i32.const 12)) (i32.const 15))))
+    (if (i64.ne (call $put (i32.const 560) (i32.const 8) (i32.const 297) (i32.const 1)) (i64.const 0))
+      (then (return (call $step (i32.const 1)))))
+    (i64.const 0))
+
   (func (export "fc_invoke") (param $ptr i32) (param $len i32) (result i64)
     (local $m i32)
     (local.set $m (i32.load8_u (i32.add (local.get $ptr) (i32.const 11))))
@@ -166,9 +181,5 @@
     (if (i32.eq (local.get $m) (i32.const 0x77)) (then (return (call $wrong))))  ;; w
     (if (i32.eq (local.get $m) (i32.const 0x66)) (then (return (call $flood))))  ;; f
     (if (i32.eq (local.get $m) (i32.const 0x6c)) (then (return (call $loop))))   ;; l
-    (if (i32.eq (local.get $m) (i32.const 0x70))                                   ;; p
-      (then
-        (if (i64.ne (call $put (i32.const 304) (i32.const 3) (i32.const 297) (i32.const 1)) (i64.const 0))
-          (then (return (call $step (i32.const 1)))))
-        (return (i64.const 0))))
+    (if (i32.eq (local.get $m) (i32.const 0x70)) (then (return (call $putNext))))  ;; p
     (call $many)))
