@@ -51,13 +51,14 @@ type call struct {
 	requests  int   // fc.schedule and fc.cancel requests so far, refused ones included
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
-	result    []byte // the last document fc.http, fc.config or fc.state_get produced, for fc.result
+	result    []byte          // the last document fc.http, fc.config or fc.state_get produced, for fc.result
+	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
+	stderr    head            // the start of stderr, for error messages
+
 	// stateReads counts the fc.state_get requests so far, refused ones included, and
 	// stateWritten the bytes of the accepted fc.state_put and fc.state_delete ones.
 	stateReads   int
 	stateWritten int64
-	partial      [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
-	stderr       head            // the start of stderr, for error messages
 }
 
 type callKey struct{}
@@ -308,11 +309,13 @@ type hostFunc struct {
 
 // hostFuncs is the fc module of abi/README.md, by name.
 var hostFuncs = map[string]hostFunc{
-	abi.HostLog:         {hostLog, []api.ValueType{i32, i32, i32}, nil},
-	abi.HostSchedule:    {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostCancel:      {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostLastError:   {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
-	abi.HostResult:      {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostLog:       {hostLog, []api.ValueType{i32, i32, i32}, nil},
+	abi.HostSchedule:  {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+
+	// state.go
 	abi.HostStateGet:    {hostStateGet, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostStatePut:    {hostStatePut, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}},
 	abi.HostStateDelete: {hostStateDelete, []api.ValueType{i32, i32}, []api.ValueType{i64}},

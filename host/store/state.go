@@ -162,7 +162,9 @@ func decodeStateCursor(c string) (string, error) {
 // are locked next, so no reaper can take them over before the outcomes are recorded,
 // and an attempt whose claim was lost (the rule of Complete) writes nothing. A commit
 // fails when a key its call read has another version now (a conflict), or when its
-// writes would bring the plugin's keys over the limit.
+// writes would bring the plugin's keys over the limit. The outcomes are checked in
+// batch order, each against the state the earlier ones leave, and the writes of those
+// that commit go to the database together: the last write of each key wins.
 func (s *Store) commitState(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome) (map[int]string, error) {
 	byAttempt := map[int][]int64{}
 	for _, o := range outcomes {
