@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -235,4 +236,41 @@ func TestListState(t *testing.T) {
 	if _, _, err := s.ListState(ctx, "p", store.Page{Cursor: "bm90LWEtY3Vyc29y"}); !errors.Is(err, store.ErrBadCursor) {
 		t.Errorf("a foreign cursor: %v, want ErrBadCursor", err)
 	}
+}
+
+// FuzzStateKey: any key the host functions accept (abi.CheckStateKey) commits with any
+// value, reads back byte for byte, and pages from a cursor made of it; anything else
+// is what the host functions refuse. A made-up cursor is refused, never a crash.
+func FuzzStateKey(f *testing.F) {
+	s := testdb.Store(f, store.Options{})
+	f.Add("user-42", []byte(`{"sent": true}`), "")
+	f.Add("ключ/🔑 with spaces", []byte{0, 0xff}, "c2E")
+	f.Add(strings.Repeat("k", 256), []byte{}, "not base64!")
+	f.Add("a\x00b", []byte("x"), "cw")
+	f.Fuzz(func(t *testing.T, key string, value []byte, cursor string) {
+		if _, _, err := s.ListState(ctx, "fuzz", store.Page{Cursor: cursor}); err != nil && !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("cursor %q: %v, want a page or ErrBadCursor", cursor, err)
+		}
+		if abi.CheckStateKey(key) != nil {
+			return
+		}
+		c := claimOne(t, s, "fuzz", store.Retry{})
+		state := &store.StateCommit{Writes: []store.StateWrite{{Key: key, Value: value}}}
+		complete(t, s, success(c, state))
+		if state.Failed != "" {
+			t.Fatalf("key %q: %s", key, state.Failed)
+		}
+		if got, version := stateOf(t, s, "fuzz", key); got != string(value) || version == 0 {
+			t.Fatalf("key %q reads back %q (v%d), want %q", key, got, version, value)
+		}
+		entries, _, err := s.ListState(ctx, "fuzz", store.Page{Cursor: base64.RawURLEncoding.EncodeToString([]byte("s" + key))})
+		if err != nil {
+			t.Fatalf("a cursor at key %q: %v", key, err)
+		}
+		for _, e := range entries {
+			if e.Key <= key {
+				t.Fatalf("the page after %q holds %q", key, e.Key)
+			}
+		}
+	})
 }
