@@ -150,7 +150,8 @@ func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.L
 func pluginLimits(l config.Limits) plugin.Limits {
 	return plugin.Limits{MemoryLimit: int64(l.MemoryLimit), TableLimit: l.TableLimit, StackLimit: int64(l.StackLimit),
 		Timeout: l.Timeout.D(), OutputLimit: int64(l.OutputLimit), MaxFollowUps: l.MaxFollowUps, BufferLimit: int64(l.BufferLimit),
-		Fresh: l.Fresh, PoolSize: l.PoolSize, RecycleAbove: int64(l.RecycleAbove),
+		StateValueLimit: int64(l.State.ValueLimit), StateWriteLimit: int64(l.State.WriteLimit), StateKeyLimit: l.State.KeyLimit,
+		MaxStateReads: l.State.MaxReads, Fresh: l.Fresh, PoolSize: l.PoolSize, RecycleAbove: int64(l.RecycleAbove),
 		HTTPMaxRequests: l.HTTP.MaxRequests, HTTPRequestLimit: int64(l.HTTP.RequestLimit), HTTPResponseLimit: int64(l.HTTP.ResponseLimit)}
 }
 

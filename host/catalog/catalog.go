@@ -92,6 +92,14 @@ func (c *Catalog) Invoke(ctx context.Context, pluginName string, env abi.Envelop
 	return p.Invoke(ctx, env, host, log)
 }
 
+// Limits returns the named plugin's effective limits, zero when it is not loaded.
+func (c *Catalog) Limits(pluginName string) plugin.Limits {
+	if p, ok := c.reg.Plugin(pluginName); ok {
+		return p.Limits
+	}
+	return plugin.Limits{}
+}
+
 // Classify names the history outcome of a failed Invoke.
 func (c *Catalog) Classify(err error) abi.Outcome {
 	var ce *plugin.CallError

@@ -175,6 +175,8 @@ type Limits struct {
 	// one call has had accepted, which the host keeps until its outcome is recorded.
 	// Defaults to 4MiB.
 	BufferLimit ByteSize `koanf:"bufferLimit"`
+	// State bounds what a plugin keeps in its state (fc.state_*).
+	State StateLimits `koanf:"state"`
 	// Fresh gives every call a new plugin instance (strict isolation, slower) instead
 	// of a warm one from the pool. Defaults to false.
 	Fresh bool `koanf:"fresh"`
@@ -215,6 +217,22 @@ type HTTP struct {
 	// ResponseLimit caps the body of one fc.http response; beyond it the connection
 	// is closed and the request refused. Defaults to 1MiB.
 	ResponseLimit ByteSize `koanf:"responseLimit"`
+}
+
+// StateLimits bound a plugin's state and what one call does with it.
+type StateLimits struct {
+	// ValueLimit caps one value fc.state_put writes. Defaults to 64KiB.
+	ValueLimit ByteSize `koanf:"valueLimit"`
+	// WriteLimit caps the bytes (keys and values) of the fc.state_put and
+	// fc.state_delete requests of one call, which the host keeps until its outcome is
+	// recorded. Defaults to 1MiB.
+	WriteLimit ByteSize `koanf:"writeLimit"`
+	// KeyLimit caps the keys a plugin's state holds: a call whose writes would exceed it
+	// fails when it commits. Defaults to 10000.
+	KeyLimit int64 `koanf:"keyLimit"`
+	// MaxReads caps the fc.state_get requests of one call, refused ones included (each
+	// reads the database). Defaults to 1000.
+	MaxReads int `koanf:"maxReads"`
 }
 
 // Retry is a retry policy for calls that give none.
@@ -274,6 +292,8 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 		OutputLimit:  ByteSize(l.OutputLimit),
 		MaxFollowUps: l.MaxFollowUps,
 		BufferLimit:  ByteSize(l.BufferLimit),
+		State: StateLimits{ValueLimit: ByteSize(l.StateValueLimit), WriteLimit: ByteSize(l.StateWriteLimit),
+			KeyLimit: l.StateKeyLimit, MaxReads: l.MaxStateReads},
 		Fresh:        l.Fresh,
 		PoolSize:     l.PoolSize,
 		RecycleAbove: ByteSize(l.RecycleAbove),
@@ -387,6 +407,9 @@ func (c Config) Validate() error {
 		}
 		if l.HTTP.MaxRequests < 0 {
 			bad(prefix+"http.maxRequests", "must not be negative")
+		}
+		if l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
+			bad(prefix+"state.*", "limits must not be negative")
 		}
 	}
 	checkLimits("sandbox.", c.Sandbox.Limits)

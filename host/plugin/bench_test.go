@@ -161,8 +161,11 @@ func BenchmarkRecycle(b *testing.B) {
 // acceptAll is a HostCalls that accepts every request and keeps none.
 type acceptAll struct{}
 
-func (acceptAll) Schedule(context.Context, []byte) error        { return nil }
-func (acceptAll) Cancel(context.Context, string) (int64, error) { return 0, nil }
+func (acceptAll) Schedule(context.Context, []byte) error                 { return nil }
+func (acceptAll) Cancel(context.Context, string) (int64, error)          { return 0, nil }
+func (acceptAll) StateGet(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
+func (acceptAll) StatePut(context.Context, string, []byte) error         { return nil }
+func (acceptAll) StateDelete(context.Context, string) error              { return nil }
 
 // BenchmarkLinearMemory measures linearMemory (reserved address space, grown in place,
 // unmapped on close) against wazero's default (a Go slice grown by append) where it

@@ -70,6 +70,18 @@ type Limits struct {
 	// HTTPResponseLimit caps the body of one fc.http response, in bytes: beyond it the
 	// connection is closed and fc.http returns -2.
 	HTTPResponseLimit int64
+	// StateValueLimit caps the bytes of one value fc.state_put may write.
+	StateValueLimit int64
+	// StateWriteLimit caps the bytes (keys and values) of the fc.state_put and
+	// fc.state_delete requests of one call: the host keeps them until the call's
+	// outcome is recorded.
+	StateWriteLimit int64
+	// StateKeyLimit caps the keys a plugin's state holds; a call whose writes would
+	// exceed it fails when it commits.
+	StateKeyLimit int64
+	// MaxStateReads is how many fc.state_get requests one call may make, refused ones
+	// included: each one not served from the call's own writes reads the database.
+	MaxStateReads int
 	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
 	// warm one from the pool: strict isolation at the cost of instantiating per call.
 	// (An override cannot turn off Fresh set in Defaults.)
@@ -88,23 +100,34 @@ type Limits struct {
 // DefaultLimits are the limits of abi/README.md: 64 MiB of memory, tables of 65536
 // elements, a stack budget of 8 MiB, 30 s per call, 64 KiB of output, 1000 follow-ups
 // and DefaultBufferLimit of them per call, 16 HTTP requests per call with bodies of
-// 1 MiB each way, warm instances (8 idle at most).
+// 1 MiB each way, state values of 64 KiB, 1 MiB of state writes and 1000 state reads per
+// call, 10,000 keys per plugin, warm instances (8 idle at most).
 func DefaultLimits() Limits {
 	return Limits{
-		MemoryLimit:  64 << 20,
-		TableLimit:   DefaultTableLimit,
-		StackLimit:   DefaultStackLimit,
-		Timeout:      30 * time.Second,
-		OutputLimit:  64 << 10,
-		MaxFollowUps: 1000,
-		BufferLimit:  DefaultBufferLimit,
-		PoolSize:     8,
+		MemoryLimit:     64 << 20,
+		TableLimit:      DefaultTableLimit,
+		StackLimit:      DefaultStackLimit,
+		Timeout:         30 * time.Second,
+		OutputLimit:     64 << 10,
+		MaxFollowUps:    1000,
+		BufferLimit:     DefaultBufferLimit,
+		StateValueLimit: 64 << 10,
+		StateWriteLimit: 1 << 20,
+		StateKeyLimit:   10000,
+		MaxStateReads:   DefaultMaxStateReads,
+		PoolSize:        8,
 
 		HTTPMaxRequests:   16,
 		HTTPRequestLimit:  1 << 20,
 		HTTPResponseLimit: 1 << 20,
 	}
 }
+
+// DefaultMaxStateReads is the default Limits.MaxStateReads: as many as follow-ups. A
+// read is one primary-key lookup (a fraction of a millisecond), so a call that reads
+// its whole budget costs the database well under a second, while a guest looping on
+// fc.state_get is stopped long before its time limit.
+const DefaultMaxStateReads = 1000
 
 // DefaultTableLimit is the default Limits.TableLimit, 512 KiB of host memory per table:
 // 9 times the largest table of the shipped plugins (the Go probe's, 7228 elements; the
@@ -167,6 +190,18 @@ func (l Limits) or(d Limits) Limits {
 	if l.HTTPResponseLimit == 0 {
 		l.HTTPResponseLimit = d.HTTPResponseLimit
 	}
+	if l.StateValueLimit == 0 {
+		l.StateValueLimit = d.StateValueLimit
+	}
+	if l.StateWriteLimit == 0 {
+		l.StateWriteLimit = d.StateWriteLimit
+	}
+	if l.StateKeyLimit == 0 {
+		l.StateKeyLimit = d.StateKeyLimit
+	}
+	if l.MaxStateReads == 0 {
+		l.MaxStateReads = d.MaxStateReads
+	}
 	l.Fresh = l.Fresh || d.Fresh
 	if l.PoolSize == 0 {
 		l.PoolSize = d.PoolSize
@@ -205,6 +240,10 @@ func (l Limits) check() (Limits, error) {
 		errs = append(errs, fmt.Errorf("HTTP limits %d requests, %d and %d bytes: want non-negative numbers",
 			l.HTTPMaxRequests, l.HTTPRequestLimit, l.HTTPResponseLimit))
 	}
+	if l.StateValueLimit < 0 || l.StateWriteLimit < 0 || l.StateKeyLimit < 0 || l.MaxStateReads < 0 {
+		errs = append(errs, fmt.Errorf("state limits (value %d, write %d, keys %d, reads %d): want non-negative numbers",
+			l.StateValueLimit, l.StateWriteLimit, l.StateKeyLimit, l.MaxStateReads))
+	}
 	if l.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool size %d: want a non-negative count", l.PoolSize))
 	}
@@ -228,7 +267,8 @@ func (c Config) limitsFor(name string) (Limits, error) {
 }
 
 // callOverhead is what one running call holds besides the terms of Limits: the envelope
-// and the guest's error message read out of memory, unfinished output lines, and
+// and the guest's error message read out of memory, unfinished output lines, the last
+// document for fc.result, and
 // wazero's own state of the instance (about 1.1 MiB of Go heap for a Go plugin).
 const callOverhead = 3 << 20
 
@@ -238,6 +278,6 @@ const callOverhead = 3 << 20
 // host under attack hold it to the documented figure. l must be complete (DefaultLimits
 // or a plugin's effective Limits).
 func (l Limits) CallBudget(tables int) int64 {
-	return l.MemoryLimit + int64(tables)*l.TableLimit*8 + 2*l.StackLimit + l.BufferLimit +
+	return l.MemoryLimit + int64(tables)*l.TableLimit*8 + 2*l.StackLimit + l.BufferLimit + l.StateWriteLimit +
 		2*l.HTTPRequestLimit + 14*l.HTTPResponseLimit + callOverhead
 }

@@ -111,10 +111,14 @@
 //	+ 14 × httpResponseLimit        the response body being read and its JSON document for
 //	                                fc.result: about 2 × for text, up to 6 × escaped plus
 //	                                the encoder's growth for a body of control characters
+//	+ state.writeLimit              its fc.state_put and fc.state_delete requests, kept
+//	                                for its outcome as well
 //	+ about 3 MiB, in all,          the envelope (arguments up to 1 MiB) and the guest's
 //	                                error message (up to 64 KiB), read out of memory;
 //	                                unfinished output lines (4 KiB each for stdout and
-//	                                stderr) and 512 bytes of stderr; output beyond that
+//	                                stderr) and 512 bytes of stderr; the last document
+//	                                for fc.result (a state value, up to 64 KiB by
+//	                                default); output beyond that
 //	                                is logged as it comes, never held (outputLimit
 //	                                bounds how much)
 //	  with the instance's overhead  and wazero's own state of the instance: about 1.1 MiB of
@@ -128,8 +132,9 @@
 //
 // so the host needs about concurrencyLimit × (one call) + Σ plugins poolSize ×
 // (recycleAbove + overhead), beside its own baseline. With the defaults and a Go plugin:
-// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + 16 MiB of
-// HTTP (at worst) + about 3 MiB per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
+// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + 1 MiB of
+// state + 16 MiB of HTTP (at worst) + about 3 MiB per running call, and 8 × (2 × 3.4 MiB +
+// 1.1 MiB), about 63 MiB, idle per plugin.
 //
 // Linear memory is what makes this hold: it lives outside the Go heap (linearMemory),
 // in address space reserved up to memoryLimit and backed only where the guest writes,

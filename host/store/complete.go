@@ -17,22 +17,40 @@ import (
 // was lost (its lease ran out and another host reaped it, perhaps claiming the call
 // again since) is not recorded and its effects are dropped; Complete returns those
 // attempts, so the caller can report them.
+//
+// The state writes of a success (Outcome.State) are committed first, each plugin's one
+// outcome at a time (commitState). A success whose writes cannot commit, because a key
+// it read has changed since or because its writes would exceed the plugin's key limit,
+// is recorded as failed instead, with the reason, its effects dropped, and retried at
+// State.RetryAt if set; Complete says so in State.Failed. Writes of keys the call did
+// not read are applied in commit order: the last commit wins.
 func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (lost []Attempt, err error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		recorded, err := s.record(ctx, tx, host, outcomes)
+		failed, err := s.commitState(ctx, tx, host, outcomes)
+		if err != nil {
+			return err
+		}
+		batch := outcomes
+		if len(failed) > 0 {
+			batch = slices.Clone(outcomes)
+			for i, reason := range failed {
+				batch[i].Kind, batch[i].Error, batch[i].RetryAt = abi.OutcomeFailed, reason, batch[i].State.RetryAt
+			}
+		}
+		recorded, err := s.record(ctx, tx, host, batch)
 		if err != nil {
 			return err
 		}
 		lost = lost[:0]
-		for _, o := range outcomes {
+		for _, o := range batch {
 			if !recorded[attemptOf(o)] {
 				lost = append(lost, attemptOf(o))
 			}
 		}
-		return s.applyEffects(ctx, tx, host, outcomes, recorded)
+		return s.applyEffects(ctx, tx, host, batch, recorded)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record outcomes: %w", err)
