@@ -31,6 +31,7 @@ const (
 	HostLog           = "log"
 	HostSchedule      = "schedule"
 	HostCancel        = "cancel"
+	HostPublish       = "publish"
 	HostLastError     = "last_error"
 	HostResult        = "result"
 	HostHTTP          = "http"
@@ -84,6 +85,28 @@ type Manifest struct {
 	Description string       `json:"description,omitempty"`
 	Calls       []Method     `json:"calls"`
 	Retry       *RetryPolicy `json:"retry,omitempty"`
+	// Subscriptions make calls of this plugin the deliveries of messages published to
+	// topics (optional; see "Messages" in README.md).
+	Subscriptions []Subscription `json:"subscriptions,omitempty"`
+}
+
+// Subscription subscribes one call of a plugin to a topic: every message published to
+// Topic becomes a call of Call, whose arguments are the message's payload.
+type Subscription struct {
+	Topic string `json:"topic"`
+	Call  string `json:"call"`
+}
+
+// PublishRequest publishes a message. It is the body of POST /v1/messages and the
+// argument of the fc.publish host function. Payload is a JSON object, the arguments of
+// every delivery; Identifier, Delay and At apply to every delivery as they do to a
+// scheduled call.
+type PublishRequest struct {
+	Topic      string          `json:"topic"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+	Identifier string          `json:"identifier,omitempty"`
+	Delay      string          `json:"delay,omitempty"`
+	At         *time.Time      `json:"at,omitempty"`
 }
 
 // Method is one future call a plugin exports: its name and its ordered parameters.
@@ -116,6 +139,8 @@ type CallInfo struct {
 	Identifier  string    `json:"identifier,omitempty"`
 	Attempt     int       `json:"attempt"`
 	MaxAttempts int       `json:"maxAttempts"`
+	// MessageID is the message a delivery carries; 0 (absent) for other calls.
+	MessageID int64 `json:"messageId,omitempty"`
 }
 
 // ScheduleRequest asks for a call to be scheduled. It is the body of POST /v1/calls and

@@ -104,8 +104,28 @@ func decodeStrictly(data []byte, v any) error {
 	return nil
 }
 
+// subscriptionProblems checks the subscriptions of a manifest whose calls are calls:
+// valid topic names, calls the manifest declares, no pair twice.
+func subscriptionProblems(subs []abi.Subscription, calls map[string]bool) []string {
+	var problems []string
+	seen := make(map[abi.Subscription]bool, len(subs))
+	for i, s := range subs {
+		where := fmt.Sprintf("subscriptions[%d]", i)
+		switch {
+		case !topicName.MatchString(s.Topic):
+			problems = append(problems, fmt.Sprintf("%s: topic %q must match %s", where, s.Topic, topicName))
+		case !calls[s.Call]:
+			problems = append(problems, fmt.Sprintf("%s: call %q is not a call of this plugin", where, s.Call))
+		case seen[s]:
+			problems = append(problems, fmt.Sprintf("%s: %s → %s is subscribed twice", where, s.Topic, s.Call))
+		}
+		seen[s] = true
+	}
+	return problems
+}
+
 // CheckManifest checks a manifest — known ABI version, valid and unique names, schemas
-// that compile, a valid retry policy — and compiles every call's signature. The error
+// that compile, a valid retry policy, subscriptions to calls it declares — and compiles every call's signature. The error
 // is a *ManifestError listing every problem.
 func CheckManifest(m abi.Manifest) (*Manifest, error) {
 	var problems []string
@@ -140,6 +160,7 @@ func CheckManifest(m abi.Manifest) (*Manifest, error) {
 		}
 		methods[call.Name] = method
 	}
+	problems = append(problems, subscriptionProblems(m.Subscriptions, seen)...)
 	if len(problems) > 0 {
 		return nil, &ManifestError{Problems: problems}
 	}

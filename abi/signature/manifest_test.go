@@ -145,3 +145,37 @@ func TestValidNames(t *testing.T) {
 		}
 	}
 }
+
+func TestParseManifestSubscriptions(t *testing.T) {
+	t.Parallel()
+	manifest := func(subs string) []byte {
+		return []byte(`{"abi": 1, "name": "thumbs", "calls": [{"name": "makeThumbnail", "params": []}, {"name": "index", "params": []}],
+			"subscriptions": ` + subs + `}`)
+	}
+	m, err := signature.ParseManifest(manifest(`[{"topic": "image.uploaded", "call": "makeThumbnail"}, {"topic": "image.uploaded", "call": "index"}]`))
+	if err != nil {
+		t.Fatalf("ParseManifest: %v", err)
+	}
+	if len(m.Subscriptions) != 2 || m.Subscriptions[1].Call != "index" {
+		t.Errorf("subscriptions = %+v", m.Subscriptions)
+	}
+	_, err = signature.ParseManifest(manifest(`[{"topic": "image.uploaded", "call": "resize"}, {"topic": ".hidden", "call": "index"},
+		{"topic": "a", "call": "index"}, {"topic": "a", "call": "index"}]`))
+	var me *signature.ManifestError
+	if !errors.As(err, &me) {
+		t.Fatalf("ParseManifest = %v, want a *ManifestError", err)
+	}
+	want := []string{
+		`subscriptions[0]: call "resize" is not a call of this plugin`,
+		`subscriptions[1]: topic ".hidden" must match`,
+		`subscriptions[3]: a → index is subscribed twice`,
+	}
+	if len(me.Problems) != len(want) {
+		t.Fatalf("problems = %q, want %d", me.Problems, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(me.Problems[i], w) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, me.Problems[i], w)
+		}
+	}
+}

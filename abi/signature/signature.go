@@ -34,7 +34,11 @@ import (
 var (
 	pluginName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,63}$`)
 	callName   = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]{0,63}$`)
+	topicName  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$`)
 )
+
+// ValidTopic reports whether name is a valid topic name.
+func ValidTopic(name string) bool { return topicName.MatchString(name) }
 
 // ValidPluginName reports whether name is a valid plugin name.
 func ValidPluginName(name string) bool { return pluginName.MatchString(name) }
