@@ -65,7 +65,9 @@ type Plugin struct {
 // Options configure New. Store and Catalog are required.
 type Options struct {
 	Store *store.Store
-	// Catalog resolves and validates the calls to schedule.
+	// Catalog resolves and validates the calls to schedule; when it is a
+	// [request.Topics] too, it gives the subscriptions of messages (otherwise no topic
+	// has subscribers).
 	Catalog request.Catalog
 	// Plugins are the loaded plugins, listed and described in the OpenAPI document.
 	// They are read once, in New.
@@ -105,6 +107,7 @@ type Options struct {
 type API struct {
 	store     *store.Store
 	catalog   request.Catalog
+	topics    request.Topics
 	plugins   []client.Plugin
 	metrics   *metrics.Metrics
 	registry  prometheus.Gatherer
@@ -148,6 +151,10 @@ func New(opts Options) *API {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.topics = noTopics{opts.Catalog}
+	if t, ok := opts.Catalog.(request.Topics); ok {
+		a.topics = t
+	}
 	if a.metrics == nil {
 		reg := prometheus.NewRegistry()
 		a.metrics, a.registry = metrics.New(reg), reg
@@ -187,6 +194,9 @@ func (a *API) routes() *echo.Echo {
 	}
 	e.POST("/v1/calls", a.schedule)
 	e.POST("/v1/calls/batch", a.scheduleBatch)
+	e.POST("/v1/messages", a.publish)
+	e.POST("/v1/messages/batch", a.publishBatch)
+	get("/v1/messages/:id", a.getMessage)
 	get("/v1/calls", a.list)
 	e.DELETE("/v1/calls", a.cancelIdentifier)
 	get("/v1/calls/:id", a.get)

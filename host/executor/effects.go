@@ -50,6 +50,25 @@ func (h *effects) Schedule(ctx context.Context, raw []byte) error {
 	return nil
 }
 
+// Publish checks a message against its topic's subscribers, keeps it, and returns the
+// number of its deliveries (plugin.Publisher).
+func (h *effects) Publish(ctx context.Context, raw []byte) (int64, error) {
+	var req abi.PublishRequest
+	if err := decodeStrict(raw, &req); err != nil {
+		return 0, refused{err}
+	}
+	topics, ok := h.e.opts.Catalog.(request.Topics)
+	if !ok {
+		return 0, errors.New("this host has no subscriptions")
+	}
+	msg, err := request.PrepareMessage(topics, req, store.PublisherCall(h.call.ID, h.call.Plugin, h.call.Method), time.Now())
+	if err != nil {
+		return 0, refused{err}
+	}
+	h.list = append(h.list, store.Effect{Publish: &msg})
+	return int64(len(msg.Deliveries)), nil
+}
+
 // Cancel keeps a cancellation and returns how many calls carry the identifier now.
 func (h *effects) Cancel(ctx context.Context, identifier string) (int64, error) {
 	if identifier == "" {
@@ -62,6 +81,9 @@ func (h *effects) Cancel(ctx context.Context, identifier string) (int64, error) 
 	for _, f := range h.list {
 		if f.Schedule != nil && f.Schedule.Identifier == identifier {
 			n++
+		}
+		if f.Publish != nil && f.Publish.Identifier == identifier {
+			n += int64(len(f.Publish.Deliveries))
 		}
 	}
 	if last := len(h.list) - 1; last < 0 || h.list[last].CancelIdentifier != identifier {

@@ -42,7 +42,8 @@ func newRig(t *testing.T, limits plugin.Limits) *rig {
 func newRigAt(t *testing.T, url string, limits plugin.Limits) *rig {
 	t.Helper()
 	s := openStore(t, url, time.Minute)
-	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"), testplugins.Path(t, "state"))
+	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"), testplugins.Path(t, "state"),
+		testplugins.Path(t, "thumbs"), testplugins.Path(t, "gallery"))
 	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: testplugins.CacheDir(t), Defaults: limits}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

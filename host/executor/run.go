@@ -18,7 +18,8 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	m.Lateness.WithLabelValues(c.Plugin).Observe(started.Sub(c.RunAt).Seconds())
 	host := &effects{e: e, call: c, state: newState(e.opts.Store, c.Plugin)}
 	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
-		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
+		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts,
+		MessageID: c.MessageID}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
 	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
 	m.Running.WithLabelValues(c.Plugin).Dec()

@@ -318,6 +318,7 @@ var hostFuncs = map[string]hostFunc{
 	abi.HostLog:       {hostLog, []api.ValueType{i32, i32, i32}, nil},
 	abi.HostSchedule:  {hostSchedule, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostPublish:   {hostPublish, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.HostHTTP:      {hostHTTP, []api.ValueType{i32, i32}, []api.ValueType{i64}},

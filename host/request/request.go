@@ -49,26 +49,9 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 	if req.Plugin == "" || req.Method == "" {
 		return store.NewCall{}, fmt.Errorf(`%w: "plugin" and "method" are required`, ErrInvalid)
 	}
-	runAt, recurring, err := when(req, now)
+	args, runAt, recurring, err := check(req, now)
 	if err != nil {
-		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := abi.CheckIdentifier(req.Identifier); err != nil {
-		return store.NewCall{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	args := req.Args
-	if len(args) == 0 || string(args) == "null" {
-		args = json.RawMessage(`{}`)
-	}
-	if len(args) > MaxArgsBytes {
-		return store.NewCall{}, fmt.Errorf("%w: args are %d bytes, more than the limit of %d", ErrInvalid, len(args), MaxArgsBytes)
-	}
-	if err := CheckStorable(args); err != nil {
-		return store.NewCall{}, fmt.Errorf("%w: args: %v", ErrInvalid, err)
-	}
-	if runAt.Before(MinRunAt) || !runAt.Before(MaxRunAt) {
-		return store.NewCall{}, fmt.Errorf("%w: the run time %s is out of range: it must be after %s and before %s", ErrInvalid,
-			runAt.Format(time.RFC3339Nano), MinRunAt.Format(time.DateOnly), MaxRunAt.Format(time.DateOnly))
+		return store.NewCall{}, err
 	}
 	sig, retry, err := cat.Method(req.Plugin, req.Method)
 	if err != nil {
@@ -91,6 +74,34 @@ func Prepare(cat Catalog, req abi.ScheduleRequest, now time.Time) (store.NewCall
 		Retry:      retry,
 		Series:     recurring,
 	}, nil
+}
+
+// check makes the checks of Prepare that do not depend on the target method, and
+// returns the arguments ({} when absent), the run time and the series of a recurring
+// call. Errors wrap ErrInvalid.
+func check(req abi.ScheduleRequest, now time.Time) (json.RawMessage, time.Time, *store.Series, error) {
+	runAt, recurring, err := when(req, now)
+	if err != nil {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := abi.CheckIdentifier(req.Identifier); err != nil {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	args := req.Args
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage(`{}`)
+	}
+	if len(args) > MaxArgsBytes {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: args are %d bytes, more than the limit of %d", ErrInvalid, len(args), MaxArgsBytes)
+	}
+	if err := CheckStorable(args); err != nil {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: args: %v", ErrInvalid, err)
+	}
+	if runAt.Before(MinRunAt) || !runAt.Before(MaxRunAt) {
+		return nil, time.Time{}, nil, fmt.Errorf("%w: the run time %s is out of range: it must be after %s and before %s", ErrInvalid,
+			runAt.Format(time.RFC3339Nano), MinRunAt.Format(time.DateOnly), MaxRunAt.Format(time.DateOnly))
+	}
+	return args, runAt, recurring, nil
 }
 
 // when resolves the first run time of req, and its series when it is recurring.

@@ -111,6 +111,7 @@ func (s *Store) insertQuery(calls []NewCall, successors bool) (query string, par
 	maxAttempts, backoff, maxBackoff := make([]int32, n), make([]int64, n), make([]int64, n)
 	recurring, seriesIDs := make([]bool, n), make([]*int64, n)
 	crons, zones, everyMS, anchors := make([]*string, n), make([]*string, n), make([]*int64, n), make([]*time.Time, n)
+	messageIDs := make([]*int64, n)
 	earliest := calls[0].RunAt
 	for i, c := range calls {
 		plugins[i], methods[i], runAt[i], idents[i] = c.Plugin, c.Method, c.RunAt.UTC(), nullIfEmpty(c.Identifier)
@@ -130,6 +131,9 @@ func (s *Store) insertQuery(calls []NewCall, successors bool) (query string, par
 				everyMS[i], anchors[i] = &ms, &anchor
 			}
 		}
+		if c.MessageID != 0 {
+			messageIDs[i] = &c.MessageID
+		}
 		if c.RunAt.Before(earliest) {
 			earliest = c.RunAt
 		}
@@ -140,15 +144,15 @@ func (s *Store) insertQuery(calls []NewCall, successors bool) (query string, par
 	}
 	query = `
 		INSERT INTO future_call (plugin, method, args, run_at, identifier, max_attempts, backoff_ms, max_backoff_ms,
-			series_id, cron, timezone, every_ms, anchor)
+			series_id, cron, timezone, every_ms, anchor, message_id)
 		SELECT p, m, a::jsonb, r, i, ma, b, mb,
-			CASE WHEN rec THEN coalesce(sid, nextval('future_call_series_id')) END, cr, tz, ev, an
+			CASE WHEN rec THEN coalesce(sid, nextval('future_call_series_id')) END, cr, tz, ev, an, msg
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::bigint[], $8::bigint[],
-			$9::bool[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::timestamptz[])
-			AS t(p, m, a, r, i, ma, b, mb, rec, sid, cr, tz, ev, an)` + conflict + `
+			$9::bool[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::timestamptz[], $15::bigint[])
+			AS t(p, m, a, r, i, ma, b, mb, rec, sid, cr, tz, ev, an, msg)` + conflict + `
 		RETURNING ` + callColumns
 	params = []any{plugins, methods, args, runAt, idents, maxAttempts, backoff, maxBackoff,
-		recurring, seriesIDs, crons, zones, everyMS, anchors}
+		recurring, seriesIDs, crons, zones, everyMS, anchors, messageIDs}
 	if time.Until(earliest) < s.notifyWithin {
 		notify = strconv.FormatInt(earliest.UnixMilli(), 10)
 	}

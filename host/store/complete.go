@@ -203,8 +203,8 @@ func (c *outcomeColumns) add(o Outcome) {
 }
 
 // applyEffects applies, in order, the effects of the recorded successful outcomes.
-// Follow-ups are inserted in bulk; a cancellation first flushes the follow-ups before
-// it, so that schedule-then-cancel removes the new call too.
+// Follow-ups are inserted in bulk; a cancellation or a message first flushes the
+// follow-ups before it, so that schedule-then-cancel removes the new call too.
 func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcomes []Outcome, recorded map[Attempt]bool) error {
 	var pending []NewCall
 	flush := func() error {
@@ -228,6 +228,14 @@ func (s *Store) applyEffects(ctx context.Context, tx pgx.Tx, host string, outcom
 					return err
 				}
 				if _, _, err := cancelIdentifier(ctx, tx, e.CancelIdentifier, host); err != nil {
+					return err
+				}
+			case e.Publish != nil:
+				// In order: a cancellation after it removes its deliveries too.
+				if err := flush(); err != nil {
+					return err
+				}
+				if _, err := s.publish(ctx, tx, []NewMessage{*e.Publish}); err != nil {
 					return err
 				}
 			default:

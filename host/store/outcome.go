@@ -45,9 +45,10 @@ type Attempt struct {
 // attemptOf is the attempt o is the outcome of.
 func attemptOf(o Outcome) Attempt { return Attempt{ID: o.ID, Attempt: o.Attempt} }
 
-// Effect is one fc.schedule or fc.cancel request of a call: either Schedule or
-// CancelIdentifier is set.
+// Effect is one fc.schedule, fc.cancel or fc.publish request of a call: one of
+// Schedule, CancelIdentifier and Publish is set.
 type Effect struct {
 	Schedule         *NewCall
 	CancelIdentifier string
+	Publish          *NewMessage
 }

@@ -127,6 +127,8 @@ type Call struct {
 	LastError string `json:"lastError,omitempty"`
 	// Series is set when the call is an occurrence of a recurring call.
 	Series *Series `json:"series,omitempty"`
+	// MessageID is the message the call delivers, 0 for other calls.
+	MessageID int64 `json:"messageId,omitempty"`
 }
 
 // Series is the schedule of a recurring call: Cron in TimeZone, or Every on Anchor.
@@ -155,12 +157,14 @@ type NewCall struct {
 	// Series makes the call the first occurrence of a new series (Series.ID zero), or
 	// the next occurrence of an existing one.
 	Series *Series
+	// MessageID is the message the call delivers; Publish sets it.
+	MessageID int64
 }
 
 // callColumns are selected, in this order, by scanCall.
 const callColumns = `id, plugin, method, args, run_at, coalesce(identifier, ''), created_at, attempt,
 	max_attempts, backoff_ms, max_backoff_ms, coalesce(claimed_by, ''), claimed_at, lease_until, coalesce(last_error, ''),
-	series_id, coalesce(cron, ''), coalesce(timezone, ''), every_ms, anchor`
+	series_id, coalesce(cron, ''), coalesce(timezone, ''), every_ms, anchor, coalesce(message_id, 0)`
 
 func scanCall(row pgx.Row) (Call, error) {
 	var c Call
@@ -168,7 +172,7 @@ func scanCall(row pgx.Row) (Call, error) {
 	var series seriesColumns
 	err := row.Scan(&c.ID, &c.Plugin, &c.Method, &c.Args, &c.RunAt, &c.Identifier, &c.CreatedAt, &c.Attempt,
 		&c.Retry.MaxAttempts, &backoff, &maxBackoff, &c.ClaimedBy, &c.ClaimedAt, &c.LeaseUntil, &c.LastError,
-		&series.id, &series.cron, &series.timezone, &series.everyMS, &series.anchor)
+		&series.id, &series.cron, &series.timezone, &series.everyMS, &series.anchor, &c.MessageID)
 	if err != nil {
 		return Call{}, err
 	}

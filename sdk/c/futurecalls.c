@@ -16,6 +16,8 @@ __attribute__((import_module("fc"), import_name("schedule"))) int64_t
 fc_host_schedule(const char *ptr, size_t len);
 __attribute__((import_module("fc"), import_name("cancel"))) int64_t
 fc_host_cancel(const char *ptr, size_t len);
+__attribute__((import_module("fc"), import_name("publish"))) int64_t
+fc_host_publish(const char *ptr, size_t len);
 __attribute__((import_module("fc"), import_name("last_error"))) size_t
 fc_host_last_error(char *ptr, size_t cap);
 __attribute__((import_module("fc"), import_name("result"))) size_t
@@ -168,7 +170,15 @@ __attribute__((export_name("fc_manifest"))) uint64_t fc_manifest(void) {
 			}
 			put(&manifest, "]}");
 		}
-		put(&manifest, "]}");
+		put(&manifest, "]");
+		for (const fc_subscription *s = p->subscriptions; s != NULL && s->topic != NULL; s++) {
+			put(&manifest, s == p->subscriptions ? ", \"subscriptions\": [\n{\"topic\": " : ",\n{\"topic\": ");
+			put(&manifest, fc_json_quote(s->topic));
+			put(&manifest, ", \"call\": ");
+			put(&manifest, fc_json_quote(s->method));
+			put(&manifest, s[1].topic == NULL ? "}]" : "}");
+		}
+		put(&manifest, "}");
 	}
 	return pack(manifest.s, manifest.len);
 }
@@ -513,6 +523,10 @@ void fc_log(int level, const char *format, ...) {
 
 int64_t fc_schedule(const char *request) {
 	return fc_host_schedule(request, strlen(request));
+}
+
+int64_t fc_publish(const char *request) {
+	return fc_host_publish(request, strlen(request));
 }
 
 int64_t fc_cancel(const char *identifier) {

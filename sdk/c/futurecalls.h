@@ -63,10 +63,21 @@ typedef struct {
 } fc_method;
 
 /*
+ * fc_subscription subscribes a method of the plugin to a topic: every message published
+ * to the topic becomes a call of the method, the message's payload its arguments (see
+ * the ABI's *Messages*).
+ */
+typedef struct {
+	const char *topic;
+	const char *method;
+} fc_subscription;
+
+/*
  * fc_plugin is what a plugin defines, once, as fc_plugin_definition: its name, version,
- * description and methods (FC_METHODS(...)), and optionally the default retry policy of
+ * description and methods (FC_METHODS(...)), optionally the default retry policy of
  * its calls as a JSON object (FC_JSON({"maxAttempts": 3, "backoff": "2s"}); NULL for
- * none: the ABI's *Retries*). The SDK writes the manifest from it and dispatches calls
+ * none: the ABI's *Retries*), and optionally its subscriptions to topics
+ * (FC_SUBSCRIPTIONS({"image.uploaded", "makeThumbnail"}); NULL for none). The SDK writes the manifest from it and dispatches calls
  * by it, so a method's name is written once and the manifest cannot disagree with the
  * handlers.
  */
@@ -76,6 +87,7 @@ typedef struct {
 	const char *description;
 	const fc_method *methods;
 	const char *retry;
+	const fc_subscription *subscriptions;
 } fc_plugin;
 
 /* The plugin's definition, which the plugin's own code provides. */
@@ -83,6 +95,9 @@ extern const fc_plugin fc_plugin_definition;
 
 /* FC_METHODS(...) is a list of fc_method, ended for the SDK. */
 #define FC_METHODS(...) ((const fc_method[]){__VA_ARGS__, {NULL, NULL, NULL, NULL}})
+
+/* FC_SUBSCRIPTIONS(...) is a list of fc_subscription, ended for the SDK. */
+#define FC_SUBSCRIPTIONS(...) ((const fc_subscription[]){__VA_ARGS__, {NULL, NULL}})
 
 /* FC_PARAMS(...) is a list of fc_param (FC_PARAM, FC_OPTIONAL), ended for the SDK. */
 #define FC_PARAMS(...) ((const fc_param[]){__VA_ARGS__, {NULL, NULL, false, NULL}})
@@ -187,6 +202,15 @@ int64_t fc_schedule(const char *request);
  * returns how many carry it now, or a negative number when refused (see fc_last_error).
  */
 int64_t fc_cancel(const char *identifier);
+
+/*
+ * fc_publish publishes a message, request being the JSON of POST /v1/messages
+ * ({"topic": ..., "payload": {...}, "identifier": ..., "delay": ...}), to the methods
+ * subscribed to its topic. The payload is checked against each of them at once; the
+ * message is stored only if the current call succeeds. It returns the number of
+ * deliveries, or a negative number when refused: fc_last_error says why.
+ */
+int64_t fc_publish(const char *request);
 
 /*
  * fc_last_error returns why the last request of this call (any function here that

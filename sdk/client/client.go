@@ -74,6 +74,30 @@ func (c *Client) ScheduleBatch(ctx context.Context, reqs []abi.ScheduleRequest) 
 	return out.Calls, err
 }
 
+// Publish publishes a message to its topic's subscribers and returns it with its
+// deliveries, the calls it created (none for a topic nobody subscribes to). A payload
+// that a subscriber refuses stores nothing; the *Error names the subscriber.
+func (c *Client) Publish(ctx context.Context, req abi.PublishRequest) (Message, error) {
+	var m Message
+	err := c.do(ctx, http.MethodPost, "/v1/messages", nil, req, &m)
+	return m, err
+}
+
+// PublishBatch publishes messages atomically: all of them or none. On refusal the
+// *Error's Index says which message failed.
+func (c *Client) PublishBatch(ctx context.Context, reqs []abi.PublishRequest) ([]Message, error) {
+	var out MessageBatch[Message]
+	err := c.do(ctx, http.MethodPost, "/v1/messages/batch", nil, MessageBatch[abi.PublishRequest]{Messages: reqs}, &out)
+	return out.Messages, err
+}
+
+// Message returns a published message with its deliveries and their outcomes.
+func (c *Client) Message(ctx context.Context, id int64) (Message, error) {
+	var m Message
+	err := c.do(ctx, http.MethodGet, "/v1/messages/"+strconv.FormatInt(id, 10), nil, nil, &m)
+	return m, err
+}
+
 // Get returns the waiting or running call with the given id. A finished call is in
 // the History instead.
 func (c *Client) Get(ctx context.Context, id int64) (Call, error) {

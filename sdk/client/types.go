@@ -33,6 +33,9 @@ type Call struct {
 	LastError string `json:"lastError,omitempty"`
 	// Series is set when the call is an occurrence of a recurring call.
 	Series *Series `json:"series,omitempty"`
+	// MessageID is the message the call delivers (POST /v1/messages, fc.publish); absent
+	// for other calls.
+	MessageID int64 `json:"messageId,omitempty"`
 }
 
 // Series is the schedule of a recurring call, as its occurrences show it.
@@ -53,6 +56,9 @@ const (
 	// StatusRunning: a host has claimed the call and runs it; it can no longer be
 	// cancelled.
 	StatusRunning = "running"
+	// StatusGone: a message's delivery whose call is neither stored nor in the history
+	// (the history was trimmed).
+	StatusGone = "gone"
 )
 
 // CallPage is one page of GET /v1/calls.
@@ -102,6 +108,44 @@ type HistoryEntry struct {
 	// HTTPRequests is how many outbound HTTP requests (fc.http) the attempt made,
 	// refused ones included.
 	HTTPRequests int `json:"httpRequests"`
+	// MessageID is the message the call delivered; absent for other calls.
+	MessageID int64 `json:"messageId,omitempty"`
+}
+
+// Message is a published message, as POST /v1/messages and GET /v1/messages/{id} return
+// it, with its deliveries: one call per subscription to its topic.
+type Message struct {
+	ID         int64           `json:"id"`
+	Topic      string          `json:"topic"`
+	Payload    json.RawMessage `json:"payload"`
+	Identifier string          `json:"identifier,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	// Publisher is "api", or "call <id> (<plugin>.<method>)" for a message a call
+	// published with fc.publish.
+	Publisher  string     `json:"publisher"`
+	Deliveries []Delivery `json:"deliveries"`
+}
+
+// Delivery is one subscriber's call of a message. Status is StatusWaiting or
+// StatusRunning while the call is stored, else the outcome of its last attempt
+// ("succeeded", "failed", …); Attempt counts the attempts started so far.
+type Delivery struct {
+	CallID int64  `json:"callId"`
+	Plugin string `json:"plugin"`
+	Method string `json:"method"`
+	Status string `json:"status"`
+	// RunAt is when a waiting delivery is due.
+	RunAt   *time.Time `json:"runAt,omitempty"`
+	Attempt int        `json:"attempt"`
+	// Error is the error of the last attempt, when it failed.
+	Error string `json:"error,omitempty"`
+	// FinishedAt is when the last attempt finished, once the call is done.
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+}
+
+// MessageBatch is the body of POST /v1/messages/batch, and its answer.
+type MessageBatch[T any] struct {
+	Messages []T `json:"messages"`
 }
 
 // HistoryPage is one page of GET /v1/history, newest first.
@@ -222,6 +266,7 @@ const (
 	CodeForbiddenHost        Code = "forbidden_host"         // 403: without tokens, only loopback host names are served
 	CodeNotFound             Code = "not_found"              // 404: no such route
 	CodeCallNotFound         Code = "call_not_found"         // 404: no waiting or running call has this id
+	CodeMessageNotFound      Code = "message_not_found"      // 404: no message has this id
 	CodeUnknownPlugin        Code = "unknown_plugin"         // 404: no loaded plugin has this name
 	CodeUnknownMethod        Code = "unknown_method"         // 404: the plugin has no call of this name
 	CodeStateNotFound        Code = "state_not_found"        // 404: the plugin's state has no value under this key
@@ -240,6 +285,9 @@ type Violation struct {
 	// empty for the arguments object itself.
 	Pointer string `json:"pointer"`
 	Message string `json:"message"`
+	// Subscriber names the call ("plugin.method") whose signature a message's payload
+	// does not fit; empty for a scheduled call's arguments.
+	Subscriber string `json:"subscriber,omitempty"`
 }
 
 // Error is an error answered by the API. Every error response has the body

@@ -204,6 +204,11 @@ func manifestLocked() (abi.Manifest, error) {
 	for i, c := range registry.manifest.Calls {
 		m.Calls[i] = registry.methods[c.Name].def
 	}
+	for _, sub := range m.Subscriptions {
+		if registry.methods[sub.Call] == nil {
+			return abi.Manifest{}, fmt.Errorf("fc: fc.Subscribe(%q, %q): no call %q is registered", sub.Topic, sub.Call, sub.Call)
+		}
+	}
 	return m, nil
 }
 

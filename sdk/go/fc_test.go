@@ -44,6 +44,13 @@ func (h *fakeHost) schedule(request []byte) int64 {
 	return h.code
 }
 
+func (h *fakeHost) publish(request []byte) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.requests = append(h.requests, string(request))
+	return h.code
+}
+
 func (h *fakeHost) cancel(identifier string) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -428,4 +435,37 @@ func FuzzInvoke(f *testing.F) {
 	f.Fuzz(func(t *testing.T, envelope []byte) {
 		_ = invoke(envelope)
 	})
+}
+
+func TestSubscribeAndPublish(t *testing.T) {
+	h := withHost(t)
+	Plugin("thumbs", "1")
+	Subscribe("image.uploaded", "makeThumbnail")
+	if _, err := Manifest(); err == nil || !strings.Contains(err.Error(), `no call "makeThumbnail" is registered`) {
+		t.Errorf("Manifest with a subscription to no call = %v", err)
+	}
+	Register("makeThumbnail", func(Call, int) error { return nil }, "imageId")
+	if m, err := Manifest(); err != nil || len(m.Subscriptions) != 1 || m.Subscriptions[0].Call != "makeThumbnail" {
+		t.Errorf("Manifest = %+v, %v", m.Subscriptions, err)
+	}
+	h.code = 2
+	n, err := Publish(Message{Topic: "image.uploaded", Payload: Args{"imageId": 7}, Identifier: "image-7", Delay: 48 * time.Hour})
+	if n != 2 || err != nil {
+		t.Fatalf("Publish = %d, %v; want 2, nil", n, err)
+	}
+	if want := `{"topic":"image.uploaded","payload":{"imageId":7},"identifier":"image-7","delay":"2d"}`; h.requests[0] != want {
+		t.Errorf("request = %s, want %s", h.requests[0], want)
+	}
+	h.code, h.message = abi.ScheduleInvalid, "subscriber thumbs.makeThumbnail: /imageId: want integer"
+	if _, err := Publish(Message{Topic: "image.uploaded"}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "fc.publish: invalid request: subscriber thumbs") {
+		t.Errorf("Publish refused = %v", err)
+	}
+	for _, topic := range []string{"", ".x", "a b", strings.Repeat("t", 129)} {
+		if validTopic(topic) {
+			t.Errorf("validTopic(%q) = true", topic)
+		}
+	}
+	if !validTopic("image.uploaded_v2-" + strings.Repeat("t", 110)) {
+		t.Error("validTopic refuses a valid topic")
+	}
 }

@@ -20,6 +20,7 @@ type hostABI interface {
 	log(level int32, msg string)
 	schedule(request []byte) int64
 	cancel(identifier string) int64
+	publish(request []byte) int64
 	lastError() string
 	http(request []byte) int64
 	config(key string) int64

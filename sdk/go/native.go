@@ -21,6 +21,8 @@ func (platformHost) schedule([]byte) int64 { return abi.ScheduleHostError }
 
 func (platformHost) cancel(string) int64 { return abi.ScheduleHostError }
 
+func (platformHost) publish([]byte) int64 { return abi.ScheduleHostError }
+
 func (platformHost) lastError() string { return "not running inside a futurecalls host" }
 
 func (platformHost) http([]byte) int64 { return abi.ScheduleHostError }

@@ -20,6 +20,9 @@ func fcSchedule(ptr unsafe.Pointer, length uint32) int64
 //go:wasmimport fc cancel
 func fcCancel(ptr unsafe.Pointer, length uint32) int64
 
+//go:wasmimport fc publish
+func fcPublish(ptr unsafe.Pointer, length uint32) int64
+
 //go:wasmimport fc last_error
 func fcLastError(ptr unsafe.Pointer, capacity uint32) uint32
 
@@ -49,6 +52,10 @@ func (platformHost) log(level int32, msg string) {
 
 func (platformHost) schedule(request []byte) int64 {
 	return fcSchedule(unsafe.Pointer(unsafe.SliceData(request)), uint32(len(request)))
+}
+
+func (platformHost) publish(request []byte) int64 {
+	return fcPublish(unsafe.Pointer(unsafe.SliceData(request)), uint32(len(request)))
 }
 
 func (platformHost) cancel(identifier string) int64 {

@@ -25,3 +25,10 @@ $(TESTPLUGINS_DIR)/noop_duplicate.wasm: $(TESTPLUGINS_DIR)/noop.wasm
 
 # go_plugin is defined by examples/go/build.mk, which the Makefile includes first.
 $(eval $(call go_plugin,$(TESTPLUGINS_DIR)/probe.wasm,$(TESTPLUGINS_SRC)/probe))
+
+# C test plugins, built with sdk/c like the C examples (examples/c/build.mk).
+TESTPLUGIN_TARGETS += $(TESTPLUGINS_DIR)/gallery.wasm
+$(TESTPLUGINS_DIR)/%.wasm: $(TESTPLUGINS_SRC)/c/%.c $(C_SDK) | deps-c
+	@mkdir -p $(@D)
+	$(WASI_CC) --target=wasm32-wasi -mexec-model=reactor $(WASI_CFLAGS) -Isdk/c -Wl,--strip-all \
+		-o $@ $< sdk/c/futurecalls.c

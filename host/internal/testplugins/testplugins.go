@@ -54,6 +54,15 @@
 //     its own writes; big(), wrong(), flood() and loop() succeed only when the host
 //     refuses an oversized value, bad keys, writes and reads beyond the limits; many()
 //     writes 20 keys (see wat/state.wat).
+//   - thumbs (WAT): a subscriber: its manifest subscribes makeThumbnail(imageId: integer,
+//     path: string) to the topic "image.uploaded"; makeThumbnail logs its envelope and
+//     succeeds. probe subscribes indexImage(imageId, path, size?) to the same topic;
+//     probe's publish(request) and publishThenFail(request) pass a raw message to
+//     fc.publish (the latter then fails).
+//   - gallery (C, sdk/c): archive(imageId, path, size?) subscribes to "image.uploaded"
+//     and logs "archive <imageId> <path>"; announce(imageId) publishes
+//     {"imageId", "path": "gallery/<imageId>.png"} there with the identifier
+//     "gallery-<imageId>" (see c/gallery.c).
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says

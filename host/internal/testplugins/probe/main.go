@@ -38,6 +38,32 @@ func init() {
 	fc.Register("env", env, "name")
 	fc.Register("dial", dial, "address")
 	fc.Register("nul", nul, "where")
+	fc.Register("indexImage", indexImage, "imageId", "path", "size")
+	fc.Subscribe("image.uploaded", "indexImage")
+	fc.Register("publish", publish, "request")
+	fc.Register("publishThenFail", publishThenFail, "request")
+}
+
+// indexImage is probe's subscription to "image.uploaded", whose payload it takes typed.
+func indexImage(c fc.Call, imageID int, path string, size *int) error {
+	fc.Logger().Info(fmt.Sprintf("indexImage %d %s size=%v message=%d", imageID, path, size != nil, c.MessageID))
+	return nil
+}
+
+func publish(c fc.Call, request json.RawMessage) error {
+	n, err := fc.PublishJSON(request)
+	if err != nil {
+		return err
+	}
+	fc.Logger().Info(fmt.Sprintf("published to %d", n))
+	return nil
+}
+
+func publishThenFail(c fc.Call, request json.RawMessage) error {
+	if _, err := fc.PublishJSON(request); err != nil {
+		return err
+	}
+	return errors.New("failed after publishing")
 }
 
 func echo(c fc.Call, text string) error {

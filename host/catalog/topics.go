@@ -1,0 +1,32 @@
+package catalog
+
+import (
+	"github.com/futurecalls/futurecalls/host/request"
+)
+
+// Subscribers lists the subscriptions to topic of the loaded plugins, in the order of
+// the plugins' names, then of their manifests ([request.Topics]). It reads the
+// registry's plugins on every call, so the subscriptions are those of the plugins
+// loaded now.
+func (c *Catalog) Subscribers(topic string) []request.Subscriber {
+	var subs []request.Subscriber
+	for _, p := range c.reg.Plugins() {
+		for _, s := range p.Manifest.Subscriptions {
+			if s.Topic == topic {
+				subs = append(subs, request.Subscriber{Plugin: p.Name, Method: s.Call})
+			}
+		}
+	}
+	return subs
+}
+
+// Topics maps every topic the loaded plugins subscribe to to its subscribers.
+func (c *Catalog) Topics() map[string][]request.Subscriber {
+	topics := map[string][]request.Subscriber{}
+	for _, p := range c.reg.Plugins() {
+		for _, s := range p.Manifest.Subscriptions {
+			topics[s.Topic] = append(topics[s.Topic], request.Subscriber{Plugin: p.Name, Method: s.Call})
+		}
+	}
+	return topics
+}
