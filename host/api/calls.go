@@ -243,6 +243,7 @@ func toCall(c store.Call) client.Call {
 		LeaseUntil: c.LeaseUntil,
 		LastError:  c.LastError,
 		Series:     toSeries(c.Series),
+		MessageID:  c.MessageID,
 	}
 }
 

@@ -82,6 +82,7 @@ func openAPIDocument(plugins []Plugin, auth bool) obj {
 		schemas["ScheduleRequest"] = genericRequestSchema()
 	}
 
+	messageSchemas(schemas, plugins)
 	components := obj{
 		"schemas":   schemas,
 		"responses": errorResponses(auth),
@@ -376,6 +377,7 @@ func baseSchemas() obj {
 			"leaseUntil": dateTime("Until when the claim holds."),
 			"lastError":  str("The error of the previous attempt, when waiting for a retry."),
 			"series":     ref("Series"),
+			"messageId":  integer("The message the call delivers (POST /v1/messages, fc.publish); absent for other calls."),
 		}, "id", "plugin", "method", "args", "runAt", "createdAt", "status", "attempt", "retry"),
 		"CallPage": object("One page of calls, by run time.", obj{
 			"calls":      arrayOf(ref("Call")),
@@ -413,6 +415,7 @@ func baseSchemas() obj {
 			"seriesId":    integer("The series of a recurring call's occurrence."),
 			"httpRequests": obj{"type": "integer", "minimum": 0,
 				"description": "How many outbound HTTP requests (fc.http) the attempt made, refused ones included; 0 for a call that never ran."},
+			"messageId": integer("The message the call delivered; absent for other calls."),
 		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host", "httpRequests"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
@@ -481,21 +484,22 @@ func baseSchemas() obj {
 			"reasons": obj{"type": "array", "items": obj{"type": "string"}, "description": "Why the host is not ready."},
 		}, "status"),
 		"Violation": object("One way the arguments do not fit the signature.", obj{
-			"pointer": str("JSON pointer into args; empty for args itself."),
-			"message": str("What is wrong there."),
+			"pointer":    str("JSON pointer into args (a message's payload); empty for args itself."),
+			"message":    str("What is wrong there."),
+			"subscriber": str("The subscriber (<plugin>.<method>) whose signature a message's payload does not fit."),
 		}, "pointer", "message"),
 		"Error": object("An error answer.", obj{
 			"error": object("What went wrong.", obj{
 				"code": obj{"type": "string", "enum": []client.Code{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
 					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
 					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeStateNotFound, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
-					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable},
+					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable, client.CodeMessageNotFound},
 					"description": "What went wrong, for programs."},
 				"message": str("What went wrong, for people."),
 				"violations": obj{"type": "array", "items": ref("Violation"), "maxItems": MaxViolations,
 					"description": "How the arguments do not fit the signature (invalid_arguments): the first ones, when there are many."},
 				"violationsOmitted": integer("How many more violations there were, past those listed."),
-				"index":             obj{"type": "integer", "description": "The failing call of a batch."},
+				"index":             obj{"type": "integer", "description": "The failing call (or message) of a batch."},
 				"requestId":         str("Names the request in the host's log."),
 			}, "code", "message"),
 		}, "error"),
@@ -733,6 +737,9 @@ func paths(auth bool) obj {
 		"/readyz":                        {"Readyz", obj{"get": readyz}},
 		"/metrics":                       {"Metrics", obj{"get": metrics}},
 		"/openapi.json":                  {"OpenAPI", obj{"get": openapi}},
+	}
+	for path, item := range messagePaths(auth, body) {
+		items[path] = item
 	}
 	out := obj{}
 	for path, item := range items {

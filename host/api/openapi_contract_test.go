@@ -180,6 +180,16 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	putState(t, e, "drip", map[string][]byte{"sent/42": []byte(`{"at": "2026-01-01T00:00:00Z"}`), "raw": {0xff}, "n": []byte("1")})
+	// Messages: probe subscribes indexImage to image.uploaded.
+	resp, body = e.do(t, http.MethodPost, "/v1/messages", `{"topic": "image.uploaded", "payload": {"imageId": 7, "path": "in/7.png"},
+		"identifier": "image-7", "delay": "1h"}`)
+	c.checkAnswer(t, http.MethodPost, "/v1/messages", resp, body)
+	message := apiCallID(t, body)
+	resp, body = e.do(t, http.MethodPost, "/v1/messages", `{"topic": "nobody.listens", "payload": {"x": 1}}`)
+	c.checkAnswer(t, http.MethodPost, "/v1/messages", resp, body)
+	resp, body = e.do(t, http.MethodPost, "/v1/messages/batch", `{"messages": [{"topic": "image.uploaded", "payload": {"imageId": 8, "path": "p"}},
+		{"topic": "other"}]}`)
+	c.checkAnswer(t, http.MethodPost, "/v1/messages/batch", resp, body)
 
 	for _, r := range []struct{ method, path, template, body string }{
 		{http.MethodGet, "/v1/calls?limit=2", "/v1/calls", ""},
@@ -202,6 +212,12 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 		{http.MethodGet, "/v1/plugins/drip/state/raw", "/v1/plugins/{name}/state/{key}", ""},
 		{http.MethodHead, "/v1/plugins/drip/state/n", "/v1/plugins/{name}/state/{key}", ""},
 		{http.MethodOptions, "/v1/plugins/drip/state", "/v1/plugins/{name}/state", ""},
+		{http.MethodGet, "/v1/messages/" + message, "/v1/messages/{id}", ""},
+		{http.MethodGet, "/v1/messages/999999999", "/v1/messages/{id}", ""},
+		{http.MethodGet, "/v1/messages/x", "/v1/messages/{id}", ""},
+		{http.MethodPost, "/v1/messages", "/v1/messages", `{"topic": "image.uploaded", "payload": {"imageId": "seven", "path": "p"}}`},
+		{http.MethodPost, "/v1/messages", "/v1/messages", `{"topic": "no topic"}`},
+		{http.MethodPost, "/v1/messages/batch", "/v1/messages/batch", `{"messages": []}`},
 		{http.MethodGet, "/healthz", "/healthz", ""},
 		{http.MethodHead, "/healthz", "/healthz", ""},
 		{http.MethodGet, "/readyz", "/readyz", ""},
