@@ -96,7 +96,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			ex := executor.New(executor.Options{Store: st, Catalog: cat, Plugins: cat, Metrics: m, Logger: log, Host: host,
 				Concurrency: cfg.FutureCall.Concurrency(), ScanInterval: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
 				Lease:         longestTimeout(reg) + cfg.FutureCall.ClaimLeaseMargin.D(),
-				ShutdownGrace: cfg.FutureCall.ShutdownGrace.D(), HistoryRetention: cfg.FutureCall.HistoryRetention.D()})
+				ShutdownGrace: cfg.FutureCall.ShutdownGrace.D(), HistoryRetention: cfg.FutureCall.HistoryRetention.D(),
+				Throttles: throttles(cfg.Sandbox)})
 			if err := ex.Run(ctx); err != nil {
 				cancel(err)
 			}
@@ -189,4 +190,16 @@ func PreDeploy(ctx context.Context, cfg config.Config, candidateDir string, w io
 		log.Error("pre-deploy check", slog.Any("error", err))
 	}
 	return check.ExitCode(r, err)
+}
+
+// throttles are the per-plugin limits of the executor: sandbox.plugins.<name>.concurrency,
+// .rate and .burst.
+func throttles(s config.Sandbox) map[string]executor.Throttle {
+	out := map[string]executor.Throttle{}
+	for name, l := range s.Plugins {
+		if l.Concurrency > 0 || l.Rate > 0 {
+			out[name] = executor.Throttle{Concurrency: l.Concurrency, Rate: l.Rate, Burst: l.Burst}
+		}
+	}
+	return out
 }

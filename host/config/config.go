@@ -196,6 +196,17 @@ type Limits struct {
 	// "literal:" in front of a value that starts with one of these prefixes keeps it as
 	// it is.
 	Config map[string]string `koanf:"config" perplugin:"true"`
+	// Concurrency caps the plugin's calls running at once on this host, so that a spike
+	// of them waits its turn while other plugins' calls keep running; per plugin only
+	// (sandbox.plugins.<name>.concurrency). Defaults to 0: no cap beyond the host's.
+	Concurrency int `koanf:"concurrency" perplugin:"true"`
+	// Rate caps the plugin's calls started per second on this host (each host sharing
+	// the database allows as many); per plugin only (sandbox.plugins.<name>.rate).
+	// Defaults to 0: no cap.
+	Rate float64 `koanf:"rate" perplugin:"true"`
+	// Burst is how many of the plugin's calls may start at once under its rate; per
+	// plugin only. Defaults to 0: the rate rounded up.
+	Burst int `koanf:"burst" perplugin:"true"`
 	// Retry is a retry policy for calls that give none. Under sandbox it is the last
 	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
 	// the operator's word for that plugin and beats the manifest's. A call's own policy
@@ -410,6 +421,9 @@ func (c Config) Validate() error {
 		}
 		if l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
 			bad(prefix+"state.*", "limits must not be negative")
+		}
+		if l.Concurrency < 0 || l.Rate < 0 || l.Burst < 0 {
+			bad(prefix+"concurrency", "concurrency, rate and burst must not be negative")
 		}
 	}
 	checkLimits("sandbox.", c.Sandbox.Limits)

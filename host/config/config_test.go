@@ -226,6 +226,10 @@ sandbox:
         maxAttempts: 5
       state:
         keyLimit: 20
+    thumbs:
+      concurrency: 2
+      rate: 0.5
+      burst: 3
 `)})
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +237,9 @@ sandbox:
 	drip := cfg.Sandbox.Plugins["drip"]
 	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Timeout != 0 || drip.State != (config.StateLimits{KeyLimit: 20}) {
 		t.Errorf("drip override = %+v, want its own memory limit and fresh, nothing else", drip)
+	}
+	if thumbs := cfg.Sandbox.Plugins["thumbs"]; thumbs.Concurrency != 2 || thumbs.Rate != 0.5 || thumbs.Burst != 3 {
+		t.Errorf("thumbs override = %+v, want concurrency 2, rate 0.5, burst 3", thumbs)
 	}
 	retry, ok := cfg.Sandbox.PluginRetry("drip")
 	if !ok || retry.MaxAttempts != 5 || retry.Backoff != cfg.Sandbox.Retry.Backoff || retry.MaxBackoff != cfg.Sandbox.Retry.MaxBackoff {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // loop claims due calls whenever slots are free and calls are due, until ctx ends.
@@ -83,11 +85,29 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	// calls claimed and never started would wait for their lease and be lost.
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 	before := time.Now() // the database's now() is later: the lease holds at least this long
-	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins)
+	var calls []store.Call
+	var err error
+	for _, g := range e.claimGroups(free, before) {
+		var got []store.Call
+		got, err = e.opts.Store.Claim(claimCtx, e.opts.Host, min(g.limit, free-len(calls)), e.opts.Lease, g.plugins)
+		if err != nil {
+			break
+		}
+		if g.throttled {
+			e.throttles.started(g.plugins[0], len(got), before)
+		}
+		calls = append(calls, got...)
+		if len(calls) == free {
+			break
+		}
+	}
 	cancel()
-	if err != nil {
+	if err != nil && len(calls) == 0 {
 		e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
 		return -1, false
+	}
+	if err != nil {
+		e.log.Error("claiming due calls of a throttled plugin failed; retrying at the next scan", slog.Any("error", err))
 	}
 	e.leases.hold(calls, before.Add(e.opts.Lease))
 	if len(calls) > 0 {
@@ -130,9 +150,13 @@ func (e *Executor) behind() bool {
 // untilNextDue returns how long until the earliest waiting call this host can run is
 // due, from the store and from notifications.
 func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
-	wait, ok, err := e.opts.Store.UntilNextDue(ctx, e.plugins)
+	plugins, throttledWait := e.unthrottled(time.Now())
+	wait, ok, err := e.opts.Store.UntilNextDue(ctx, plugins)
 	if err != nil {
 		return 0, false
+	}
+	if throttledWait > 0 && (!ok || throttledWait < wait) {
+		wait, ok = throttledWait, true
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -151,4 +175,56 @@ func (e *Executor) signal() {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// claimGroup is one claim statement: up to limit due calls of plugins.
+type claimGroup struct {
+	plugins   []string
+	limit     int
+	throttled bool // plugins is one plugin with a Throttle
+}
+
+// claimGroups splits a claim of up to free calls: one statement for the plugins without
+// throttles, then one per throttled plugin that has room, for no more calls than it may
+// start. So a throttled plugin's backlog is never claimed beyond its room, and never
+// crowds out the other plugins' calls.
+func (e *Executor) claimGroups(free int, now time.Time) []claimGroup {
+	groups := []claimGroup{{limit: free}}
+	for _, p := range e.plugins {
+		if !e.throttles.throttled(p) {
+			groups[0].plugins = append(groups[0].plugins, p)
+			continue
+		}
+		if room, _ := e.throttles.room(p, now); room > 0 {
+			groups = append(groups, claimGroup{plugins: []string{p}, limit: min(room, free), throttled: true})
+		}
+	}
+	if len(groups[0].plugins) == 0 {
+		groups = groups[1:]
+	}
+	return groups
+}
+
+// unthrottled returns the plugins whose due calls this host may claim now, and when
+// the first throttled plugin held back by its rate has room again (0 when none is).
+func (e *Executor) unthrottled(now time.Time) ([]string, time.Duration) {
+	if len(e.throttles.by) == 0 {
+		return e.plugins, 0
+	}
+	var plugins []string
+	var next time.Duration
+	for _, p := range e.plugins {
+		if !e.throttles.throttled(p) {
+			plugins = append(plugins, p)
+			continue
+		}
+		room, wait := e.throttles.room(p, now)
+		switch {
+		case room > 0:
+			plugins = append(plugins, p)
+		case wait > 0 && (next == 0 || wait < next):
+			next = wait
+		}
+	}
+	return plugins, next
 }

@@ -82,6 +82,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// HistoryRetention is how long history rows are kept; 0 keeps them.
 	HistoryRetention time.Duration
+	// Throttles limit the calls of some plugins on this host, by plugin name.
+	Throttles map[string]Throttle
 	// UnrecordedBytes caps the memory of the outcomes waiting to be recorded (their
 	// follow-ups' arguments, mostly): past it, claims wait for the completer. 0 means
 	// DefaultUnrecordedBytes.
@@ -136,6 +138,8 @@ type Executor struct {
 	held            atomic.Bool
 	// leases are the claims this host holds, renewed by the heartbeat.
 	leases *leases
+	// throttles hold the running calls and rate limiters of the throttled plugins.
+	throttles *throttles
 	// testSignals are off but in tests.
 	testSignals testSignals
 }
@@ -143,7 +147,7 @@ type Executor struct {
 // New creates an executor.
 func New(opts Options) *Executor {
 	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), jobs: make(chan store.Call),
-		quit: make(chan struct{}), leases: newLeases()}
+		quit: make(chan struct{}), leases: newLeases(), throttles: newThrottles(opts.Throttles)}
 	if e.opts.UnrecordedBytes <= 0 {
 		e.opts.UnrecordedBytes = DefaultUnrecordedBytes
 	}

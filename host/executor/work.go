@@ -31,8 +31,11 @@ func (e *Executor) work(ctx context.Context, c store.Call, running *sync.WaitGro
 		e.unrecorded.Add(1)
 		e.unrecordedBytes.Add(outcomeBytes(o))
 		e.done <- o
+		roomFreed := e.throttles.finished(c.Plugin)
 		if e.slots != nil {
 			<-e.slots
+			e.signal()
+		} else if roomFreed {
 			e.signal()
 		}
 		idle.Reset(idleWorker)
