@@ -440,6 +440,10 @@ func baseSchemas() obj {
 			"calls":       arrayOf(ref("Method")),
 			"retry":       ref("RetryPolicy"),
 			"loadedAt":    dateTime("When the host loaded the plugin."),
+			"subscriptions": arrayOf(object("A call of the plugin subscribed to a topic: messages published to the topic become its calls.", obj{
+				"topic": obj{"type": "string", "pattern": topicPattern, "description": "The topic."},
+				"call":  str("The subscribed method."),
+			}, "topic", "call")),
 		}, "name", "file", "calls"),
 		"Stats": object("The schedule now and the history of the last minutes.", obj{
 			"since":       dateTime("The start of the history read: the first minute counted."),

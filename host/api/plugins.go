@@ -19,12 +19,13 @@ func describePlugins(plugins []Plugin) []client.Plugin {
 			calls = []abi.Method{}
 		}
 		out[i] = client.Plugin{
-			Name:        p.Manifest.Name,
-			Version:     p.Manifest.Version,
-			Description: p.Manifest.Description,
-			File:        filepath.Base(p.File),
-			Calls:       calls,
-			Retry:       p.Manifest.Retry,
+			Name:          p.Manifest.Name,
+			Version:       p.Manifest.Version,
+			Description:   p.Manifest.Description,
+			File:          filepath.Base(p.File),
+			Calls:         calls,
+			Retry:         p.Manifest.Retry,
+			Subscriptions: p.Manifest.Subscriptions,
 		}
 		if !p.LoadedAt.IsZero() {
 			loaded := p.LoadedAt.UTC()

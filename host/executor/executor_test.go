@@ -33,13 +33,13 @@ type rig struct {
 	catalog *catalog.Catalog
 }
 
-func newRig(t *testing.T, limits plugin.Limits) *rig {
+func newRig(t testing.TB, limits plugin.Limits) *rig {
 	t.Helper()
 	return newRigAt(t, testdb.URL(t), limits)
 }
 
 // newRigAt is newRig on the database at url.
-func newRigAt(t *testing.T, url string, limits plugin.Limits) *rig {
+func newRigAt(t testing.TB, url string, limits plugin.Limits) *rig {
 	t.Helper()
 	s := openStore(t, url, time.Minute)
 	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"), testplugins.Path(t, "state"),
@@ -59,7 +59,7 @@ func newRigAt(t *testing.T, url string, limits plugin.Limits) *rig {
 	return &rig{url: url, store: s, catalog: cat}
 }
 
-func openStore(t *testing.T, url string, notifyWithin time.Duration) *store.Store {
+func openStore(t testing.TB, url string, notifyWithin time.Duration) *store.Store {
 	t.Helper()
 	s, err := store.Open(ctx, url, store.Options{MaxConns: 20, NotifyWithin: notifyWithin})
 	if err != nil {
@@ -71,18 +71,18 @@ func openStore(t *testing.T, url string, notifyWithin time.Duration) *store.Stor
 
 // start runs an executor as host until the test ends. Each executor has its own
 // connection pool, as a separate host process would.
-func (r *rig) start(t *testing.T, host string, opts executor.Options) {
+func (r *rig) start(t testing.TB, host string, opts executor.Options) {
 	t.Helper()
 	r.run(t, host, opts, false)
 }
 
 // startSignalled is start, with the executor's test signals switched on.
-func (r *rig) startSignalled(t *testing.T, host string, opts executor.Options) *executor.Signals {
+func (r *rig) startSignalled(t testing.TB, host string, opts executor.Options) *executor.Signals {
 	t.Helper()
 	return r.run(t, host, opts, true)
 }
 
-func (r *rig) run(t *testing.T, host string, opts executor.Options, signalled bool) *executor.Signals {
+func (r *rig) run(t testing.TB, host string, opts executor.Options, signalled bool) *executor.Signals {
 	t.Helper()
 	if opts.Store == nil {
 		opts.Store = openStore(t, r.url, time.Minute)
@@ -138,7 +138,7 @@ func nothingClaimed(t *testing.T, what string, executors ...*executor.Signals) {
 	}
 }
 
-func (r *rig) schedule(t *testing.T, calls ...store.NewCall) []store.Call {
+func (r *rig) schedule(t testing.TB, calls ...store.NewCall) []store.Call {
 	t.Helper()
 	stored, err := r.store.ScheduleBatch(ctx, calls)
 	if err != nil {
@@ -152,7 +152,7 @@ func probe(method, args string, at time.Time) store.NewCall {
 }
 
 // waitFor polls the database until query returns want, or fails the test.
-func (r *rig) waitFor(t *testing.T, what string, want int, query string, args ...any) {
+func (r *rig) waitFor(t testing.TB, what string, want int, query string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var got int
@@ -168,7 +168,7 @@ func (r *rig) waitFor(t *testing.T, what string, want int, query string, args ..
 	t.Fatalf("%s: %d, want %d", what, got, want)
 }
 
-func (r *rig) count(t *testing.T, query string, args ...any) int {
+func (r *rig) count(t testing.TB, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := r.store.Pool().QueryRow(ctx, query, args...).Scan(&n); err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // publish publishes a message as POST /v1/messages does.
-func (r *rig) publish(t *testing.T, req abi.PublishRequest) store.Message {
+func (r *rig) publish(t testing.TB, req abi.PublishRequest) store.Message {
 	t.Helper()
 	msg, err := request.PrepareMessage(r.catalog, req, "api", time.Now())
 	if err != nil {

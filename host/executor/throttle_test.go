@@ -2,7 +2,6 @@ package executor_test
 
 import (
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 
 // noopLateness runs noop calls due every interval for d while the executor runs, and
 // returns their lateness (start minus due), sorted, once all have run.
-func (r *rig) noopLateness(t *testing.T, identifier string, every, d time.Duration) []time.Duration {
+func (r *rig) noopLateness(t testing.TB, identifier string, every, d time.Duration) []time.Duration {
 	t.Helper()
 	var calls []store.NewCall
 	start := time.Now().Add(100 * time.Millisecond)
@@ -22,22 +21,8 @@ func (r *rig) noopLateness(t *testing.T, identifier string, every, d time.Durati
 	}
 	r.schedule(t, calls...)
 	r.waitFor(t, identifier+" calls run", len(calls), "SELECT count(*) FROM future_call_history WHERE identifier = $1", identifier)
-	rows, err := r.store.Pool().Query(ctx, `SELECT extract(epoch FROM started_at - scheduled_at) * 1e6
+	return r.durations(t, `SELECT extract(epoch FROM started_at - scheduled_at) * 1e6
 		FROM future_call_history WHERE identifier = $1`, identifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []time.Duration
-	for rows.Next() {
-		var micros float64
-		if err := rows.Scan(&micros); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, time.Duration(micros)*time.Microsecond)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -169,6 +169,8 @@ type Plugin struct {
 	Retry *abi.RetryPolicy `json:"retry,omitempty"`
 	// LoadedAt is when the host loaded the plugin.
 	LoadedAt *time.Time `json:"loadedAt,omitempty"`
+	// Subscriptions are the plugin's calls subscribed to topics (POST /v1/messages).
+	Subscriptions []abi.Subscription `json:"subscriptions,omitempty"`
 }
 
 // Stats is GET /v1/stats: an overview of the schedule now and of the history of the
