@@ -70,4 +70,14 @@ func (e *Executor) trimHistory(ctx context.Context) {
 	if n > 0 {
 		e.log.Info("trimmed the history", slog.Int64("rows", n), slog.Duration("retention", e.opts.HistoryRetention))
 	}
+	n, err = e.opts.Store.TrimMessages(ctx, time.Now().Add(-e.opts.HistoryRetention))
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Error("trimming the messages failed", slog.Any("error", err))
+		}
+		return
+	}
+	if n > 0 {
+		e.log.Info("trimmed the messages", slog.Int64("messages", n), slog.Duration("retention", e.opts.HistoryRetention))
+	}
 }

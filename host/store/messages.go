@@ -196,3 +196,26 @@ func (s *Store) GetMessage(ctx context.Context, id int64) (Message, error) {
 	}
 	return m, err
 }
+
+// TrimMessages deletes the messages published before cutoff none of whose deliveries
+// still waits or runs, with their delivery rows, in batches, and returns how many it
+// deleted. The history of their calls stays (TrimHistory trims it), without its
+// messageId.
+func (s *Store) TrimMessages(ctx context.Context, cutoff time.Time) (int64, error) {
+	const batch = 10000
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `
+			DELETE FROM message WHERE id IN (
+				SELECT m.id FROM message m WHERE m.created_at < $1 AND NOT EXISTS (
+					SELECT 1 FROM message_delivery d JOIN future_call c ON c.id = d.call_id WHERE d.message_id = m.id)
+				LIMIT $2)`, cutoff.UTC(), batch)
+		if err != nil {
+			return total, fmt.Errorf("trim messages: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < batch {
+			return total, nil
+		}
+	}
+}
