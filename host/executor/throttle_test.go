@@ -1,12 +1,15 @@
 package executor_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/futurecalls/futurecalls/abi"
 	"github.com/futurecalls/futurecalls/host/executor"
 	"github.com/futurecalls/futurecalls/host/plugin"
+	"github.com/futurecalls/futurecalls/host/request"
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
@@ -29,10 +32,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
 }
 
-// TestAThrottledPluginDrainsAtItsLimit: a burst of slow probe calls, probe limited to
-// 2 at once, while noop calls keep coming due. Every probe call runs exactly once,
-// never more than 2 at a time, and the burst drains at about its limit; noop's
-// lateness stays near what it is without the burst.
+// TestAThrottledPluginDrainsAtItsLimit: a burst of messages to a slow subscriber
+// (probe.sleep, subscribed to "work.slow"), probe limited to 2 at once, while noop calls
+// keep coming due. Every delivery runs exactly once, never more than 2 at a time, and
+// the burst drains at about its limit; noop's lateness stays near what it is without
+// the burst.
 func TestAThrottledPluginDrainsAtItsLimit(t *testing.T) {
 	r := newRig(t, plugin.Limits{})
 	const burst, sleepMS = 300, 20
@@ -42,16 +46,24 @@ func TestAThrottledPluginDrainsAtItsLimit(t *testing.T) {
 
 	baseline := r.noopLateness(t, "baseline", 20*time.Millisecond, 2*time.Second)
 
-	calls := make([]store.NewCall, burst)
-	for i := range calls {
-		calls[i] = probe("sleep", fmt.Sprintf(`{"ms": %d}`, sleepMS), time.Now())
+	msgs := make([]store.NewMessage, burst)
+	for i := range msgs {
+		var err error
+		msgs[i], err = request.PrepareMessage(r.catalog, abi.PublishRequest{Topic: "work.slow",
+			Payload: json.RawMessage(fmt.Sprintf(`{"ms": %d}`, sleepMS))}, "api", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	r.schedule(t, calls...)
+	if _, err := r.store.Publish(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
 	during := r.noopLateness(t, "during", 20*time.Millisecond, 2*time.Second)
 	r.waitFor(t, "burst drained", burst, "SELECT count(*) FROM future_call_history WHERE plugin = 'probe'")
 
-	if n := r.count(t, "SELECT count(DISTINCT call_id) FROM future_call_history WHERE plugin = 'probe' AND outcome = 'succeeded'"); n != burst {
-		t.Errorf("%d probe calls succeeded, want each of %d exactly once", n, burst)
+	if n := r.count(t, `SELECT count(*) FROM message_delivery d WHERE d.plugin = 'probe'
+		AND (SELECT count(*) FROM future_call_history h WHERE h.call_id = d.call_id AND h.outcome = 'succeeded') = 1`); n != burst {
+		t.Errorf("%d deliveries succeeded once, want each of %d", n, burst)
 	}
 	// The most probe calls running at once, from the history's intervals.
 	most := r.count(t, `SELECT max(n) FROM (SELECT sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS n FROM (
@@ -63,7 +75,7 @@ func TestAThrottledPluginDrainsAtItsLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	rate := float64(burst) / seconds
-	t.Logf("burst of %d probe.sleep(%d ms) at concurrency 2: drained in %.2fs (%.0f calls/s, limit %.0f/s), at most %d running",
+	t.Logf("burst of %d messages to probe.sleep(%d ms) at concurrency 2: drained in %.2fs (%.0f calls/s, limit %.0f/s), at most %d running",
 		burst, sleepMS, seconds, rate, 2*1000.0/sleepMS, most)
 	t.Logf("noop lateness without the burst: p50 %v p99 %v max %v; during it: p50 %v p99 %v max %v (%d calls each)",
 		percentile(baseline, 0.5), percentile(baseline, 0.99), baseline[len(baseline)-1],

@@ -56,7 +56,8 @@
 //     writes 20 keys (see wat/state.wat).
 //   - thumbs (WAT): a subscriber: its manifest subscribes makeThumbnail(imageId: integer,
 //     path: string) to the topic "image.uploaded"; makeThumbnail logs its envelope and
-//     succeeds. probe subscribes indexImage(imageId, path, size?) to the same topic;
+//     succeeds. probe subscribes indexImage(imageId, path, size?) to the same topic, and
+//     sleep(ms) to "work.slow";
 //     probe's publish(request) and publishThenFail(request) pass a raw message to
 //     fc.publish (the latter then fails).
 //   - gallery (C, sdk/c): archive(imageId, path, size?) subscribes to "image.uploaded"

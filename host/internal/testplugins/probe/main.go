@@ -40,6 +40,7 @@ func init() {
 	fc.Register("nul", nul, "where")
 	fc.Register("indexImage", indexImage, "imageId", "path", "size")
 	fc.Subscribe("image.uploaded", "indexImage")
+	fc.Subscribe("work.slow", "sleep")
 	fc.Register("publish", publish, "request")
 	fc.Register("publishThenFail", publishThenFail, "request")
 }
