@@ -48,6 +48,8 @@ pub struct Call {
     /// Which attempt this is, from 1 to max_attempts.
     pub attempt: u32,
     pub max_attempts: u32,
+    /// The message this call delivers (see [`Publish`]); 0 for other calls.
+    pub message_id: i64,
 }
 
 /// The level of a log line.
@@ -68,6 +70,8 @@ mod host {
         pub fn fc_schedule(ptr: *const u8, len: usize) -> i64;
         #[link_name = "cancel"]
         pub fn fc_cancel(ptr: *const u8, len: usize) -> i64;
+        #[link_name = "publish"]
+        pub fn fc_publish(ptr: *const u8, len: usize) -> i64;
         #[link_name = "last_error"]
         pub fn fc_last_error(ptr: *mut u8, cap: usize) -> usize;
     }
@@ -189,12 +193,72 @@ impl Schedule {
     }
 }
 
+/// A message to publish to the calls subscribed to a topic:
+/// `Publish::new("image.uploaded").arg("imageId", &7).send()`, each value any
+/// `serde::Serialize` type, the payload being the subscribed calls' arguments. It is
+/// stored, and delivered, only if the current call succeeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Publish {
+    topic: String,
+    payload: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<String>,
+    #[serde(skip)]
+    error: Option<String>,
+}
+
+impl Publish {
+    /// A message to topic, delivered now unless [`Publish::delay`] says otherwise.
+    pub fn new(topic: &str) -> Self {
+        Publish { topic: topic.into(), payload: Map::new(), delay: None, identifier: None, error: None }
+    }
+
+    /// Adds the payload's member name (an argument of every subscribed call).
+    pub fn arg<T: Serialize + ?Sized>(mut self, name: &str, value: &T) -> Self {
+        match serde_json::to_value(value) {
+            Ok(value) => {
+                self.payload.insert(name.into(), value);
+            }
+            Err(e) => self.error = Some(format!("payload {}: {}", name, e)),
+        }
+        self
+    }
+
+    /// Delivers the message after delay, as [`Schedule::delay`].
+    pub fn delay(mut self, delay: &str) -> Self {
+        self.delay = Some(delay.into());
+        self
+    }
+
+    /// Gives every delivery an identifier, by which [`cancel`] finds them.
+    pub fn identifier(mut self, identifier: &str) -> Self {
+        self.identifier = Some(identifier.into());
+        self
+    }
+
+    /// Asks the host to publish the message; returns the number of deliveries, or why
+    /// the host refused (a subscriber whose signature the payload does not fit, say).
+    pub fn send(&self) -> Result<u64> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let req = serde_json::to_string(self).map_err(|e| e.to_string())?;
+        // SAFETY: the host reads req during the call only.
+        let n = unsafe { host::fc_publish(req.as_ptr(), req.len()) };
+        u64::try_from(n).map_err(|_| last_error())
+    }
+}
+
 /// Declares a plugin: its manifest and its calls, each an ordinary function whose first
 /// parameter is the [`Call`] and whose other parameters are the call's, typed by any
 /// `serde::Deserialize` + [`Schema`] type, and which returns [`Result`]: `Ok(())`, or
 /// `Err(message)` to fail the call. An `Option` parameter is optional. A parameter's name
 /// is its Rust name unless `as "name"` renames it (`user_id as "userId": i64`). Doc
-/// comments become the calls' descriptions. `version` and `description` may be left out.
+/// comments become the calls' descriptions. `version` and `description` may be left out;
+/// `subscribe = [("image.uploaded", "makeThumbnail")];` after them subscribes calls to
+/// topics (see [`Publish`]).
 ///
 /// ```ignore
 /// futurecalls::plugin! {
@@ -215,6 +279,7 @@ macro_rules! plugin {
         name = $name:literal;
         $(version = $version:literal;)?
         $(description = $description:literal;)?
+        $(subscribe = [$(($topic:literal, $subscribed:literal)),* $(,)?];)?
         $(
             $(#[doc = $doc:literal])*
             fn $method:ident(
@@ -239,6 +304,7 @@ macro_rules! plugin {
                 name: $name,
                 version: [$($version)?].first().copied(),
                 description: [$($description)?].first().copied(),
+                subscriptions: &[$($(($topic, $subscribed)),*)?],
                 calls: &[$($crate::rt::Method {
                     name: stringify!($method),
                     doc: &[$($doc),*],

@@ -41,6 +41,8 @@ pub struct Manifest {
     pub name: &'static str,
     pub version: Option<&'static str>,
     pub description: Option<&'static str>,
+    /// (topic, call) pairs.
+    pub subscriptions: &'static [(&'static str, &'static str)],
     pub calls: &'static [Method],
 }
 
@@ -67,6 +69,10 @@ pub fn manifest(m: &Manifest) -> u64 {
     }
     if let Some(description) = m.description {
         manifest["description"] = description.into();
+    }
+    if !m.subscriptions.is_empty() {
+        manifest["subscriptions"] =
+            m.subscriptions.iter().map(|(topic, call)| json!({"topic": topic, "call": call})).collect::<Vec<_>>().into();
     }
     output(manifest.to_string())
 }
