@@ -16,6 +16,8 @@ declare function hostLog(level: i32, ptr: usize, len: usize): void;
 declare function hostSchedule(ptr: usize, len: usize): i64;
 @external("fc", "cancel")
 declare function hostCancel(ptr: usize, len: usize): i64;
+@external("fc", "publish")
+declare function hostPublish(ptr: usize, len: usize): i64;
 @external("fc", "last_error")
 declare function hostLastError(ptr: usize, cap: usize): usize;
 
@@ -111,6 +113,52 @@ export class Schedule {
     if (this.identifierText !== null) req += ',"identifier":' + quote(this.identifierText!);
     const utf8 = String.UTF8.encode(req + "}");
     return hostSchedule(changetype<usize>(utf8), utf8.byteLength) < 0 ? lastError() : null;
+  }
+}
+
+/**
+ * A message to the calls subscribed to a topic: new Publish("image.uploaded").arg("imageId",
+ * 7).send(). The payload is the subscribed calls' arguments. It is stored, and
+ * delivered, only if the current call succeeds.
+ */
+export class Publish {
+  private payloadJson: string = "";
+  private delayText: string | null = null;
+  private identifierText: string | null = null;
+
+  /** A message to topic, delivered now unless delay() says otherwise. */
+  constructor(private topic: string) {}
+
+  /** Adds the payload's member name, as Schedule.arg adds an argument. */
+  arg<T>(name: string, value: T): Publish {
+    this.payloadJson += (this.payloadJson.length == 0 ? "{" : ",") + quote(name) + ":" + toJson<T>(value);
+    return this;
+  }
+
+  /** Delivers the message after delay, as Schedule.delay. */
+  delay(delay: string): Publish {
+    this.delayText = delay;
+    return this;
+  }
+
+  /** Gives every delivery an identifier, by which cancel() finds them. */
+  identifier(identifier: string): Publish {
+    this.identifierText = identifier;
+    return this;
+  }
+
+  /**
+   * Asks the host to publish the message; returns the number of deliveries, or a
+   * negative number when the host refused (see lastError).
+   */
+  send(): i64 {
+    if (decodeError !== null) return -1;
+    let req = '{"topic":' + quote(this.topic);
+    if (this.payloadJson.length > 0) req += ',"payload":' + this.payloadJson + "}";
+    if (this.delayText !== null) req += ',"delay":' + quote(this.delayText!);
+    if (this.identifierText !== null) req += ',"identifier":' + quote(this.identifierText!);
+    const utf8 = String.UTF8.encode(req + "}");
+    return hostPublish(changetype<usize>(utf8), utf8.byteLength);
   }
 }
 
@@ -405,6 +453,8 @@ export class Call {
   /** Which attempt this is, from 1 to maxAttempts. */
   attempt: i64 = 0;
   maxAttempts: i64 = 0;
+  /** The message this call delivers (see Publish); 0 for other calls. */
+  messageId: i64 = 0;
 }
 
 /** A call's handler returns null on success, or the error message that fails it. */
@@ -416,12 +466,18 @@ class Method {
 
 let manifestHead = "";
 const methods: Method[] = [];
+let subscriptions = "";
 
 /** Names the plugin; call it once, before method(). */
 export function plugin(name: string, version: string = "", description: string = ""): void {
   manifestHead = '{"abi": 1, "name": ' + quote(name);
   if (version.length > 0) manifestHead += ', "version": ' + quote(version);
   if (description.length > 0) manifestHead += ', "description": ' + quote(description);
+}
+
+/** Subscribes the call name to topic: every message published there becomes a call. */
+export function subscribe(topic: string, call: string): void {
+  subscriptions += (subscriptions.length > 0 ? ", " : "") + '{"topic": ' + quote(topic) + ', "call": ' + quote(call) + "}";
 }
 
 /** Registers the call name with its description, parameters and handler. */
@@ -459,7 +515,8 @@ export function fc_manifest(): u64 {
     if (m.description.length > 0) calls += ', "description": ' + quote(m.description);
     calls += ', "params": [' + params + "]}";
   }
-  return result(manifestHead + ', "calls": [' + calls + "]}");
+  const subs = subscriptions.length > 0 ? ', "subscriptions": [' + subscriptions + "]" : "";
+  return result(manifestHead + ', "calls": [' + calls + "]" + subs + "}");
 }
 
 export function fc_invoke(ptr: usize, len: usize): u64 {
@@ -479,6 +536,7 @@ export function fc_invoke(ptr: usize, len: usize): u64 {
     if (info.has("identifier")) call.identifier = info.getString("identifier");
     if (info.has("attempt")) call.attempt = info.getInt("attempt");
     if (info.has("maxAttempts")) call.maxAttempts = info.getInt("maxAttempts");
+    if (info.has("messageId")) call.messageId = info.getInt("messageId");
   }
   for (let i = 0; i < methods.length; i++) {
     if (methods[i].name == name.text) {
