@@ -22,8 +22,8 @@ const (
 )
 
 // outcomeBytes is what o costs while it waits to be recorded: a fixed overhead, its
-// error text, each effect's arguments, identifier and names, and its state writes and
-// the keys it read.
+// error text, each effect's arguments, identifier and names (a message's payload and
+// each of its deliveries), and its state writes and the keys it read.
 func outcomeBytes(o store.Outcome) int64 {
 	n := int64(outcomeOverhead + len(o.Error))
 	for _, e := range o.Effects {
@@ -32,6 +32,14 @@ func outcomeBytes(o store.Outcome) int64 {
 			n += int64(len(c.Plugin) + len(c.Method) + len(c.Args) + len(c.Identifier))
 			if c.Series != nil {
 				n += int64(len(c.Series.Cron) + len(c.Series.TimeZone))
+			}
+		}
+		if m := e.Publish; m != nil {
+			// The deliveries share the payload's bytes in memory, but each goes to the
+			// database with its own copy.
+			n += int64(len(m.Topic) + len(m.Payload) + len(m.Identifier) + len(m.Publisher))
+			for _, c := range m.Deliveries {
+				n += effectOverhead + int64(len(c.Plugin)+len(c.Method)+len(c.Args)+len(c.Identifier))
 			}
 		}
 	}

@@ -31,6 +31,13 @@ func TestOutcomeBytesCountsEffects(t *testing.T) {
 	if cancel < bare+1000 {
 		t.Errorf("outcomeBytes of a cancel of a 1000-byte identifier = %d, want at least %d", cancel, bare+1000)
 	}
+	payload := json.RawMessage(`{"text":"` + strings.Repeat("x", 1<<20) + `"}`)
+	delivery := store.NewCall{Plugin: "p", Method: "m", Args: payload}
+	msg := outcomeBytes(store.Outcome{Effects: []store.Effect{{Publish: &store.NewMessage{Topic: "t", Payload: payload,
+		Deliveries: []store.NewCall{delivery, delivery, delivery}}}}})
+	if msg < bare+4*(1<<20) {
+		t.Errorf("outcomeBytes of a 1 MiB message to 3 subscribers = %d, want at least %d (the payload and each delivery's copy)", msg, bare+4<<20)
+	}
 }
 
 func TestBatchesAreBoundedInBytesAndCount(t *testing.T) {
