@@ -31,6 +31,11 @@ type Metrics struct {
 	Claimed prometheus.Counter
 	// Reaped counts expired claims of dead hosts this host recorded.
 	Reaped prometheus.Counter
+	// Reloads counts plugin module files handled by reloads, by result: added,
+	// swapped, refused, failed, removed.
+	Reloads *prometheus.CounterVec
+	// PluginVersion is 1 for each loaded plugin and the version it runs.
+	PluginVersion *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them, with the Go and process collectors, on
@@ -65,8 +70,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		Reaped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "futurecalls_reaped_total", Help: "Expired claims of other (dead) hosts recorded as interrupted or retried.",
 		}),
+		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "futurecalls_plugin_reloads_total", Help: "Plugin files handled by reloads, by result (added, swapped, refused, failed, removed).",
+		}, []string{"result"}),
+		PluginVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "futurecalls_plugin_info", Help: "1 for each loaded plugin, labelled with the version it runs.",
+		}, []string{"plugin", "version"}),
 	}
 	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped,
+		m.Reloads, m.PluginVersion,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

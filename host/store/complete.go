@@ -79,22 +79,22 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 	for _, done := range done {
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
-				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-					AS o(id, outcome, error, started_at, finished_at)
+				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+					AS o(id, outcome, error, started_at, finished_at, plugin_version)
 			), gone AS (
 				DELETE FROM future_call c
 				WHERE `+ownClaims+`
 				RETURNING c.*
 			), history AS (
 				INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-					finished_at, attempt, outcome, error, host, series_id)
+					finished_at, attempt, outcome, error, host, series_id, plugin_version)
 				SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at,
-					$3, o.outcome, o.error, $1, g.series_id
+					$3, o.outcome, o.error, $1, g.series_id, o.plugin_version
 				FROM gone g JOIN o ON o.id = g.id
 			)
 			-- Most calls are one-off: only an occurrence that gets a successor is read back.
 			SELECT id, CASE WHEN series_id IS NOT NULL AND NOT series_stopped THEN to_jsonb(gone) END FROM gone`,
-			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished)
+			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished, done.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -109,8 +109,9 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 	for _, retry := range retry {
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
-				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
-					AS o(id, outcome, error, started_at, finished_at, retry_at)
+				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
+					$9::text[])
+					AS o(id, outcome, error, started_at, finished_at, retry_at, plugin_version)
 			), old AS (
 				SELECT c.id, c.run_at FROM future_call c
 				WHERE `+ownClaims+`
@@ -123,12 +124,13 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at, c.series_id
 			)
 			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-				finished_at, attempt, outcome, error, host, retry_at, series_id)
+				finished_at, attempt, outcome, error, host, retry_at, series_id, plugin_version)
 			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at,
-				$3, o.outcome, o.error, $1, o.retry_at, b.series_id
+				$3, o.outcome, o.error, $1, o.retry_at, b.series_id, o.plugin_version
 			FROM back b JOIN o ON o.id = b.id
 			RETURNING call_id`,
-			host, retry.ids, retry.attempt, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt)
+			host, retry.ids, retry.attempt, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt,
+			retry.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -157,6 +159,7 @@ type outcomeColumns struct {
 	errors            []*string
 	started, finished []time.Time
 	retryAt           []time.Time
+	versions          []*string
 }
 
 // addByAttempt adds o to the group of its attempt number, starting one if needed.
@@ -176,6 +179,7 @@ func (c *outcomeColumns) add(o Outcome) {
 	c.errors = append(c.errors, nullIfEmpty(o.Error))
 	c.started = append(c.started, o.StartedAt.UTC())
 	c.finished = append(c.finished, o.FinishedAt.UTC())
+	c.versions = append(c.versions, nullIfEmpty(o.PluginVersion))
 	if o.RetryAt != nil {
 		c.retryAt = append(c.retryAt, o.RetryAt.UTC())
 	}

@@ -20,6 +20,9 @@ type Outcome struct {
 	// RetryAt, when set, puts the call back in the schedule for another attempt
 	// instead of removing it.
 	RetryAt *time.Time
+	// PluginVersion is the version of the plugin the attempt ran on; empty when it
+	// did not run.
+	PluginVersion string
 	// Effects are the follow-up calls and cancellations the call asked for, applied in
 	// order, only if it succeeded.
 	Effects []Effect
