@@ -24,7 +24,7 @@ func (r *Reloader) Watch(ctx context.Context, watch bool, trigger <-chan struct{
 		if err != nil {
 			return fmt.Errorf("reload: watch the plugins directory: %w", err)
 		}
-		defer w.Close()
+		defer func() { _ = w.Close() }()
 		if err := w.Add(r.opts.Dir); err != nil {
 			return fmt.Errorf("reload: watch the plugins directory %s: %w", r.opts.Dir, err)
 		}
