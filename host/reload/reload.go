@@ -192,6 +192,7 @@ func (r *Reloader) Reload(ctx context.Context) (client.Reload, error) {
 
 	// Load the candidates; a name is taken by its file, or by the first candidate.
 	replaced := map[string]bool{} // names a candidate takes over
+	holds := map[string]string{}  // file → name of the candidate loaded from it
 	for _, m := range changed {
 		p, err := r.opts.Registry.Candidate(ctx, m.file, m.bin)
 		if err == nil {
@@ -220,15 +221,17 @@ func (r *Reloader) Reload(ctx context.Context) (client.Reload, error) {
 			continue
 		}
 		delete(r.failed, m.file)
-		replaced[p.Name] = true
+		replaced[p.Name], holds[m.file] = true, p.Name
 		if err := r.place(ctx, p, &res); err != nil {
 			return res, err
 		}
 	}
 
-	// The plugins whose file is gone, and that no candidate took over.
+	// The plugins whose file is gone, or now holds another plugin, and that no
+	// candidate took over.
 	for _, p := range r.opts.Registry.Plugins() {
-		if present[p.File] || replaced[p.Name] {
+		name, taken := holds[p.File]
+		if (present[p.File] && (!taken || name == p.Name)) || replaced[p.Name] {
 			continue
 		}
 		if err := r.remove(ctx, p, &res); err != nil {

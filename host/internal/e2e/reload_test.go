@@ -169,6 +169,15 @@ func TestReloadUnderLoad(t *testing.T) {
 	if v := d.count("SELECT count(*) FROM future_call_history WHERE call_id = $1 AND plugin_version = '2.0.0' AND outcome = 'succeeded'", tock.ID); v != 1 {
 		t.Errorf("tock did not run on 2.0.0")
 	}
+	_, metrics := send(t, h, "GET", "/metrics", "")
+	for _, want := range []string{`futurecalls_plugin_info{plugin="ticker",version="2.0.0"} 1`, `futurecalls_plugin_reloads_total{result="swapped"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(metrics, `futurecalls_plugin_info{plugin="ticker",version="1.0.0"}`) {
+		t.Errorf("/metrics still shows the old version running")
+	}
 	byVersion := versions(d, "tick")
 	if byVersion["1.0.0"] == 0 || byVersion["2.0.0"] == 0 {
 		t.Errorf("tick calls by version %v: want some on each", byVersion)
@@ -338,18 +347,24 @@ func TestReloadFiles(t *testing.T) {
 			t.Errorf("after %s was dropped over it, the working version did not run a call", bad)
 		}
 	}
-	// Back to the working module: the same content as the running version, nothing to
-	// swap.
+	// Another plugin's module over the file: that plugin comes, ticker goes; and back.
+	dropIn(t, dir, "ticker.wasm", "noop")
+	waitVersion(t, h, "noop", "1", 20*time.Second)
+	waitVersion(t, h, "ticker", "", 20*time.Second)
 	dropIn(t, dir, "ticker.wasm", "ticker")
+	waitVersion(t, h, "ticker", "1.0.0", 20*time.Second)
+	waitVersion(t, h, "noop", "", 20*time.Second)
 
 	// Removed: the calls stay stored and are reported.
 	waiting := scheduleAll(t, []*client.Client{h.client}, ticks(5, "1h"))
+	before := len(h.find("plugin removed"))
 	if err := os.Remove(filepath.Join(dir, "ticker.wasm")); err != nil {
 		t.Fatal(err)
 	}
 	waitVersion(t, h, "ticker", "", 20*time.Second)
-	removed := h.waitLog("plugin removed", time.Second)
-	if removed.str("waiting") != "5" {
+	waitFor(t, 5*time.Second, "the removal to be logged", func() (bool, string) { return len(h.find("plugin removed")) > before, "not yet" })
+	removed := h.find("plugin removed")[before]
+	if removed.str("plugin") != "ticker" || removed.str("waiting") != "5" {
 		t.Errorf("the removal reported %v, want 5 waiting calls", removed)
 	}
 	if n := d.count("SELECT count(*) FROM future_call WHERE id = ANY($1)", callIDs(waiting)); n != len(waiting) {
