@@ -136,8 +136,8 @@ type API struct {
 
 // Plugins says where plugins are loaded from.
 type Plugins struct {
-	// Dir is the plugins directory, scanned for *.wasm files at start-up.
-	// Defaults to plugins.
+	// Dir is the plugins directory, scanned for *.wasm files at start-up and at
+	// every reload. Defaults to plugins.
 	Dir string `koanf:"dir"`
 	// CacheDir keeps wazero's compiled code across restarts; empty keeps it in
 	// memory. Defaults to var/cache/wazero.

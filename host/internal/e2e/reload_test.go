@@ -133,6 +133,9 @@ func TestReloadUnderLoad(t *testing.T) {
 		t.Fatalf("schedule the new method tock: %v", err)
 	}
 	t.Logf("the new version served %s after its file landed", serving.Sub(landed).Round(time.Millisecond))
+	if doc := openAPI(t, h); !strings.Contains(doc, "ticker.tock.") {
+		t.Errorf("/openapi.json does not describe the new method tock after the swap")
+	}
 
 	<-streamed
 	if streamErr != nil {
