@@ -56,7 +56,8 @@ function isoOf(input) {
   return Number.isNaN(d.getTime()) ? input.value : d.toISOString();
 }
 
-// pluginSelect fills a plugin filter once (the plugins change only with a restart).
+// pluginSelect fills a plugin filter once per view: plugins reloaded since show in views
+// opened after the plugins view read them.
 async function pluginSelect(select) {
   if (select.dataset.filled) return;
   const list = await plugins();
