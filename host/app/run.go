@@ -94,26 +94,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	hangup := make(chan os.Signal, 1)
 	signal.Notify(hangup, syscall.SIGHUP)
 	defer signal.Stop(hangup)
-	triggers := make(chan struct{}, 1)
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hangup:
-				log.Info("SIGHUP: reloading the plugins")
-				select {
-				case triggers <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := reloader.Watch(ctx, cfg.Plugins.Reload.Watch, triggers); err != nil {
+		if err := reloader.Watch(ctx, cfg.Plugins.Reload.Watch, hangup); err != nil {
 			cancel(err)
 		}
 	}()

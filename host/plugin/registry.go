@@ -27,7 +27,7 @@ import (
 )
 
 // Registry holds the loaded plugins. It is safe for concurrent use. Its set of plugins
-// can change while it runs (reload.go): each lookup sees one version of a plugin.
+// can change while it runs (swap.go): each lookup sees one version of a plugin.
 type Registry struct {
 	log      *slog.Logger
 	cache    wazero.CompilationCache

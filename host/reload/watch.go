@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -12,11 +13,11 @@ import (
 	"github.com/futurecalls/futurecalls/host/plugin"
 )
 
-// Watch reloads when the plugins directory changes, and whenever trigger receives
-// (SIGHUP), until ctx ends. Changes are gathered: a reload starts once no module file
-// changed for the settle time, and a reload that finds files still being written runs
-// again after it. With watch false it serves trigger only.
-func (r *Reloader) Watch(ctx context.Context, watch bool, trigger <-chan struct{}) error {
+// Watch reloads when the plugins directory changes, and whenever hangup receives a
+// signal (SIGHUP), until ctx ends. Changes are gathered: a reload starts once no module
+// file changed for the settle time, and a reload that finds files still being written
+// runs again after it. With watch false it serves hangup only.
+func (r *Reloader) Watch(ctx context.Context, watch bool, hangup <-chan os.Signal) error {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if watch {
@@ -59,7 +60,8 @@ func (r *Reloader) Watch(ctx context.Context, watch bool, trigger <-chan struct{
 			timer.Reset(r.opts.Settle) // events may be lost: look at the directory
 		case <-timer.C:
 			reload("watch")
-		case <-trigger:
+		case sig := <-hangup:
+			r.log.Info("reloading the plugins on a signal", slog.String("signal", sig.String()))
 			reload("signal")
 		}
 	}
