@@ -406,3 +406,44 @@ func openAPI(t *testing.T, h *host) string {
 	}
 	return body
 }
+
+// TestReloadMovesClaims: two hosts share a database, each with its own plugins
+// directory. A host claims only the calls of plugins it has loaded, across reloads:
+// once the plugin moves from one host's directory to the other's, its calls run on the
+// other host.
+func TestReloadMovesClaims(t *testing.T) {
+	url := testdb.URL(t)
+	d := openDatabase(t, url)
+	s := newSuite(t)
+	dirA := pluginsDir(t, map[string]string{"ticker.wasm": "ticker"})
+	dirB := pluginsDir(t, map[string]string{"noop.wasm": "noop"})
+	a := s.start("a", hostOptions{db: url, plugins: dirA})
+	b := s.start("b", hostOptions{db: url, plugins: dirB})
+
+	first := scheduleAll(t, []*client.Client{a.client}, ticks(50, ""))
+	waitFor(t, 30*time.Second, "the first calls to run", func() (bool, string) {
+		n := d.count("SELECT count(*) FROM future_call_history WHERE call_id = ANY($1)", callIDs(first))
+		return n == len(first), fmt.Sprintf("%d of %d", n, len(first))
+	})
+
+	// The plugin moves: b gets it, then a loses it.
+	dropIn(t, dirB, "ticker.wasm", "ticker")
+	waitVersion(t, b, "ticker", "1.0.0", 20*time.Second)
+	if err := os.Remove(filepath.Join(dirA, "ticker.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	waitVersion(t, a, "ticker", "", 20*time.Second)
+	second := scheduleAll(t, []*client.Client{b.client}, ticks(50, "1s"))
+	waitFor(t, 30*time.Second, "the second calls to run", func() (bool, string) {
+		n := d.count("SELECT count(*) FROM future_call_history WHERE call_id = ANY($1)", callIDs(second))
+		return n == len(second), fmt.Sprintf("%d of %d", n, len(second))
+	})
+	ran := d.groups("SELECT host, count(*) FROM future_call_history WHERE call_id = ANY($1) AND outcome = 'succeeded' GROUP BY 1", callIDs(first))
+	if ran[a.id()] != len(first) {
+		t.Errorf("the first calls ran on %v, want all %d on a", ran, len(first))
+	}
+	ran = d.groups("SELECT host, count(*) FROM future_call_history WHERE call_id = ANY($1) AND outcome = 'succeeded' GROUP BY 1", callIDs(second))
+	if ran[b.id()] != len(second) {
+		t.Errorf("the calls scheduled after the move ran on %v, want all %d on b", ran, len(second))
+	}
+}
