@@ -447,3 +447,56 @@ func TestReloadMovesClaims(t *testing.T) {
 		t.Errorf("the calls scheduled after the move ran on %v, want all %d on b", ran, len(second))
 	}
 }
+
+// TestReloadSaturated swaps a version in while the executor drains a backlog as fast
+// as it can: nothing is lost or run twice, and the calls per second in the second of
+// the swap are logged next to the median second.
+func TestReloadSaturated(t *testing.T) {
+	url := testdb.URL(t)
+	d := openDatabase(t, url)
+	s := newSuite(t)
+	dir := pluginsDir(t, map[string]string{"ticker.wasm": "ticker"})
+	h := s.start("host", hostOptions{db: url, plugins: dir, args: []string{"--futureCall.concurrencyLimit=64"}})
+	n := scale(20000, 100000)
+	calls := scheduleAll(t, []*client.Client{h.client}, ticks(n, "3s"))
+	waitFor(t, time.Minute, "a third of the backlog to run", func() (bool, string) {
+		done := d.count("SELECT count(*) FROM future_call_history")
+		return done >= n/3, fmt.Sprintf("%d of %d", done, n)
+	})
+	landed := time.Now()
+	dropIn(t, dir, "ticker.wasm", "ticker_v2")
+	waitVersion(t, h, "ticker", "2.0.0", 20*time.Second)
+	t.Logf("the new version served %s after its file landed", time.Since(landed).Round(time.Millisecond))
+	d.waitDrained(n, 2*time.Minute)
+
+	if got := d.count("SELECT count(DISTINCT call_id) FROM future_call_history WHERE outcome = 'succeeded' AND call_id = ANY($1)", callIDs(calls)); got != n {
+		t.Errorf("%d of %d calls succeeded", got, n)
+	}
+	if got := d.count("SELECT count(*) FROM future_call_history"); got != n {
+		t.Errorf("%d history rows, want %d: one per call", got, n)
+	}
+	swapped := h.waitLog("plugin swapped", time.Second)
+	swapAt, err := time.Parse(time.RFC3339Nano, swapped.str("time"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.count(`SELECT count(*) FROM future_call_history WHERE plugin_version = '1.0.0' AND started_at > $1`, swapAt); got != 0 {
+		t.Errorf("%d calls started after the swap ran on the old version", got)
+	}
+	byVersion := versions(d, "tick")
+	// Calls finished per second, but for the first and the last (partial) seconds.
+	perSecond := d.groups(`WITH s AS (SELECT date_trunc('second', finished_at) AS s, count(*) AS n FROM future_call_history GROUP BY 1)
+		SELECT to_char(s, 'HH24:MI:SS'), n FROM s WHERE s > (SELECT min(s) FROM s) AND s < (SELECT max(s) FROM s)`)
+	var counts []int
+	for _, c := range perSecond {
+		counts = append(counts, c)
+	}
+	slices.Sort(counts)
+	median := 0
+	if len(counts) > 0 {
+		median = counts[len(counts)/2]
+	}
+	second := swapAt.UTC().Truncate(time.Second).Format("15:04:05")
+	t.Logf("swap while draining %d calls (%v by version): %d calls/s in the second of the swap (%s), median %d calls/s over %d full seconds %v",
+		n, byVersion, perSecond[second], second, median, len(counts), perSecond)
+}
