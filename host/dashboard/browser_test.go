@@ -673,4 +673,16 @@ func TestDashboardPluginReload(t *testing.T) {
 		waitFor(`document.querySelector(".reload-result")?.textContent.includes("swapped ticker 1.0.0 → 2.0.0")`),
 		waitFor(`document.querySelector('#plugin-list [data-plugin="ticker"] .version')?.textContent === "2.0.0"`),
 		waitFor(`!document.querySelector('#plugin-list [data-plugin="ticker"] .refused')`))
+
+	// The history says which version ran a call.
+	tock := h.schedule(t, abi.ScheduleRequest{Plugin: "ticker", Method: "tock"})
+	if e := h.waitHistory(t, tock.ID, abi.OutcomeSucceeded); e.PluginVersion != "2.0.0" {
+		t.Errorf("the API says tock ran on %q, want 2.0.0", e.PluginVersion)
+	}
+	b.run(t, "the version in the history", chromedp.Navigate(fmt.Sprintf("%s/#history/ticker/tock/%d", h.url, tock.ID)),
+		waitFor(fmt.Sprintf(`!!document.querySelector('#history-list [data-call="%d"] details')`, tock.ID)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#history-list details").setAttribute("open", ""); undefined`))
+	if text := evaluate[string](t, b, `document.querySelector("#history-list details").innerText`); !strings.Contains(text, "Plugin version\n2.0.0") {
+		t.Errorf("the history's details show %q, want the plugin version 2.0.0", text)
+	}
 }
