@@ -171,6 +171,10 @@ func (r *Reloader) Reload(ctx context.Context) (client.Reload, error) {
 			continue // gone since the listing: the next event says what became of it
 		}
 		if p, ok := loaded[file]; ok && p.SHA256 == m.sha {
+			// The running version's own file: a candidate refused before is gone.
+			if _, had := r.refused.LoadAndDelete(p.Name); had {
+				r.generation.Add(1)
+			}
 			continue
 		}
 		if f, ok := r.failed[file]; ok && f.sha == m.sha {

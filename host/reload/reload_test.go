@@ -123,6 +123,18 @@ func TestReloadChanges(t *testing.T) {
 	if b.r.Generation() == gen {
 		t.Error("the generation did not move with the refusal")
 	}
+	// The running version's file back: the refusal is over.
+	b.put(t, "ticker.wasm", "ticker")
+	if res := b.reload(t); len(res.Refused)+len(res.Swapped) != 0 {
+		t.Errorf("reload %+v, want nothing changed", res)
+	}
+	if c, ok := b.r.Refused("ticker"); ok {
+		t.Errorf("Refused(ticker) = %+v after the running version's file came back", c)
+	}
+	b.put(t, "ticker.wasm", "ticker_v3")
+	if res := b.reload(t); len(res.Refused) != 1 {
+		t.Fatalf("reload %+v, want 3.0.0 refused again", res)
+	}
 	b.put(t, "ticker.wasm", "ticker_v2")
 	res = b.reload(t)
 	if len(res.Swapped) != 1 || res.Swapped[0].PreviousVersion != "1.0.0" || res.Swapped[0].Version != "2.0.0" {
