@@ -198,24 +198,7 @@ func (r *Reloader) Reload(ctx context.Context) (client.Reload, error) {
 	replaced := map[string]bool{} // names a candidate takes over
 	holds := map[string]string{}  // file → name of the candidate loaded from it
 	for _, m := range changed {
-		p, err := r.opts.Registry.Candidate(ctx, m.file, m.bin)
-		if err == nil {
-			if err = r.opts.Catalog.Admit(p); err != nil {
-				r.opts.Registry.Discard(p)
-			}
-		}
-		if err == nil {
-			if owner, ok := r.opts.Registry.Plugin(p.Name); ok && owner.File != m.file && present[owner.File] && !replaced[p.Name] {
-				err = fmt.Errorf("plugin name %q is claimed by both %s and %s: %s refused",
-					p.Name, filepath.Base(owner.File), filepath.Base(m.file), filepath.Base(m.file))
-			} else if replaced[p.Name] {
-				err = fmt.Errorf("plugin name %q is claimed by another new file too: %s refused", p.Name, filepath.Base(m.file))
-			}
-			if err != nil {
-				r.opts.Catalog.Forget(p)
-				r.opts.Registry.Discard(p)
-			}
-		}
+		p, err := r.load(ctx, m, present, replaced)
 		if err != nil {
 			r.failed[m.file] = failure{sha: m.sha, err: err.Error()}
 			res.Failed = append(res.Failed, client.FailedFile{File: filepath.Base(m.file), SHA256: m.sha, Error: err.Error()})
@@ -244,6 +227,33 @@ func (r *Reloader) Reload(ctx context.Context) (client.Reload, error) {
 	}
 	r.publish()
 	return res, nil
+}
+
+// load loads the candidate in m and admits it to the catalog. It refuses a plugin name
+// another present file holds, or that a candidate of this reload took already.
+func (r *Reloader) load(ctx context.Context, m module, present, taken map[string]bool) (*plugin.Plugin, error) {
+	p, err := r.opts.Registry.Candidate(ctx, m.file, m.bin)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.opts.Catalog.Admit(p); err != nil {
+		r.opts.Registry.Discard(p)
+		return nil, err
+	}
+	owner, ok := r.opts.Registry.Plugin(p.Name)
+	switch {
+	case taken[p.Name]:
+		err = fmt.Errorf("plugin name %q is claimed by another new file too: %s refused", p.Name, filepath.Base(m.file))
+	case ok && owner.File != m.file && present[owner.File]:
+		err = fmt.Errorf("plugin name %q is claimed by both %s and %s: %s refused",
+			p.Name, filepath.Base(owner.File), filepath.Base(m.file), filepath.Base(m.file))
+	}
+	if err != nil {
+		r.opts.Catalog.Forget(p)
+		r.opts.Registry.Discard(p)
+		return nil, err
+	}
+	return p, nil
 }
 
 // place swaps in or adds candidate p, or refuses it, and records what it did in res.
