@@ -269,6 +269,8 @@ func (r *Reloader) place(ctx context.Context, p *plugin.Plugin, res *client.Relo
 		return nil
 	}
 	change.PreviousVersion = old.Manifest.Version
+	// Calls scheduled between this check and the swap were validated against the old
+	// version: one the new version breaks fails as broken when due (the run-time check).
 	report, err := check.Run(ctx, check.Options{Store: r.opts.Store, Signatures: candidate{p}, Plugin: p.Name})
 	if err != nil {
 		r.opts.Catalog.Forget(p)
