@@ -225,6 +225,8 @@ func (a *API) routes() *echo.Echo {
 	get("/v1/plugins", a.listPlugins)
 	get("/v1/plugins/:name", a.getPlugin)
 	e.POST("/v1/plugins/reload", a.reload)
+	get("/v1/plugins/:name/state", a.listState)
+	get("/v1/plugins/:name/state/:key", a.getState)
 	get("/healthz", a.healthz)
 	get("/readyz", a.readyz)
 	get("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{

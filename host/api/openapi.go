@@ -409,23 +409,25 @@ func baseSchemas() obj {
 			"seriesStopped": integer("1 when the call was the next occurrence of a recurring call, whose whole series is now stopped; else 0."),
 		}, "cancelled", "seriesStopped"),
 		"HistoryEntry": object("A finished attempt of a call, or a call removed without running.", obj{
-			"id":            integer("The entry's id."),
-			"callId":        integer("The call's id."),
-			"plugin":        str("The plugin."),
-			"method":        str("The plugin's method."),
-			"args":          anyArgs,
-			"identifier":    str("The identifier the call carried."),
-			"scheduledAt":   dateTime("When the call was due."),
-			"startedAt":     dateTime("When the attempt started; absent when it never ran."),
-			"finishedAt":    dateTime("When the attempt ended or the call was removed."),
-			"attempt":       obj{"type": "integer", "description": "The attempt's number, 1 for the first."},
-			"outcome":       obj{"type": "string", "enum": abi.Outcomes(), "description": "How the attempt ended."},
-			"error":         str("Why the attempt failed."),
-			"host":          str("The host that ran the attempt or recorded the outcome."),
-			"retryAt":       dateTime("When the call runs again, for a failed attempt that is retried."),
-			"seriesId":      integer("The series of a recurring call's occurrence."),
+			"id":          integer("The entry's id."),
+			"callId":      integer("The call's id."),
+			"plugin":      str("The plugin."),
+			"method":      str("The plugin's method."),
+			"args":        anyArgs,
+			"identifier":  str("The identifier the call carried."),
+			"scheduledAt": dateTime("When the call was due."),
+			"startedAt":   dateTime("When the attempt started; absent when it never ran."),
+			"finishedAt":  dateTime("When the attempt ended or the call was removed."),
+			"attempt":     obj{"type": "integer", "description": "The attempt's number, 1 for the first."},
+			"outcome":     obj{"type": "string", "enum": abi.Outcomes(), "description": "How the attempt ended."},
+			"error":       str("Why the attempt failed."),
+			"host":        str("The host that ran the attempt or recorded the outcome."),
+			"retryAt":     dateTime("When the call runs again, for a failed attempt that is retried."),
+			"seriesId":    integer("The series of a recurring call's occurrence."),
+			"httpRequests": obj{"type": "integer", "minimum": 0,
+				"description": "How many outbound HTTP requests (fc.http) the attempt made, refused ones included; 0 for a call that never ran."},
 			"pluginVersion": str("The version of the plugin the attempt ran on (its manifest's); absent for a call removed without running."),
-		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host"),
+		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host", "httpRequests"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
 			"nextCursor": str(nextCursor),
@@ -514,6 +516,19 @@ func baseSchemas() obj {
 			}, "plugin", "method", "failures", "lastError", "lastFailedAt")),
 		}, "since", "until", "dueNextHour", "dueNextDay", "running", "outcomes", "lateness", "failing"),
 		"PluginList": object("The loaded plugins, by name.", obj{"plugins": arrayOf(ref("Plugin"))}, "plugins"),
+		"StateEntry": object("One value of a plugin's state, which its calls write with fc.state_put.", obj{
+			"key": obj{"type": "string", "minLength": 1, "description": "The key: 1 to 256 bytes of UTF-8."},
+			"value": obj{"description": "The value, when its bytes are a JSON document (shown as that document, " +
+				"whitespace removed); else valueBase64 holds it. An empty value has neither."},
+			"valueBase64": obj{"type": "string", "contentEncoding": "base64",
+				"description": "The value in standard base64, when its bytes are not a JSON document."},
+			"version":   integer("Changes with every write of the key."),
+			"updatedAt": dateTime("When the call that last wrote the key committed."),
+		}, "key", "version", "updatedAt"),
+		"StatePage": object("One page of a plugin's state, by key (bytewise).", obj{
+			"entries":    arrayOf(ref("StateEntry")),
+			"nextCursor": str(nextCursor),
+		}, "entries"),
 		"Readiness": object("Whether the host is up or ready.", obj{
 			"status":  obj{"type": "string", "enum": []string{"ok", "ready", "unavailable"}, "description": "ok (up), ready, or unavailable."},
 			"reasons": obj{"type": "array", "items": obj{"type": "string"}, "description": "Why the host is not ready."},
@@ -526,7 +541,7 @@ func baseSchemas() obj {
 			"error": object("What went wrong.", obj{
 				"code": obj{"type": "string", "enum": []client.Code{client.CodeMalformedJSON, client.CodeUnknownField, client.CodeInvalidRequest,
 					client.CodeInvalidParameter, client.CodeUnauthorized, client.CodeForbiddenHost, client.CodeNotFound, client.CodeCallNotFound,
-					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
+					client.CodeUnknownPlugin, client.CodeUnknownMethod, client.CodeStateNotFound, client.CodeMethodNotAllowed, client.CodeCallRunning, client.CodeBodyTooLarge,
 					client.CodeUnsupportedMediaType, client.CodeInvalidArguments, client.CodeInternal, client.CodeUnavailable},
 					"description": "What went wrong, for programs."},
 				"message": str("What went wrong, for people."),
@@ -580,7 +595,7 @@ func errorResponses(auth bool) obj {
 	}
 	responses := obj{
 		"BadRequest":           r("The request is malformed: bad JSON, an unknown field, a wrong parameter.", nil),
-		"NotFound":             r("No such call, plugin or method.", nil),
+		"NotFound":             r("No such call, plugin, method or state key.", nil),
 		"Conflict":             r("The call is running and can no longer be cancelled.", nil),
 		"PayloadTooLarge":      r("The body is larger than the host's limit.", nil),
 		"UnsupportedMediaType": r("The body is not application/json, or it is encoded (Content-Encoding).", nil),
@@ -736,6 +751,14 @@ func paths(auth bool) obj {
 		"200": jsonBody("What changed.", ref("Reload")),
 	}, "BadRequest", "NotFound")
 	nameParam := obj{"name": "name", "in": "path", "required": true, "description": "The plugin's name.", "schema": obj{"type": "string"}}
+	listState := op("listState", "List a plugin's state (the values its calls wrote with fc.state_put), by key", obj{
+		"200": jsonBody("One page of the plugin's state.", ref("StatePage")),
+	}, "BadRequest", "NotFound")
+	listState["parameters"] = []any{limit, cursor}
+	getState := op("getState", "Get one value of a plugin's state", obj{"200": jsonBody("The value.", ref("StateEntry"))},
+		"BadRequest", "NotFound")
+	keyParam := obj{"name": "key", "in": "path", "required": true,
+		"description": "The key, percent-encoded as one path segment (a / in it as %2F).", "schema": obj{"type": "string", "minLength": 1}}
 
 	probe := func(id, summary string, ok obj) obj {
 		return obj{"operationId": id, "summary": summary, "responses": ok, "security": []any{}}
@@ -753,18 +776,20 @@ func paths(auth bool) obj {
 		name string
 		ops  obj
 	}{
-		"/v1/calls":          {"Calls", obj{"post": schedule, "get": list, "delete": cancelIdentifier}},
-		"/v1/calls/batch":    {"Batch", obj{"post": batch}},
-		"/v1/calls/{id}":     {"Call", obj{"parameters": []any{idParam}, "get": get, "delete": cancel}},
-		"/v1/history":        {"History", obj{"get": history}},
-		"/v1/stats":          {"Stats", obj{"get": stats}},
-		"/v1/plugins":        {"Plugins", obj{"get": listPlugins}},
-		"/v1/plugins/{name}": {"Plugin", obj{"parameters": []any{nameParam}, "get": getPlugin}},
-		"/v1/plugins/reload": {"Reload", obj{"post": reload}},
-		"/healthz":           {"Healthz", obj{"get": healthz}},
-		"/readyz":            {"Readyz", obj{"get": readyz}},
-		"/metrics":           {"Metrics", obj{"get": metrics}},
-		"/openapi.json":      {"OpenAPI", obj{"get": openapi}},
+		"/v1/calls":                      {"Calls", obj{"post": schedule, "get": list, "delete": cancelIdentifier}},
+		"/v1/calls/batch":                {"Batch", obj{"post": batch}},
+		"/v1/calls/{id}":                 {"Call", obj{"parameters": []any{idParam}, "get": get, "delete": cancel}},
+		"/v1/history":                    {"History", obj{"get": history}},
+		"/v1/stats":                      {"Stats", obj{"get": stats}},
+		"/v1/plugins":                    {"Plugins", obj{"get": listPlugins}},
+		"/v1/plugins/{name}":             {"Plugin", obj{"parameters": []any{nameParam}, "get": getPlugin}},
+		"/v1/plugins/reload":             {"Reload", obj{"post": reload}},
+		"/v1/plugins/{name}/state":       {"State", obj{"parameters": []any{nameParam}, "get": listState}},
+		"/v1/plugins/{name}/state/{key}": {"StateValue", obj{"parameters": []any{nameParam, keyParam}, "get": getState}},
+		"/healthz":                       {"Healthz", obj{"get": healthz}},
+		"/readyz":                        {"Readyz", obj{"get": readyz}},
+		"/metrics":                       {"Metrics", obj{"get": metrics}},
+		"/openapi.json":                  {"OpenAPI", obj{"get": openapi}},
 	}
 	out := obj{}
 	for path, item := range items {

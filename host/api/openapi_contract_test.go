@@ -179,6 +179,7 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 	if _, err := e.store.Claim(ctx, "other-host", 1, time.Minute, []string{"example"}); err != nil {
 		t.Fatal(err)
 	}
+	putState(t, e, "drip", map[string][]byte{"sent/42": []byte(`{"at": "2026-01-01T00:00:00Z"}`), "raw": {0xff}, "n": []byte("1")})
 
 	for _, r := range []struct{ method, path, template, body string }{
 		{http.MethodGet, "/v1/calls?limit=2", "/v1/calls", ""},
@@ -194,6 +195,13 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 		{http.MethodGet, "/v1/plugins", "/v1/plugins", ""},
 		{http.MethodGet, "/v1/plugins/drip", "/v1/plugins/{name}", ""},
 		{http.MethodHead, "/v1/plugins/drip", "/v1/plugins/{name}", ""},
+		{http.MethodGet, "/v1/plugins/drip/state", "/v1/plugins/{name}/state", ""},
+		{http.MethodGet, "/v1/plugins/drip/state?limit=1", "/v1/plugins/{name}/state", ""},
+		{http.MethodHead, "/v1/plugins/drip/state", "/v1/plugins/{name}/state", ""},
+		{http.MethodGet, "/v1/plugins/drip/state/sent%2F42", "/v1/plugins/{name}/state/{key}", ""},
+		{http.MethodGet, "/v1/plugins/drip/state/raw", "/v1/plugins/{name}/state/{key}", ""},
+		{http.MethodHead, "/v1/plugins/drip/state/n", "/v1/plugins/{name}/state/{key}", ""},
+		{http.MethodOptions, "/v1/plugins/drip/state", "/v1/plugins/{name}/state", ""},
 		{http.MethodGet, "/healthz", "/healthz", ""},
 		{http.MethodHead, "/healthz", "/healthz", ""},
 		{http.MethodGet, "/readyz", "/readyz", ""},
@@ -210,6 +218,10 @@ func TestAnswersFitTheOpenAPIDocument(t *testing.T) {
 		{http.MethodGet, "/v1/calls/999999999", "/v1/calls/{id}", ""},
 		{http.MethodDelete, "/v1/calls/" + running, "/v1/calls/{id}", ""},
 		{http.MethodGet, "/v1/plugins/nope", "/v1/plugins/{name}", ""},
+		{http.MethodGet, "/v1/plugins/nope/state", "/v1/plugins/{name}/state", ""},
+		{http.MethodGet, "/v1/plugins/drip/state?limit=0", "/v1/plugins/{name}/state", ""},
+		{http.MethodGet, "/v1/plugins/drip/state/missing", "/v1/plugins/{name}/state/{key}", ""},
+		{http.MethodGet, "/v1/plugins/drip/state/%FF", "/v1/plugins/{name}/state/{key}", ""},
 		{http.MethodPost, "/v1/calls", "/v1/calls", `{"plugin": "nope", "method": "doWork"}`},
 		{http.MethodPost, "/v1/calls", "/v1/calls", `{"plugin": "example", "method": "doOtherWork", "args": {"data": 5}}`},
 		{http.MethodPost, "/v1/calls", "/v1/calls", `{"plugin": "example", "method": "doOtherWork", "args": {"data": "` + strings.Repeat("x", 2<<20) + `"}}`},

@@ -130,15 +130,20 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// LoadPlugins loads the plugins of dir with the configured sandbox limits and builds
-// their catalog. Modules that fail to load are logged and skipped.
+// LoadPlugins loads the plugins of dir with the configured sandbox limits and grants
+// (secrets read now) and builds their catalog. Modules that fail to load are logged and
+// skipped.
 func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.Logger) (*plugin.Registry, *catalog.Catalog, error) {
 	overrides := map[string]plugin.Limits{}
 	for name := range cfg.Sandbox.Plugins {
 		overrides[name] = pluginLimits(cfg.Sandbox.Plugins[name]) // zero fields take the defaults
 	}
+	granted, err := grants(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: cfg.Plugins.CacheDir,
-		Defaults: pluginLimits(cfg.Sandbox.Limits), Overrides: overrides}, log)
+		Defaults: pluginLimits(cfg.Sandbox.Limits), Overrides: overrides, Grants: granted}, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load plugins: %w", err)
 	}
@@ -159,7 +164,9 @@ func LoadPlugins(ctx context.Context, cfg config.Config, dir string, log *slog.L
 func pluginLimits(l config.Limits) plugin.Limits {
 	return plugin.Limits{MemoryLimit: int64(l.MemoryLimit), TableLimit: l.TableLimit, StackLimit: int64(l.StackLimit),
 		Timeout: l.Timeout.D(), OutputLimit: int64(l.OutputLimit), MaxFollowUps: l.MaxFollowUps, BufferLimit: int64(l.BufferLimit),
-		Fresh: l.Fresh, PoolSize: l.PoolSize, RecycleAbove: int64(l.RecycleAbove)}
+		StateValueLimit: int64(l.State.ValueLimit), StateWriteLimit: int64(l.State.WriteLimit), StateKeyLimit: l.State.KeyLimit,
+		MaxStateReads: l.State.MaxReads, Fresh: l.Fresh, PoolSize: l.PoolSize, RecycleAbove: int64(l.RecycleAbove),
+		HTTPMaxRequests: l.HTTP.MaxRequests, HTTPRequestLimit: int64(l.HTTP.RequestLimit), HTTPResponseLimit: int64(l.HTTP.ResponseLimit)}
 }
 
 func retry(r config.Retry) abi.Retry {

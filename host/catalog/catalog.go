@@ -119,6 +119,12 @@ func (c *Catalog) Invoke(ctx context.Context, pluginName string, env abi.Envelop
 	return c.reg.Invoke(ctx, pluginName, env, host, log)
 }
 
+// Limits returns the named plugin's effective limits, zero when it is neither loaded nor
+// leaving.
+func (c *Catalog) Limits(pluginName string) plugin.Limits {
+	return c.reg.Limits(pluginName)
+}
+
 // Classify names the history outcome of a failed Invoke.
 func (c *Catalog) Classify(err error) abi.Outcome {
 	var ce *plugin.CallError

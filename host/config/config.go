@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/egress"
 	"github.com/futurecalls/futurecalls/host/plugin"
 	"github.com/futurecalls/futurecalls/host/store"
 )
@@ -192,6 +193,8 @@ type Limits struct {
 	// one call has had accepted, which the host keeps until its outcome is recorded.
 	// Defaults to 4MiB.
 	BufferLimit ByteSize `koanf:"bufferLimit"`
+	// State bounds what a plugin keeps in its state (fc.state_*).
+	State StateLimits `koanf:"state"`
 	// Fresh gives every call a new plugin instance (strict isolation, slower) instead
 	// of a warm one from the pool. Defaults to false.
 	Fresh bool `koanf:"fresh"`
@@ -201,11 +204,53 @@ type Limits struct {
 	// beyond this size, so idle instances hold at most poolSize × recycleAbove; 0
 	// means twice the memory of a fresh instance. Defaults to 0.
 	RecycleAbove ByteSize `koanf:"recycleAbove"`
+	// HTTP caps the plugins' outbound HTTP requests (fc.http) and, per plugin, says
+	// what each may reach.
+	HTTP HTTP `koanf:"http"`
+	// Config holds the values a plugin reads with fc.config, by key (keys without
+	// dots); in YAML only, per plugin (sandbox.plugins.<name>.config). A value
+	// "env:NAME" is the host's environment variable NAME and "file:/path" the content of
+	// a file without its final newline: secrets, read at start-up, shown nowhere.
+	// "literal:" in front of a value that starts with one of these prefixes keeps it as
+	// it is.
+	Config map[string]string `koanf:"config" perplugin:"true"`
 	// Retry is a retry policy for calls that give none. Under sandbox it is the last
 	// resort (a plugin manifest's policy beats it); under sandbox.plugins.<name> it is
 	// the operator's word for that plugin and beats the manifest's. A call's own policy
 	// beats both.
 	Retry Retry `koanf:"retry"`
+}
+
+// HTTP caps the plugins' outbound HTTP requests and grants them, per plugin.
+type HTTP struct {
+	// Allow lists what a plugin may reach, as scheme://host[:port] entries (a host
+	// glob *.example.com, an IP address, :* for any port); per plugin only
+	// (sandbox.plugins.<name>.http.allow). Defaults to [].
+	Allow []string `koanf:"allow" perplugin:"true"`
+	// MaxRequests caps the fc.http requests of one call, refused ones included.
+	// Defaults to 16.
+	MaxRequests int `koanf:"maxRequests"`
+	// RequestLimit caps the body of one fc.http request. Defaults to 1MiB.
+	RequestLimit ByteSize `koanf:"requestLimit"`
+	// ResponseLimit caps the body of one fc.http response; beyond it the connection
+	// is closed and the request refused. Defaults to 1MiB.
+	ResponseLimit ByteSize `koanf:"responseLimit"`
+}
+
+// StateLimits bound a plugin's state and what one call does with it.
+type StateLimits struct {
+	// ValueLimit caps one value fc.state_put writes. Defaults to 64KiB.
+	ValueLimit ByteSize `koanf:"valueLimit"`
+	// WriteLimit caps the bytes (keys and values) of the fc.state_put and
+	// fc.state_delete requests of one call, which the host keeps until its outcome is
+	// recorded. Defaults to 1MiB.
+	WriteLimit ByteSize `koanf:"writeLimit"`
+	// KeyLimit caps the keys a plugin's state holds: a call whose writes would exceed it
+	// fails when it commits. Defaults to 10000.
+	KeyLimit int64 `koanf:"keyLimit"`
+	// MaxReads caps the fc.state_get requests of one call, refused ones included (each
+	// reads the database). Defaults to 1000.
+	MaxReads int `koanf:"maxReads"`
 }
 
 // Retry is a retry policy for calls that give none.
@@ -266,10 +311,14 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 		OutputLimit:  ByteSize(l.OutputLimit),
 		MaxFollowUps: l.MaxFollowUps,
 		BufferLimit:  ByteSize(l.BufferLimit),
+		State: StateLimits{ValueLimit: ByteSize(l.StateValueLimit), WriteLimit: ByteSize(l.StateWriteLimit),
+			KeyLimit: l.StateKeyLimit, MaxReads: l.MaxStateReads},
 		Fresh:        l.Fresh,
 		PoolSize:     l.PoolSize,
 		RecycleAbove: ByteSize(l.RecycleAbove),
-		Retry:        Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
+		HTTP: HTTP{MaxRequests: l.HTTPMaxRequests, RequestLimit: ByteSize(l.HTTPRequestLimit),
+			ResponseLimit: ByteSize(l.HTTPResponseLimit)},
+		Retry: Retry{MaxAttempts: r.MaxAttempts, Backoff: Duration(r.Backoff), MaxBackoff: Duration(r.MaxBackoff)},
 	}
 }
 
@@ -383,8 +432,20 @@ func (c Config) Validate() error {
 		if l.Timeout < 0 || l.MaxFollowUps < 0 || l.PoolSize < 0 {
 			bad(prefix+"*", "limits must not be negative")
 		}
+		if l.HTTP.MaxRequests < 0 {
+			bad(prefix+"http.maxRequests", "must not be negative")
+		}
+		if l.State.KeyLimit < 0 || l.State.MaxReads < 0 {
+			bad(prefix+"state.*", "limits must not be negative")
+		}
 	}
 	checkLimits("sandbox.", c.Sandbox.Limits)
+	if len(c.Sandbox.HTTP.Allow) > 0 {
+		bad("sandbox.http.allow", "access is granted per plugin: set sandbox.plugins.<name>.http.allow")
+	}
+	if len(c.Sandbox.Config) > 0 {
+		bad("sandbox.config", "configuration is per plugin: set sandbox.plugins.<name>.config")
+	}
 	if c.Sandbox.Timeout <= 0 {
 		bad("sandbox.timeout", "must be positive")
 	}
@@ -397,6 +458,14 @@ func (c Config) Validate() error {
 	checkRetry("sandbox.", c.Sandbox.Retry)
 	for name, l := range c.Sandbox.Plugins {
 		checkLimits("sandbox.plugins."+name+".", l)
+		if _, err := egress.ParseAllow(l.HTTP.Allow); err != nil {
+			bad("sandbox.plugins."+name+".http.allow", "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		for key, value := range l.Config {
+			if err := checkConfigValue(value); err != nil {
+				bad("sandbox.plugins."+name+".config."+key, "%v", err)
+			}
+		}
 		if r, ok := c.Sandbox.PluginRetry(name); ok {
 			checkRetry("sandbox.plugins."+name+".", r)
 		}

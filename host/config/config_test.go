@@ -223,18 +223,22 @@ func TestPerPluginOverrides(t *testing.T) {
 	cfg, _, err := config.Load(config.Sources{File: writeFile(t, `
 sandbox:
   memoryLimit: 32MiB
+  state:
+    valueLimit: 1KiB
   plugins:
     drip:
       memoryLimit: 128MiB
       fresh: true
       retry:
         maxAttempts: 5
+      state:
+        keyLimit: 20
 `)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	drip := cfg.Sandbox.Plugins["drip"]
-	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Timeout != 0 {
+	if drip.MemoryLimit != 128<<20 || !drip.Fresh || drip.Timeout != 0 || drip.State != (config.StateLimits{KeyLimit: 20}) {
 		t.Errorf("drip override = %+v, want its own memory limit and fresh, nothing else", drip)
 	}
 	retry, ok := cfg.Sandbox.PluginRetry("drip")
@@ -244,8 +248,8 @@ sandbox:
 	if _, ok := cfg.Sandbox.PluginRetry("example"); ok {
 		t.Errorf("example has no retry override")
 	}
-	if cfg.Sandbox.MemoryLimit != 32<<20 {
-		t.Errorf("default memory limit = %d", cfg.Sandbox.MemoryLimit)
+	if cfg.Sandbox.MemoryLimit != 32<<20 || cfg.Sandbox.State.ValueLimit != 1<<10 || cfg.Sandbox.State.KeyLimit != 10000 {
+		t.Errorf("defaults = %+v, want the file's memory and state value limits over the defaults", cfg.Sandbox.Limits)
 	}
 }
 

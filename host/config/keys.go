@@ -47,7 +47,8 @@ type Key struct {
 const defaultsSentence = "Defaults to "
 
 // Keys lists every configuration key that a flag or an environment variable can set,
-// sorted by name. Per-plugin overrides (sandbox.plugins.<name>.…) are YAML only.
+// sorted by name. Per-plugin overrides (sandbox.plugins.<name>.…) are YAML only, and so
+// are the keys that exist only there (http.allow, config).
 func Keys() []Key { return keys() }
 
 var keys = sync.OnceValue(func() []Key {
@@ -65,7 +66,7 @@ var keys = sync.OnceValue(func() []Key {
 			}
 			name := prefix + tag
 			switch {
-			case f.Type.Kind() == reflect.Map:
+			case f.Type.Kind() == reflect.Map, f.Tag.Get("perplugin") == "true":
 				// per-plugin overrides: YAML only
 			case f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(textUnmarshaler):
 				walk(name+".", f.Type)

@@ -19,6 +19,9 @@ import (
 // EnvPrefix starts every environment variable the host reads.
 const EnvPrefix = "FC_"
 
+// perPlugin starts the keys of one plugin's overrides and grants.
+const perPlugin = "sandbox.plugins."
+
 // Sources are the layers Load reads, each overriding the one before.
 type Sources struct {
 	// File is a YAML file; empty skips the layer.
@@ -185,7 +188,6 @@ func apply(cfg *Config, origins Origins, k *koanf.Koanf, origin func(key string)
 // set decodes one key onto a copy of its target and stores it only when that worked, so
 // a failed key leaves cfg as it was.
 func set(cfg *Config, key string, val any) error {
-	const perPlugin = "sandbox.plugins."
 	if rest, ok := strings.CutPrefix(key, perPlugin); ok {
 		// mapstructure would replace a map entry wholesale; decode onto the entry instead.
 		name, field, _ := strings.Cut(rest, ".")

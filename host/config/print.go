@@ -74,7 +74,9 @@ func secretParam(name string) bool {
 }
 
 // WriteYAML writes the configuration as YAML, secrets redacted, each key set by a layer
-// commented with where it came from. Its output is a valid configuration file.
+// commented with where it came from. A plugin's configuration values are written as
+// the operator wrote them: its secrets as their references (env:NAME, file:/path),
+// which hold no secret, never their values, which only the running host reads. Its output is a valid configuration file.
 func WriteYAML(w io.Writer, c Config, origins Origins) error {
 	doc := &yaml.Node{Kind: yaml.DocumentNode}
 	doc.Content = []*yaml.Node{structNode(reflect.ValueOf(c.Redacted()), "", origins)}
@@ -97,6 +99,9 @@ func structNode(v reflect.Value, prefix string, origins Origins) *yaml.Node {
 			continue
 		}
 		key := prefix + tag
+		if f.Tag.Get("perplugin") == "true" && !strings.HasPrefix(key, perPlugin) {
+			continue // sandbox.http.allow, sandbox.config: set per plugin only
+		}
 		val := valueNode(v.Field(i), key, origins)
 		if o, ok := origins[key]; ok {
 			val.LineComment = "from " + o

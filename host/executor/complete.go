@@ -92,6 +92,7 @@ func (e *Executor) record(batch []store.Outcome) (retry []store.Outcome) {
 				slog.Any("attempts", lost))
 		}
 		e.countFollowUps(batch, lost)
+		e.countStateOutcomes(batch, lost)
 		e.recorded(batch)
 		e.testSignals.recorded.signal(len(batch))
 		return nil
@@ -155,6 +156,26 @@ func (e *Executor) countFollowUps(batch []store.Outcome, lost []store.Attempt) {
 	}
 }
 
+// countStateOutcomes counts the outcomes of the recorded successes that wrote state,
+// which run left uncounted: as failed when their writes could not commit (the
+// attempt was recorded so), else as succeeded. An attempt whose claim was lost
+// committed nothing and is not counted: the host that reaped it records it.
+func (e *Executor) countStateOutcomes(batch []store.Outcome, lost []store.Attempt) {
+	for _, o := range batch {
+		if o.State == nil || o.Kind != abi.OutcomeSucceeded || slices.Contains(lost, store.Attempt{ID: o.ID, Attempt: o.Attempt}) {
+			continue
+		}
+		kind := abi.OutcomeSucceeded
+		if o.State.Failed != "" {
+			kind = abi.OutcomeFailed
+			e.log.Warn("call failed", slog.String("plugin", o.Plugin), slog.String("method", o.Method),
+				slog.Int64("call", o.ID), slog.Int("attempt", o.Attempt), slog.String("outcome", string(kind)),
+				slog.String("error", o.State.Failed), slog.Bool("retry", o.State.RetryAt != nil))
+		}
+		e.opts.Metrics.Outcomes.WithLabelValues(o.Plugin, o.Method, string(kind)).Inc()
+	}
+}
+
 // isolate records the outcomes of a batch the database refused one by one, and returns
 // those to try again; an outcome refused on its own loses its effects and is recorded
 // as failed, with the reason.
@@ -166,15 +187,25 @@ func (e *Executor) isolate(batch []store.Outcome, err error) (retry []store.Outc
 		return retry
 	}
 	o := batch[0]
-	if len(o.Effects) == 0 {
+	if len(o.Effects) == 0 && o.State == nil {
 		e.log.Error("the database refused an outcome; its claim will expire and be recorded as interrupted",
 			slog.Int64("call", o.ID), slog.Any("error", err))
 		e.recorded(batch)
 		return nil
 	}
 	failed := o
-	failed.Kind, failed.Effects, failed.RetryAt = abi.OutcomeFailed, nil, nil
-	failed.Error = "its follow-up calls could not be stored: " + err.Error()
+	failed.Kind, failed.Effects, failed.State, failed.RetryAt = abi.OutcomeFailed, nil, nil, nil
+	what := "its follow-up calls"
+	switch {
+	case o.State != nil && len(o.Effects) > 0:
+		what = "its follow-up calls and state writes"
+	case o.State != nil:
+		what = "its state writes"
+	}
+	failed.Error = what + " could not be stored: " + err.Error()
+	if o.State != nil && o.Kind == abi.OutcomeSucceeded { // run left it uncounted
+		e.opts.Metrics.Outcomes.WithLabelValues(o.Plugin, o.Method, string(abi.OutcomeFailed)).Inc()
+	}
 	e.log.Warn("a call's follow-ups were refused by the database; recording it as failed", slog.Int64("call", o.ID), slog.Any("error", err))
 	// The queue counted the outcome with its effects: count the smaller one instead.
 	e.unrecordedBytes.Add(outcomeBytes(failed) - outcomeBytes(o))

@@ -16,12 +16,21 @@ import (
 	"github.com/futurecalls/futurecalls/host/store"
 )
 
-// effects collects the fc.schedule and fc.cancel requests of one running call. They
-// are applied with its outcome, only if it succeeds.
+// effects collects the fc.schedule and fc.cancel requests of one running call, and
+// its state writes (state.go). They are applied with its outcome, only if it succeeds.
 type effects struct {
 	e    *Executor
 	call store.Call
 	list []store.Effect
+	// httpRequests counts the call's fc.http requests, for its history entry.
+	httpRequests int
+	state
+}
+
+// ObserveHTTP counts one fc.http request of the call (plugin.HTTPObserver).
+func (h *effects) ObserveHTTP(class string) {
+	h.httpRequests++
+	h.e.opts.Metrics.HTTPRequests.WithLabelValues(h.call.Plugin, class).Inc()
 }
 
 // Schedule validates a follow-up request and keeps it.

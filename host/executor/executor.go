@@ -11,8 +11,10 @@
 // Guarantees: a call is run at most once unless its retry policy asks for more
 // attempts. A failed attempt is recorded and, with attempts left, retried after an
 // exponential backoff with jitter. The follow-up calls and cancellations a call asks
-// for (fc.schedule, fc.cancel) are committed in the same transaction as its success,
-// and dropped if it fails. A call claimed by a host that died is found when its lease
+// for (fc.schedule, fc.cancel) and its writes to its plugin's state (fc.state_put,
+// fc.state_delete) are committed in the same transaction as its success, and dropped
+// if it fails; a success whose state writes conflict with another call's is recorded
+// as failed, and retried by its policy. A call claimed by a host that died is found when its lease
 // runs out, and recorded as interrupted (or retried, if it has attempts left). While
 // this host lives, a heartbeat renews the leases of the calls it runs and of the
 // outcomes it has yet to record, so a long database outage does not turn finished calls
@@ -20,8 +22,8 @@
 //
 // A call's path through the package, a file per step: claim.go (the loop that claims
 // due calls), work.go (the workers), run.go (one call in its sandbox, with effects.go
-// serving its fc.schedule and fc.cancel), complete.go (outcomes recorded in batches).
-// Beside it: listen.go (wake-ups by NOTIFY), heartbeat.go (leases renewed) and
+// serving its fc.schedule and fc.cancel and state.go its fc.state_*), complete.go
+// (outcomes recorded in batches, state committed with them). Beside it: listen.go (wake-ups by NOTIFY), heartbeat.go (leases renewed) and
 // maintain.go (expired claims reaped, history trimmed).
 //
 // Like every package under host/, this is the host's implementation, imported by
@@ -57,6 +59,9 @@ type Invoker interface {
 	// Classify names the outcome of a failed Invoke: abi.OutcomeFailed,
 	// OutcomeTimedOut, OutcomeInterrupted or OutcomeBroken.
 	Classify(err error) abi.Outcome
+	// Limits returns the named plugin's limits (zero when it is not loaded): the
+	// executor applies the key limit of its state when a call's writes commit.
+	Limits(plugin string) plugin.Limits
 }
 
 // Options configure an Executor.

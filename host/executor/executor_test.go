@@ -42,7 +42,7 @@ func newRig(t *testing.T, limits plugin.Limits) *rig {
 func newRigAt(t *testing.T, url string, limits plugin.Limits) *rig {
 	t.Helper()
 	s := openStore(t, url, time.Minute)
-	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"))
+	dir := testplugins.DirWith(t, testplugins.Path(t, "probe"), testplugins.Path(t, "noop"), testplugins.Path(t, "state"))
 	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: testplugins.CacheDir(t), Defaults: limits}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,9 @@ func (r *rig) run(t *testing.T, host string, opts executor.Options, signalled bo
 	if opts.Plugins == nil {
 		opts.Plugins = r.catalog
 	}
-	opts.Metrics = metrics.New(prometheus.NewRegistry())
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(prometheus.NewRegistry())
+	}
 	opts.Host = host
 	if opts.ScanInterval == 0 {
 		opts.ScanInterval = 100 * time.Millisecond

@@ -22,7 +22,8 @@ const (
 )
 
 // outcomeBytes is what o costs while it waits to be recorded: a fixed overhead, its
-// error text, and each effect's arguments, identifier and names.
+// error text, each effect's arguments, identifier and names, and its state writes and
+// the keys it read.
 func outcomeBytes(o store.Outcome) int64 {
 	n := int64(outcomeOverhead + len(o.Error))
 	for _, e := range o.Effects {
@@ -32,6 +33,14 @@ func outcomeBytes(o store.Outcome) int64 {
 			if c.Series != nil {
 				n += int64(len(c.Series.Cron) + len(c.Series.TimeZone))
 			}
+		}
+	}
+	if st := o.State; st != nil {
+		for _, w := range st.Writes {
+			n += effectOverhead + int64(len(w.Key)+len(w.Value))
+		}
+		for k := range st.Reads {
+			n += effectOverhead + int64(len(k))
 		}
 	}
 	return n

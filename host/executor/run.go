@@ -13,10 +13,10 @@ import (
 // run runs one claimed call and returns its outcome.
 func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	started := time.Now()
-	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, StartedAt: started}
+	o := store.Outcome{ID: c.ID, Attempt: c.Attempt, Plugin: c.Plugin, Method: c.Method, StartedAt: started}
 	m := e.opts.Metrics
 	m.Lateness.WithLabelValues(c.Plugin).Observe(started.Sub(c.RunAt).Seconds())
-	host := &effects{e: e, call: c}
+	host := &effects{e: e, call: c, state: newState(e.opts.Store, c.Plugin)}
 	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
 		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
@@ -24,10 +24,17 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	o.PluginVersion = version
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
+	o.HTTPRequests = host.httpRequests
 	m.Duration.WithLabelValues(c.Plugin, c.Method).Observe(o.FinishedAt.Sub(started).Seconds())
 
 	if err == nil {
 		o.Kind, o.Effects = abi.OutcomeSucceeded, host.list
+		var retryAt *time.Time
+		if c.Attempt < c.Retry.MaxAttempts {
+			at := o.FinishedAt.Add(backoff(c.Retry, c.Attempt))
+			retryAt = &at
+		}
+		o.State = host.commit(e.opts.Plugins.Limits(c.Plugin).StateKeyLimit, retryAt)
 	} else {
 		// The plugin checks the arguments against its current signature first: a
 		// newer version dropped in since the call was scheduled fails it as broken,
@@ -41,7 +48,9 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 			slog.Int64("call", c.ID), slog.Int("attempt", c.Attempt), slog.String("outcome", string(o.Kind)), slog.String("error", o.Error),
 			slog.Bool("retry", o.RetryAt != nil))
 	}
-	m.Outcomes.WithLabelValues(c.Plugin, c.Method, string(o.Kind)).Inc()
+	if o.State == nil { // else counted once its state commits, or not (complete.go)
+		m.Outcomes.WithLabelValues(c.Plugin, c.Method, string(o.Kind)).Inc()
+	}
 	return o
 }
 

@@ -36,6 +36,10 @@ type Metrics struct {
 	Reloads *prometheus.CounterVec
 	// PluginVersion is 1 for each loaded plugin and the version it runs.
 	PluginVersion *prometheus.GaugeVec
+	// HTTPRequests counts the plugins' outbound HTTP requests (fc.http), by plugin and
+	// class: the response's status class (2xx …) or why it was refused (invalid,
+	// denied, limit, error).
+	HTTPRequests *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them, with the Go and process collectors, on
@@ -76,8 +80,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		PluginVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "futurecalls_plugin_info", Help: "1 for each loaded plugin, labelled with the version it runs.",
 		}, []string{"plugin", "version"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "futurecalls_http_requests_total",
+			Help: "Outbound HTTP requests of plugins (fc.http), by plugin and class: status class (2xx…) or refusal (invalid, denied, limit, error).",
+		}, []string{"plugin", "class"}),
 	}
-	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped,
+	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped, m.HTTPRequests,
 		m.Reloads, m.PluginVersion,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

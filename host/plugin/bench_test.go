@@ -3,13 +3,18 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/futurecalls/futurecalls/abi"
+	"github.com/futurecalls/futurecalls/host/egress"
 	"github.com/futurecalls/futurecalls/host/internal/testplugins"
 )
 
@@ -156,8 +161,11 @@ func BenchmarkRecycle(b *testing.B) {
 // acceptAll is a HostCalls that accepts every request and keeps none.
 type acceptAll struct{}
 
-func (acceptAll) Schedule(context.Context, []byte) error        { return nil }
-func (acceptAll) Cancel(context.Context, string) (int64, error) { return 0, nil }
+func (acceptAll) Schedule(context.Context, []byte) error                 { return nil }
+func (acceptAll) Cancel(context.Context, string) (int64, error)          { return 0, nil }
+func (acceptAll) StateGet(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
+func (acceptAll) StatePut(context.Context, string, []byte) error         { return nil }
+func (acceptAll) StateDelete(context.Context, string) error              { return nil }
 
 // BenchmarkLinearMemory measures linearMemory (reserved address space, grown in place,
 // unmapped on close) against wazero's default (a Go slice grown by append) where it
@@ -254,4 +262,58 @@ func BenchmarkInstrumentCompile(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHTTP measures a call of the fetch test plugin that makes one fc.http GET to a
+// loopback server (allow-list, address check, request and response documents, the
+// guest reading the response), and reports it against the same GET made directly with
+// a Go http.Client in the same run (direct-ns/req, and ratio: call time over direct
+// time).
+//
+//	go test -run XXX -bench HTTP ./host/plugin
+func BenchmarkHTTP(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"id": "m-1"}`)
+	}))
+	defer srv.Close()
+	allow, err := egress.ParseAllow([]string{srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := egress.New(allow)
+	defer client.CloseIdle()
+	cfg := Config{Dir: testplugins.DirWith(b, testplugins.Path(b, "fetch")), CacheDir: testplugins.CacheDir(b),
+		Grants: map[string]Grant{"fetch": {HTTP: client}}}
+	reg, err := load(context.Background(), cfg, slog.New(slog.DiscardHandler), options{closeOnDone: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = reg.Close(context.Background()) }()
+	p, _ := reg.Plugin("fetch")
+	env := abi.Envelope{Method: "fetch", Args: json.RawMessage(`{"request": {"url": "` + srv.URL + `/x"}}`),
+		Call: abi.CallInfo{ID: 1, Plugin: "fetch"}}
+
+	direct := &http.Client{}
+	const directRequests = 2000
+	started := time.Now()
+	for range directRequests {
+		resp, err := direct.Get(srv.URL + "/x")
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	directNs := float64(time.Since(started).Nanoseconds()) / directRequests
+
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Invoke(ctx, env, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCalls(b)
+	b.ReportMetric(directNs, "direct-ns/req")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/directNs, "ratio")
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/futurecalls/futurecalls/host/egress"
 )
 
 // Config says where the plugins are and how each is confined.
@@ -17,6 +19,19 @@ type Config struct {
 	Defaults Limits
 	// Overrides are limits by plugin name; zero fields take Defaults.
 	Overrides map[string]Limits
+	// Grants are what the operator lets each plugin reach, by plugin name; a plugin
+	// without one may make no fc.http request and reads no fc.config value.
+	Grants map[string]Grant
+}
+
+// Grant is what the operator lets one plugin use beyond its sandbox (abi/README.md,
+// http and config).
+type Grant struct {
+	// HTTP makes the plugin's fc.http requests, within its allow-list; nil refuses
+	// every request.
+	HTTP *egress.Client
+	// Config holds the values fc.config reads, secrets resolved.
+	Config map[string]string
 }
 
 // Limits confine a plugin (abi/README.md, Limits and Instances).
@@ -47,6 +62,26 @@ type Limits struct {
 	// outcome is recorded, so this bounds what a call can park in the host's memory
 	// (without it, 1000 follow-ups of 1 MiB each: about 1 GiB).
 	BufferLimit int64
+	// HTTPMaxRequests is how many fc.http requests one call may make, refused ones
+	// included.
+	HTTPMaxRequests int
+	// HTTPRequestLimit caps the body of one fc.http request, in bytes.
+	HTTPRequestLimit int64
+	// HTTPResponseLimit caps the body of one fc.http response, in bytes: beyond it the
+	// connection is closed and fc.http returns -2.
+	HTTPResponseLimit int64
+	// StateValueLimit caps the bytes of one value fc.state_put may write.
+	StateValueLimit int64
+	// StateWriteLimit caps the bytes (keys and values) of the fc.state_put and
+	// fc.state_delete requests of one call: the host keeps them until the call's
+	// outcome is recorded.
+	StateWriteLimit int64
+	// StateKeyLimit caps the keys a plugin's state holds; a call whose writes would
+	// exceed it fails when it commits.
+	StateKeyLimit int64
+	// MaxStateReads is how many fc.state_get requests one call may make, refused ones
+	// included: each one not served from the call's own writes reads the database.
+	MaxStateReads int
 	// Fresh runs every call on a new instance, thrown away afterwards, instead of a
 	// warm one from the pool: strict isolation at the cost of instantiating per call.
 	// (An override cannot turn off Fresh set in Defaults.)
@@ -64,19 +99,35 @@ type Limits struct {
 
 // DefaultLimits are the limits of abi/README.md: 64 MiB of memory, tables of 65536
 // elements, a stack budget of 8 MiB, 30 s per call, 64 KiB of output, 1000 follow-ups
-// and DefaultBufferLimit of them per call, warm instances (8 idle at most).
+// and DefaultBufferLimit of them per call, 16 HTTP requests per call with bodies of
+// 1 MiB each way, state values of 64 KiB, 1 MiB of state writes and 1000 state reads per
+// call, 10,000 keys per plugin, warm instances (8 idle at most).
 func DefaultLimits() Limits {
 	return Limits{
-		MemoryLimit:  64 << 20,
-		TableLimit:   DefaultTableLimit,
-		StackLimit:   DefaultStackLimit,
-		Timeout:      30 * time.Second,
-		OutputLimit:  64 << 10,
-		MaxFollowUps: 1000,
-		BufferLimit:  DefaultBufferLimit,
-		PoolSize:     8,
+		MemoryLimit:     64 << 20,
+		TableLimit:      DefaultTableLimit,
+		StackLimit:      DefaultStackLimit,
+		Timeout:         30 * time.Second,
+		OutputLimit:     64 << 10,
+		MaxFollowUps:    1000,
+		BufferLimit:     DefaultBufferLimit,
+		StateValueLimit: 64 << 10,
+		StateWriteLimit: 1 << 20,
+		StateKeyLimit:   10000,
+		MaxStateReads:   DefaultMaxStateReads,
+		PoolSize:        8,
+
+		HTTPMaxRequests:   16,
+		HTTPRequestLimit:  1 << 20,
+		HTTPResponseLimit: 1 << 20,
 	}
 }
+
+// DefaultMaxStateReads is the default Limits.MaxStateReads: as many as follow-ups. A
+// read is one primary-key lookup (a fraction of a millisecond), so a call that reads
+// its whole budget costs the database well under a second, while a guest looping on
+// fc.state_get is stopped long before its time limit.
+const DefaultMaxStateReads = 1000
 
 // DefaultTableLimit is the default Limits.TableLimit, 512 KiB of host memory per table:
 // 9 times the largest table of the shipped plugins (the Go probe's, 7228 elements; the
@@ -130,6 +181,27 @@ func (l Limits) or(d Limits) Limits {
 	if l.BufferLimit == 0 {
 		l.BufferLimit = d.BufferLimit
 	}
+	if l.HTTPMaxRequests == 0 {
+		l.HTTPMaxRequests = d.HTTPMaxRequests
+	}
+	if l.HTTPRequestLimit == 0 {
+		l.HTTPRequestLimit = d.HTTPRequestLimit
+	}
+	if l.HTTPResponseLimit == 0 {
+		l.HTTPResponseLimit = d.HTTPResponseLimit
+	}
+	if l.StateValueLimit == 0 {
+		l.StateValueLimit = d.StateValueLimit
+	}
+	if l.StateWriteLimit == 0 {
+		l.StateWriteLimit = d.StateWriteLimit
+	}
+	if l.StateKeyLimit == 0 {
+		l.StateKeyLimit = d.StateKeyLimit
+	}
+	if l.MaxStateReads == 0 {
+		l.MaxStateReads = d.MaxStateReads
+	}
 	l.Fresh = l.Fresh || d.Fresh
 	if l.PoolSize == 0 {
 		l.PoolSize = d.PoolSize
@@ -164,6 +236,14 @@ func (l Limits) check() (Limits, error) {
 	if l.BufferLimit < 0 {
 		errs = append(errs, fmt.Errorf("buffer limit %d: want a non-negative size", l.BufferLimit))
 	}
+	if l.HTTPMaxRequests < 0 || l.HTTPRequestLimit < 0 || l.HTTPResponseLimit < 0 {
+		errs = append(errs, fmt.Errorf("HTTP limits %d requests, %d and %d bytes: want non-negative numbers",
+			l.HTTPMaxRequests, l.HTTPRequestLimit, l.HTTPResponseLimit))
+	}
+	if l.StateValueLimit < 0 || l.StateWriteLimit < 0 || l.StateKeyLimit < 0 || l.MaxStateReads < 0 {
+		errs = append(errs, fmt.Errorf("state limits (value %d, write %d, keys %d, reads %d): want non-negative numbers",
+			l.StateValueLimit, l.StateWriteLimit, l.StateKeyLimit, l.MaxStateReads))
+	}
 	if l.PoolSize < 0 {
 		errs = append(errs, fmt.Errorf("pool size %d: want a non-negative count", l.PoolSize))
 	}
@@ -187,7 +267,8 @@ func (c Config) limitsFor(name string) (Limits, error) {
 }
 
 // callOverhead is what one running call holds besides the terms of Limits: the envelope
-// and the guest's error message read out of memory, unfinished output lines, and
+// and the guest's error message read out of memory, unfinished output lines, the last
+// document for fc.result, and
 // wazero's own state of the instance (about 1.1 MiB of Go heap for a Go plugin).
 const callOverhead = 3 << 20
 
@@ -197,5 +278,6 @@ const callOverhead = 3 << 20
 // host under attack hold it to the documented figure. l must be complete (DefaultLimits
 // or a plugin's effective Limits).
 func (l Limits) CallBudget(tables int) int64 {
-	return l.MemoryLimit + int64(tables)*l.TableLimit*8 + 2*l.StackLimit + l.BufferLimit + callOverhead
+	return l.MemoryLimit + int64(tables)*l.TableLimit*8 + 2*l.StackLimit + l.BufferLimit + l.StateWriteLimit +
+		2*l.HTTPRequestLimit + 14*l.HTTPResponseLimit + callOverhead
 }

@@ -16,8 +16,11 @@
 // [Plugin.Invoke] runs one call: it validates the arguments against the method's
 // signature, takes an instance, writes the envelope through fc_alloc and calls
 // fc_invoke. The guest may call back into the host through the fc module (log,
-// schedule, cancel, last_error); schedule and cancel go to the [HostCalls] the caller
-// passes in, so what a call asks for can be committed with its outcome.
+// schedule, cancel, last_error, result, http, config); schedule and cancel go to the
+// [HostCalls] the caller passes in, so what a call asks for can be committed with its
+// outcome. http and config serve what the operator's [Grant] for the plugin allows:
+// requests through its egress client (host/egress: an allow-list, addresses checked
+// after DNS) and configuration values with their secrets resolved.
 //
 // # Sandbox
 //
@@ -31,7 +34,10 @@
 //     go to the host's structured log; beyond it output is dropped;
 //   - WASI preview 1 without preopened directories, environment, arguments beyond the
 //     module's name, or sockets, with real clocks and a cryptographic random source;
-//   - imports from fc and wasi_snapshot_preview1 only, checked at load.
+//   - imports from fc and wasi_snapshot_preview1 only, checked at load;
+//   - no network but fc.http, which reaches only what the plugin's [Grant] allows, with
+//     its own caps per call (Limits.HTTPMaxRequests, HTTPRequestLimit,
+//     HTTPResponseLimit) and each request bounded by the call's remaining time.
 //
 // Host functions never trust the guest: every pointer and length is checked against the
 // guest's memory, and a panic in a host function (or in HostCalls) is recovered and
@@ -106,10 +112,19 @@
 //	+ bufferLimit                   its accepted fc.schedule and fc.cancel requests, kept
 //	                                for its outcome (what the executor makes of them,
 //	                                parsed, comes on top and is of the same order)
+//	+ 2 × httpRequestLimit          the body of the fc.http request being made, and its
+//	                                JSON document as read (views of guest memory aside)
+//	+ 14 × httpResponseLimit        the response body being read and its JSON document for
+//	                                fc.result: about 2 × for text, up to 6 × escaped plus
+//	                                the encoder's growth for a body of control characters
+//	+ state.writeLimit              its fc.state_put and fc.state_delete requests, kept
+//	                                for its outcome as well
 //	+ about 3 MiB, in all,          the envelope (arguments up to 1 MiB) and the guest's
 //	                                error message (up to 64 KiB), read out of memory;
 //	                                unfinished output lines (4 KiB each for stdout and
-//	                                stderr) and 512 bytes of stderr; output beyond that
+//	                                stderr) and 512 bytes of stderr; the last document
+//	                                for fc.result (a state value, up to 64 KiB by
+//	                                default); output beyond that
 //	                                is logged as it comes, never held (outputLimit
 //	                                bounds how much)
 //	  with the instance's overhead  and wazero's own state of the instance: about 1.1 MiB of
@@ -123,8 +138,9 @@
 //
 // so the host needs about concurrencyLimit × (one call) + Σ plugins poolSize ×
 // (recycleAbove + overhead), beside its own baseline. With the defaults and a Go plugin:
-// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + about 3 MiB
-// per running call, and 8 × (2 × 3.4 MiB + 1.1 MiB), about 63 MiB, idle per plugin.
+// 64 MiB + tables (65536 elements, 512 KiB each) + 16 MiB of stack + 4 MiB + 1 MiB of
+// state + 16 MiB of HTTP (at worst) + about 3 MiB per running call, and 8 × (2 × 3.4 MiB +
+// 1.1 MiB), about 63 MiB, idle per plugin.
 //
 // Linear memory is what makes this hold: it lives outside the Go heap (linearMemory),
 // in address space reserved up to memoryLimit and backed only where the guest writes,

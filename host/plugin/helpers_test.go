@@ -153,6 +153,8 @@ type recorder struct {
 	cancelCount int64
 	cancelErr   error
 	panics      bool
+	// state is applied at once, as if every call succeeded.
+	state map[string][]byte
 }
 
 func (r *recorder) Schedule(_ context.Context, request []byte) error {
@@ -176,6 +178,30 @@ func (r *recorder) Cancel(_ context.Context, identifier string) (int64, error) {
 	}
 	r.cancelled = append(r.cancelled, identifier)
 	return r.cancelCount, nil
+}
+
+func (r *recorder) StateGet(_ context.Context, key string) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.state[key]
+	return v, ok, nil
+}
+
+func (r *recorder) StatePut(_ context.Context, key string, value []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state == nil {
+		r.state = map[string][]byte{}
+	}
+	r.state[key] = value
+	return nil
+}
+
+func (r *recorder) StateDelete(_ context.Context, key string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.state, key)
+	return nil
 }
 
 // wantKind checks that err is a *plugin.CallError of kind whose message contains text.

@@ -14,9 +14,10 @@ import (
 )
 
 // HostCalls is what a running call may ask of the host; the executor implements it per
-// call. Both methods run on the call's goroutine, under the call's context (which ends
+// call. Its methods run on the call's goroutine, under the call's context (which ends
 // at the call's time limit).
 type HostCalls interface {
+	StateCalls
 	// Schedule takes the raw JSON of an [abi.ScheduleRequest] made by the guest, validates
 	// it and keeps it for when the call succeeds. An error wrapping ErrInvalidRequest
 	// makes fc.schedule return -1, any other -3; the error's message is what the guest's
@@ -50,9 +51,20 @@ type call struct {
 	requests  int   // fc.schedule and fc.cancel requests so far, refused ones included
 	buffered  int64 // bytes of the accepted ones, which the host keeps for the outcome
 	lastError string
-	result    []byte // the last document fc.http, fc.config or fc.state_get produced, for fc.result
+	result    []byte          // the last document fc.http, fc.config or fc.state_get produced, for fc.result
 	partial   [3]bytes.Buffer // unfinished stdout and stderr lines, by fd
 	stderr    head            // the start of stderr, for error messages
+
+	// What fc.http and fc.config need.
+	name    string // the plugin's
+	id      int64  // the call's, from its envelope (0 when it has none)
+	grant   *Grant // what the operator lets the plugin reach; nil while reading the manifest
+	fetches int    // fc.http requests so far, refused ones included
+
+	// stateReads counts the fc.state_get requests so far, refused ones included, and
+	// stateWritten the bytes of the accepted fc.state_put and fc.state_delete ones.
+	stateReads   int
+	stateWritten int64
 }
 
 type callKey struct{}
@@ -308,6 +320,13 @@ var hostFuncs = map[string]hostFunc{
 	abi.HostCancel:    {hostCancel, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {hostLastError, []api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.HostResult:    {hostResult, []api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostHTTP:      {hostHTTP, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostConfig:    {hostConfig, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+
+	// state.go
+	abi.HostStateGet:    {hostStateGet, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStatePut:    {hostStatePut, []api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}},
+	abi.HostStateDelete: {hostStateDelete, []api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // instantiateHost adds the fc module to a runtime.

@@ -19,7 +19,8 @@ const maxMessage = 64 << 10
 // Invoke runs one call of the plugin: the envelope's method with its arguments, on a warm
 // instance (or a fresh one when Limits.Fresh). It checks the arguments against the
 // method's signature first. host serves the guest's fc.schedule and fc.cancel (nil: they
-// are refused as not available); log receives the guest's output (nil: the registry's
+// are refused as not available) and, when it is an [HTTPObserver], hears of each fc.http
+// request; the envelope's call id makes the requests' Idempotency-Keys; log receives the guest's output (nil: the registry's
 // logger), each line tagged with the plugin, the method and, when the envelope has them,
 // the call's id and attempt — added only when the guest writes a line, since most calls
 // write none. It returns nil on success, else a *CallError.
@@ -52,7 +53,7 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 	if err := ctx.Err(); err != nil {
 		return &CallError{Kind: KindCancelled, Message: "cancelled before it ran: " + context.Cause(ctx).Error(), Err: err}
 	}
-	c := &call{host: host, base: log, limits: &p.Limits,
+	c := &call{host: host, base: log, limits: &p.Limits, name: p.Name, id: env.Call.ID, grant: &p.grant,
 		attrs: []any{slog.String("plugin", p.Name), slog.String("method", env.Method)}}
 	if log == nil {
 		c.base = p.log

@@ -26,6 +26,8 @@ type Plugin struct {
 	SHA256 string
 	// LoadedAt is when the module was loaded.
 	LoadedAt time.Time
+	// grant is what the operator lets the plugin reach.
+	grant Grant
 
 	sig      *signature.Manifest
 	rt       wazero.Runtime

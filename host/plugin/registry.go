@@ -236,6 +236,7 @@ func (r *Registry) loadModule(ctx context.Context, cfg Config, defaults Limits, 
 		return nil, err
 	}
 	p.Limits, _ = cfg.limitsFor(p.Name)
+	p.grant = cfg.Grants[p.Name]
 	if p.Limits.RecycleAbove == 0 {
 		p.Limits.RecycleAbove = 2 * fresh
 	}
@@ -418,6 +419,9 @@ func (p *Plugin) close(ctx context.Context) {
 	p.pool.close()
 	if p.rt != nil {
 		_ = p.rt.Close(ctx)
+	}
+	if p.grant.HTTP != nil {
+		p.grant.HTTP.CloseIdle()
 	}
 }
 

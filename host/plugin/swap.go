@@ -95,6 +95,18 @@ func (r *Registry) retire(p *Plugin, wait time.Duration) {
 	}()
 }
 
+// Limits returns the limits of the named plugin: the loaded version's, else those of a
+// plugin that is leaving (Remove), else the zero Limits.
+func (r *Registry) Limits(name string) Limits {
+	if p, ok := r.Plugin(name); ok {
+		return p.Limits
+	}
+	if v, ok := r.leaving.Load(name); ok {
+		return v.(*Plugin).Limits
+	}
+	return Limits{}
+}
+
 // Invoke runs a call of the named plugin (Plugin.Invoke) on the version loaded when it
 // starts, and returns that version (the manifest's) with the call's error. A call that
 // looked up a version just replaced runs on its successor. A plugin not loaded fails

@@ -17,22 +17,40 @@ import (
 // was lost (its lease ran out and another host reaped it, perhaps claiming the call
 // again since) is not recorded and its effects are dropped; Complete returns those
 // attempts, so the caller can report them.
+//
+// The state writes of a success (Outcome.State) are committed first, each plugin's one
+// outcome at a time (commitState). A success whose writes cannot commit, because a key
+// it read has changed since or because its writes would exceed the plugin's key limit,
+// is recorded as failed instead, with the reason, its effects dropped, and retried at
+// State.RetryAt if set; Complete says so in State.Failed. Writes of keys the call did
+// not read are applied in commit order: the last commit wins.
 func (s *Store) Complete(ctx context.Context, host string, outcomes []Outcome) (lost []Attempt, err error) {
 	if len(outcomes) == 0 {
 		return nil, nil
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		recorded, err := s.record(ctx, tx, host, outcomes)
+		failed, err := s.commitState(ctx, tx, host, outcomes)
+		if err != nil {
+			return err
+		}
+		batch := outcomes
+		if len(failed) > 0 {
+			batch = slices.Clone(outcomes)
+			for i, reason := range failed {
+				batch[i].Kind, batch[i].Error, batch[i].RetryAt = abi.OutcomeFailed, reason, batch[i].State.RetryAt
+			}
+		}
+		recorded, err := s.record(ctx, tx, host, batch)
 		if err != nil {
 			return err
 		}
 		lost = lost[:0]
-		for _, o := range outcomes {
+		for _, o := range batch {
 			if !recorded[attemptOf(o)] {
 				lost = append(lost, attemptOf(o))
 			}
 		}
-		return s.applyEffects(ctx, tx, host, outcomes, recorded)
+		return s.applyEffects(ctx, tx, host, batch, recorded)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record outcomes: %w", err)
@@ -79,22 +97,22 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 	for _, done := range done {
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
-				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-					AS o(id, outcome, error, started_at, finished_at, plugin_version)
+				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
+					AS o(id, outcome, error, started_at, finished_at, http_requests, plugin_version)
 			), gone AS (
 				DELETE FROM future_call c
 				WHERE `+ownClaims+`
 				RETURNING c.*
 			), history AS (
 				INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-					finished_at, attempt, outcome, error, host, series_id, plugin_version)
+					finished_at, attempt, outcome, error, host, series_id, http_requests, plugin_version)
 				SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at,
-					$3, o.outcome, o.error, $1, g.series_id, o.plugin_version
+					$3, o.outcome, o.error, $1, g.series_id, o.http_requests, o.plugin_version
 				FROM gone g JOIN o ON o.id = g.id
 			)
 			-- Most calls are one-off: only an occurrence that gets a successor is read back.
 			SELECT id, CASE WHEN series_id IS NOT NULL AND NOT series_stopped THEN to_jsonb(gone) END FROM gone`,
-			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished, done.versions)
+			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished, done.httpRequests, done.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -110,8 +128,7 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
 				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
-					$9::text[])
-					AS o(id, outcome, error, started_at, finished_at, retry_at, plugin_version)
+					$9::int[], $10::text[]) AS o(id, outcome, error, started_at, finished_at, retry_at, http_requests, plugin_version)
 			), old AS (
 				SELECT c.id, c.run_at FROM future_call c
 				WHERE `+ownClaims+`
@@ -124,13 +141,13 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at, c.series_id
 			)
 			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-				finished_at, attempt, outcome, error, host, retry_at, series_id, plugin_version)
+				finished_at, attempt, outcome, error, host, retry_at, series_id, http_requests, plugin_version)
 			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at,
-				$3, o.outcome, o.error, $1, o.retry_at, b.series_id, o.plugin_version
+				$3, o.outcome, o.error, $1, o.retry_at, b.series_id, o.http_requests, o.plugin_version
 			FROM back b JOIN o ON o.id = b.id
 			RETURNING call_id`,
 			host, retry.ids, retry.attempt, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt,
-			retry.versions)
+			retry.httpRequests, retry.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +176,7 @@ type outcomeColumns struct {
 	errors            []*string
 	started, finished []time.Time
 	retryAt           []time.Time
+	httpRequests      []int32
 	versions          []*string
 }
 
@@ -179,6 +197,7 @@ func (c *outcomeColumns) add(o Outcome) {
 	c.errors = append(c.errors, nullIfEmpty(o.Error))
 	c.started = append(c.started, o.StartedAt.UTC())
 	c.finished = append(c.finished, o.FinishedAt.UTC())
+	c.httpRequests = append(c.httpRequests, int32(o.HTTPRequests))
 	c.versions = append(c.versions, nullIfEmpty(o.PluginVersion))
 	if o.RetryAt != nil {
 		c.retryAt = append(c.retryAt, o.RetryAt.UTC())

@@ -34,6 +34,8 @@ type HistoryEntry struct {
 	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// SeriesID is the series of a recurring call's occurrence, 0 for a one-off call.
 	SeriesID int64 `json:"seriesId,omitempty"`
+	// HTTPRequests is how many fc.http requests the attempt made, refused ones included.
+	HTTPRequests int `json:"httpRequests"`
 	// PluginVersion is the version of the plugin the attempt ran on; empty for a call
 	// removed without running.
 	PluginVersion string `json:"pluginVersion,omitempty"`
@@ -54,12 +56,12 @@ type HistoryFilter struct {
 }
 
 const historyColumns = `id, call_id, plugin, method, args, coalesce(identifier, ''), scheduled_at, started_at,
-	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at, coalesce(series_id, 0), coalesce(plugin_version, '')`
+	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at, coalesce(series_id, 0), http_requests, coalesce(plugin_version, '')`
 
 func scanHistory(row pgx.Row) (HistoryEntry, error) {
 	var h HistoryEntry
 	err := row.Scan(&h.ID, &h.CallID, &h.Plugin, &h.Method, &h.Args, &h.Identifier, &h.ScheduledAt, &h.StartedAt,
-		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt, &h.SeriesID, &h.PluginVersion)
+		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt, &h.SeriesID, &h.HTTPRequests, &h.PluginVersion)
 	if err != nil {
 		return HistoryEntry{}, err
 	}

@@ -11,6 +11,9 @@ type Outcome struct {
 	// ID and Attempt identify the claim; the outcome is dropped when the claim was lost.
 	ID      int64
 	Attempt int
+	// Plugin and Method name the call, for the caller's metrics and logs; Complete
+	// does not read them.
+	Plugin, Method string
 	// Kind is abi.OutcomeSucceeded, OutcomeFailed, OutcomeTimedOut, OutcomeInterrupted
 	// or OutcomeBroken.
 	Kind       abi.Outcome
@@ -20,12 +23,17 @@ type Outcome struct {
 	// RetryAt, when set, puts the call back in the schedule for another attempt
 	// instead of removing it.
 	RetryAt *time.Time
+	// HTTPRequests is how many fc.http requests the attempt made, refused ones included.
+	HTTPRequests int
 	// PluginVersion is the version of the plugin the attempt ran on; empty when it
 	// did not run.
 	PluginVersion string
 	// Effects are the follow-up calls and cancellations the call asked for, applied in
 	// order, only if it succeeded.
 	Effects []Effect
+	// State, when set on a success, holds the call's writes to its plugin's state,
+	// committed with the outcome unless a key it read has changed (see Complete).
+	State *StateCommit
 }
 
 // Attempt names one attempt of a call, which is one claim of it: a reap ends the claim,

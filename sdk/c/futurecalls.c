@@ -18,6 +18,18 @@ __attribute__((import_module("fc"), import_name("cancel"))) int64_t
 fc_host_cancel(const char *ptr, size_t len);
 __attribute__((import_module("fc"), import_name("last_error"))) size_t
 fc_host_last_error(char *ptr, size_t cap);
+__attribute__((import_module("fc"), import_name("result"))) size_t
+fc_host_result(char *ptr, size_t cap);
+__attribute__((import_module("fc"), import_name("http"))) int64_t
+fc_host_http(const char *ptr, size_t len);
+__attribute__((import_module("fc"), import_name("config"))) int64_t
+fc_host_config(const char *ptr, size_t len);
+__attribute__((import_module("fc"), import_name("state_get"))) int64_t
+fc_host_state_get(const char *ptr, size_t len);
+__attribute__((import_module("fc"), import_name("state_put"))) int64_t
+fc_host_state_put(const char *kptr, size_t klen, const void *vptr, size_t vlen);
+__attribute__((import_module("fc"), import_name("state_delete"))) int64_t
+fc_host_state_delete(const char *ptr, size_t len);
 
 /* ---- Call memory ---------------------------------------------------------------------- */
 
@@ -516,4 +528,46 @@ const char *fc_last_error(void) {
 	fc_host_last_error(s, n);
 	s[n] = '\0';
 	return s;
+}
+
+/*
+ * produced copies the document of length n (what a host function returned) into call
+ * memory, NUL-terminated, and points *out at it; a negative n is passed through.
+ */
+static int64_t produced(int64_t n, const char **out) {
+	if (n < 0) {
+		return n;
+	}
+	char *doc = must_alloc((size_t)n + 1);
+	fc_host_result(doc, (size_t)n);
+	doc[n] = '\0';
+	if (out != NULL) {
+		*out = doc;
+	}
+	return n;
+}
+
+int64_t fc_http(const char *request, fc_json *response) {
+	const char *doc = NULL;
+	int64_t n = produced(fc_host_http(request, strlen(request)), &doc);
+	if (n >= 0 && response != NULL) {
+		*response = (fc_json){doc, (size_t)n};
+	}
+	return n;
+}
+
+int64_t fc_config(const char *key, const char **value) {
+	return produced(fc_host_config(key, strlen(key)), value);
+}
+
+int64_t fc_state_get(const char *key, const char **value) {
+	return produced(fc_host_state_get(key, strlen(key)), value);
+}
+
+int64_t fc_state_put(const char *key, const void *value, size_t len) {
+	return fc_host_state_put(key, strlen(key), value, len);
+}
+
+int64_t fc_state_delete(const char *key) {
+	return fc_host_state_delete(key, strlen(key));
 }

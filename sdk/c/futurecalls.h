@@ -189,9 +189,45 @@ int64_t fc_schedule(const char *request);
 int64_t fc_cancel(const char *identifier);
 
 /*
- * fc_last_error returns why the last fc_schedule or fc_cancel of this call was refused.
- * It never returns NULL, so a handler can return it as its error message.
+ * fc_last_error returns why the last request of this call (any function here that
+ * returned a negative number) was refused. It never returns NULL, so a handler can
+ * return it as its error message.
  */
 const char *fc_last_error(void);
+
+/* ---- Capabilities, as the operator grants them (abi/README.md) ------------------------ */
+
+/* The return codes of abi/README.md beyond fc_schedule's -1 (invalid), -2 (limit), -3 (host error). */
+enum { FC_NOT_FOUND = -4, FC_DENIED = -5 };
+
+/*
+ * fc_http makes an outbound HTTP request. request is the JSON of abi/README.md, http
+ * ({"method": "POST", "url": ..., "headers": {...}, "body": ...}). It returns the length
+ * of the response document and sets *response to it, in call memory, for the fc_json
+ * readers: fc_json_get(*response, "status"), "headers", "body" (or "bodyBase64"). Or it
+ * returns a negative code: FC_DENIED when the operator's grant does not allow the URL,
+ * with the reason in fc_last_error.
+ */
+int64_t fc_http(const char *request, fc_json *response);
+
+/*
+ * fc_config reads the operator's configuration value for key (secrets included) and
+ * points *value at it, NUL-terminated; it returns its length, or FC_NOT_FOUND.
+ */
+int64_t fc_config(const char *key, const char **value);
+
+/*
+ * fc_state_get reads the plugin's value under key (committed, plus this call's own
+ * writes) and points *value at it, NUL-terminated (values are bytes: use the length it
+ * returns); or returns FC_NOT_FOUND. A call whose read keys change before it succeeds
+ * fails with a state conflict and is retried by its policy.
+ */
+int64_t fc_state_get(const char *key, const char **value);
+
+/* fc_state_put sets the plugin's value under key, committed only if the call succeeds; 0 or a negative code. */
+int64_t fc_state_put(const char *key, const void *value, size_t len);
+
+/* fc_state_delete deletes the plugin's value under key, if the call succeeds; 0 or a negative code. */
+int64_t fc_state_delete(const char *key);
 
 #endif

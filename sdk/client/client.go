@@ -222,6 +222,42 @@ func (c *Client) ReloadPlugins(ctx context.Context) (Reload, error) {
 	return r, err
 }
 
+// StateOptions page GET /v1/plugins/{name}/state; zero fields are left out.
+type StateOptions struct {
+	// Limit is the most entries in a page, as in ListOptions: a page may end earlier,
+	// at the host's byte budget, with a NextCursor.
+	Limit  int
+	Cursor string
+}
+
+// State returns one page of the named plugin's state, by key.
+func (c *Client) State(ctx context.Context, plugin string, opts StateOptions) (StatePage, error) {
+	q := url.Values{}
+	setInt(q, "limit", int64(opts.Limit))
+	set(q, "cursor", opts.Cursor)
+	var page StatePage
+	err := c.do(ctx, http.MethodGet, "/v1/plugins/"+url.PathEscape(plugin)+"/state", q, nil, &page)
+	return page, err
+}
+
+// StateAll iterates over the named plugin's whole state, by key, page after page. It
+// stops at the first error, which it yields.
+func (c *Client) StateAll(ctx context.Context, plugin string, opts StateOptions) iter.Seq2[StateEntry, error] {
+	return all(func(cursor string) ([]StateEntry, string, error) {
+		opts.Cursor = cursor
+		page, err := c.State(ctx, plugin, opts)
+		return page.Entries, page.NextCursor, err
+	}, opts.Cursor)
+}
+
+// StateValue returns the named plugin's value under key; an *Error with the code
+// CodeStateNotFound when it has none.
+func (c *Client) StateValue(ctx context.Context, plugin, key string) (StateEntry, error) {
+	var e StateEntry
+	err := c.do(ctx, http.MethodGet, "/v1/plugins/"+url.PathEscape(plugin)+"/state/"+url.PathEscape(key), nil, nil, &e)
+	return e, err
+}
+
 // all turns a paged listing into an iterator.
 func all[T any](page func(cursor string) ([]T, string, error), cursor string) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
@@ -249,10 +285,16 @@ func all[T any](page func(cursor string) ([]T, string, error), cursor string) it
 const maxErrorBody = 1 << 20
 
 // do sends one request with a JSON body (when in is not nil) and decodes a successful
-// answer into out (when not nil).
+// answer into out (when not nil). path is escaped: its parameters went through
+// url.PathEscape, so that a "/" in one (a state key's) stays in its segment.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	u := *c.base
-	u.Path += path
+	u.RawPath = u.EscapedPath() + path
+	unescaped, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return fmt.Errorf("futurecalls client: %w", err)
+	}
+	u.Path = unescaped
 	u.RawQuery = query.Encode()
 	var body io.Reader
 	if in != nil {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -98,6 +99,9 @@ type HistoryEntry struct {
 	RetryAt *time.Time `json:"retryAt,omitempty"`
 	// SeriesID is the series of a recurring call's occurrence.
 	SeriesID int64 `json:"seriesId,omitempty"`
+	// HTTPRequests is how many outbound HTTP requests (fc.http) the attempt made,
+	// refused ones included.
+	HTTPRequests int `json:"httpRequests"`
 	// PluginVersion is the version of the plugin the attempt ran on; empty for a call
 	// removed without running.
 	PluginVersion string `json:"pluginVersion,omitempty"`
@@ -240,6 +244,37 @@ type FailingMethod struct {
 	LastFailedAt time.Time `json:"lastFailedAt"`
 }
 
+// StateEntry is one value of a plugin's state (GET /v1/plugins/{name}/state). Value
+// holds the value when its bytes are a JSON document, ValueBase64 (standard base64)
+// otherwise; an empty value has neither.
+type StateEntry struct {
+	Key         string          `json:"key"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	ValueBase64 string          `json:"valueBase64,omitempty"`
+	// Version changes with every write of the key.
+	Version int64 `json:"version"`
+	// UpdatedAt is when the call that last wrote the key committed.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Bytes returns the value's bytes, whichever way the API showed them: for a JSON value,
+// the same document as the plugin wrote it, but that the API removes insignificant
+// whitespace and escapes <, > and & as \u003c, \u003e and \u0026.
+func (e StateEntry) Bytes() ([]byte, error) {
+	if e.Value != nil {
+		return e.Value, nil
+	}
+	return base64.StdEncoding.DecodeString(e.ValueBase64)
+}
+
+// StatePage is one page of GET /v1/plugins/{name}/state, by key (bytewise).
+type StatePage struct {
+	Entries []StateEntry `json:"entries"`
+	// NextCursor asks for the following page; empty after the last one, as in
+	// HistoryPage.
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
 // PluginList is the answer of GET /v1/plugins.
 type PluginList struct {
 	Plugins []Plugin `json:"plugins"`
@@ -263,6 +298,7 @@ const (
 	CodeCallNotFound         Code = "call_not_found"         // 404: no waiting or running call has this id
 	CodeUnknownPlugin        Code = "unknown_plugin"         // 404: no loaded plugin has this name
 	CodeUnknownMethod        Code = "unknown_method"         // 404: the plugin has no call of this name
+	CodeStateNotFound        Code = "state_not_found"        // 404: the plugin's state has no value under this key
 	CodeMethodNotAllowed     Code = "method_not_allowed"     // 405: the route does not take this HTTP method
 	CodeCallRunning          Code = "call_running"           // 409: the call is running and can no longer be cancelled
 	CodeBodyTooLarge         Code = "body_too_large"         // 413: the body is over the host's limit

@@ -23,14 +23,17 @@
 // already decoded.
 //
 // The SDK implements guest ABI version 1 (abi/README.md): it exports memory, fc_alloc,
-// fc_manifest and fc_invoke (with //go:wasmexport) and wraps the host functions fc.log,
-// fc.schedule, fc.cancel and fc.last_error (with //go:wasmimport) as Logger, Schedule
-// and Cancel.
+// fc_manifest and fc_invoke (with //go:wasmexport) and wraps the host functions (with
+// //go:wasmimport): fc.log as Logger, fc.schedule and fc.cancel as Schedule and Cancel,
+// and the capabilities the operator grants: fc.http as HTTP (and net/http's client in
+// the package fchttp), fc.config as Config, fc.state_get, state_put and state_delete as
+// StateGet, StatePut and StateDelete.
 //
 // An instance runs one call at a time, but the host keeps warm instances between calls:
 // package variables survive from one call to the next of the same instance, and a call
 // must not rely on them either way.
 //
 // Built for any other platform than wasip1, the package compiles too (so plugins' own
-// tests run natively): Logger then writes to standard error, and Schedule and Cancel fail.
+// tests run natively): Logger then writes to standard error, and the other host
+// functions fail with ErrHost.
 package fc

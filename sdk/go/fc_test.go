@@ -23,6 +23,12 @@ type fakeHost struct {
 	cancelled []string
 	code      int64 // schedule's and cancel's answer
 	message   string
+
+	configs  map[string]string
+	state    map[string][]byte
+	fetched  []string // the requests fc.http was given
+	response string   // what fc.http answers with
+	produced []byte   // the document for result
 }
 
 func (h *fakeHost) log(level int32, msg string) {
@@ -46,6 +52,70 @@ func (h *fakeHost) cancel(identifier string) int64 {
 }
 
 func (h *fakeHost) lastError() string { return h.message }
+
+// answer is a host function's answer: h.code when it is a refusal, else the length of
+// the document it produces.
+func (h *fakeHost) answer(doc []byte, found bool) int64 {
+	switch {
+	case h.code < 0:
+		return h.code
+	case !found:
+		h.message = "no such key"
+		return abi.NotFound
+	}
+	h.produced = doc
+	return int64(len(doc))
+}
+
+func (h *fakeHost) http(request []byte) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fetched = append(h.fetched, string(request))
+	return h.answer([]byte(h.response), true)
+}
+
+func (h *fakeHost) config(key string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	value, ok := h.configs[key]
+	return h.answer([]byte(value), ok)
+}
+
+func (h *fakeHost) stateGet(key string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	value, ok := h.state[key]
+	return h.answer(value, ok)
+}
+
+func (h *fakeHost) statePut(key string, value []byte) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.code < 0 {
+		return h.code
+	}
+	if h.state == nil {
+		h.state = map[string][]byte{}
+	}
+	h.state[key] = value
+	return 0
+}
+
+func (h *fakeHost) stateDelete(key string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.code < 0 {
+		return h.code
+	}
+	delete(h.state, key)
+	return 0
+}
+
+func (h *fakeHost) result(n uint32) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.produced[:min(int(n), len(h.produced))]
+}
 
 // hostMu serialises the tests that swap the package's host and registry.
 var hostMu sync.Mutex

@@ -21,6 +21,13 @@ type hostABI interface {
 	schedule(request []byte) int64
 	cancel(identifier string) int64
 	lastError() string
+	http(request []byte) int64
+	config(key string) int64
+	stateGet(key string) int64
+	statePut(key string, value []byte) int64
+	stateDelete(key string) int64
+	// result copies the document of length n the last http, config or stateGet produced.
+	result(n uint32) []byte
 }
 
 // host is the platform's hostABI (see wasm.go and native.go).
@@ -135,12 +142,14 @@ var (
 	ErrHost = errors.New("host error")
 )
 
-// HostError is the host's refusal of a Schedule or Cancel request.
+// HostError is the host's refusal of a request: Schedule, Cancel, HTTP, Config or a
+// state function.
 type HostError struct {
-	// Op is "schedule" or "cancel".
+	// Op is the host function: "schedule", "cancel", "http", "config", "state_get",
+	// "state_put" or "state_delete".
 	Op string
-	// Code is what the host function returned: abi.ScheduleInvalid, ScheduleLimit or
-	// ScheduleHostError.
+	// Code is what the host function returned, one of abi/README.md's return codes:
+	// abi.ScheduleInvalid, ScheduleLimit, ScheduleHostError, NotFound or Denied.
 	Code int64
 	// Message is the host's reason.
 	Message string
@@ -151,13 +160,17 @@ func (e *HostError) Error() string {
 	return fmt.Sprintf("fc.%s: %v: %s", e.Op, e.Unwrap(), e.Message)
 }
 
-// Unwrap returns ErrInvalid, ErrLimit or ErrHost.
+// Unwrap returns ErrInvalid, ErrLimit, ErrNotFound, ErrDenied or ErrHost.
 func (e *HostError) Unwrap() error {
 	switch e.Code {
 	case abi.ScheduleInvalid:
 		return ErrInvalid
 	case abi.ScheduleLimit:
 		return ErrLimit
+	case abi.NotFound:
+		return ErrNotFound
+	case abi.Denied:
+		return ErrDenied
 	}
 	return ErrHost
 }

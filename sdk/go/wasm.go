@@ -23,6 +23,24 @@ func fcCancel(ptr unsafe.Pointer, length uint32) int64
 //go:wasmimport fc last_error
 func fcLastError(ptr unsafe.Pointer, capacity uint32) uint32
 
+//go:wasmimport fc result
+func fcResult(ptr unsafe.Pointer, capacity uint32) uint32
+
+//go:wasmimport fc http
+func fcHTTP(ptr unsafe.Pointer, length uint32) int64
+
+//go:wasmimport fc config
+func fcConfig(ptr unsafe.Pointer, length uint32) int64
+
+//go:wasmimport fc state_get
+func fcStateGet(ptr unsafe.Pointer, length uint32) int64
+
+//go:wasmimport fc state_put
+func fcStatePut(kptr unsafe.Pointer, klen uint32, vptr unsafe.Pointer, vlen uint32) int64
+
+//go:wasmimport fc state_delete
+func fcStateDelete(ptr unsafe.Pointer, length uint32) int64
+
 type platformHost struct{}
 
 func (platformHost) log(level int32, msg string) {
@@ -45,6 +63,35 @@ func (platformHost) lastError() string {
 		n = min(n, fcLastError(unsafe.Pointer(unsafe.SliceData(buf)), uint32(len(buf))))
 	}
 	return string(buf[:n])
+}
+
+func (platformHost) http(request []byte) int64 {
+	return fcHTTP(unsafe.Pointer(unsafe.SliceData(request)), uint32(len(request)))
+}
+
+func (platformHost) config(key string) int64 {
+	return fcConfig(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key)))
+}
+
+func (platformHost) stateGet(key string) int64 {
+	return fcStateGet(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key)))
+}
+
+func (platformHost) statePut(key string, value []byte) int64 {
+	return fcStatePut(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key)),
+		unsafe.Pointer(unsafe.SliceData(value)), uint32(len(value)))
+}
+
+func (platformHost) stateDelete(key string) int64 {
+	return fcStateDelete(unsafe.Pointer(unsafe.StringData(key)), uint32(len(key)))
+}
+
+func (platformHost) result(n uint32) []byte {
+	buf := make([]byte, n)
+	if n > 0 {
+		n = min(n, fcResult(unsafe.Pointer(unsafe.SliceData(buf)), n))
+	}
+	return buf[:n]
 }
 
 // The guest's exports (abi/README.md, At a glance). Go exports memory itself and runs

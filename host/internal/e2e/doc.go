@@ -23,6 +23,11 @@
 //     at its full concurrency stays within its memory budget (memoryBudget);
 //   - auth_test.go: every /v1 route asks for a token when tokens are configured, and a
 //     listener other machines can reach needs tokens;
+//   - grants_test.go: a plugin granted one loopback server and two secrets (env: and
+//     file:) in YAML: what arrives is what the plugin sent, with one Idempotency-Key
+//     across a retry; a URL not granted is refused with a clear error; the history
+//     counts each attempt's requests; no secret appears in the log, the API or `host
+//     config`; a missing secret stops the host, naming its key;
 //   - cli_test.go: the maintenance role, the pre-deploy check's exit codes and JSON
 //     report, the serverless role, execution switched off, and graceful shutdown.
 //

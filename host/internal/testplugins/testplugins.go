@@ -43,6 +43,17 @@
 //   - cancelbad (WAT): bad() calls fc.cancel with four identifiers the API refuses and
 //     fails unless each is refused with -1; loop() repeats a bad one until refused with
 //     -2 (see wat/cancelbad.wat).
+//   - fetch (WAT): outbound HTTP and configuration: fetch(request) passes an fc.http
+//     request object to fc.http and logs the response document, or fails with
+//     "fc.http -<code>: <reason>"; retry(request) does the same, then fails; loop(request)
+//     repeats the request until refused; config(key) reads fc.config(key) and logs the
+//     value, or POSTs it to the URL of its "sink" value when it has one (see
+//     wat/fetch.wat).
+//   - state (WAT): keeps state with fc.state_*: incr() increments the decimal counter
+//     under "counter" (get then put); doomed() writes "doomed" and fails; own() reads
+//     its own writes; big(), wrong(), flood() and loop() succeed only when the host
+//     refuses an oversized value, bad keys, writes and reads beyond the limits; many()
+//     writes 20 keys (see wat/state.wat).
 //   - liar (WAT): declares work() and ghost(), but its fc_invoke knows only work: ghost
 //     fails with "liar: no call named ghost here".
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
