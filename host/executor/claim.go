@@ -83,7 +83,7 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	// calls claimed and never started would wait for their lease and be lost.
 	claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
 	before := time.Now() // the database's now() is later: the lease holds at least this long
-	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins)
+	calls, err := e.opts.Store.Claim(claimCtx, e.opts.Host, free, e.opts.Lease, e.plugins())
 	cancel()
 	if err != nil {
 		e.log.Error("claiming due calls failed; retrying at the next scan", slog.Any("error", err))
@@ -130,7 +130,7 @@ func (e *Executor) behind() bool {
 // untilNextDue returns how long until the earliest waiting call this host can run is
 // due, from the store and from notifications.
 func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
-	wait, ok, err := e.opts.Store.UntilNextDue(ctx, e.plugins)
+	wait, ok, err := e.opts.Store.UntilNextDue(ctx, e.plugins())
 	if err != nil {
 		return 0, false
 	}
@@ -143,6 +143,14 @@ func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
 	}
 	e.next = time.Time{}
 	return wait, ok
+}
+
+// plugins are the plugins whose calls this host claims: those loaded now.
+func (e *Executor) plugins() []string {
+	if e.opts.Plugins == nil {
+		return nil
+	}
+	return e.opts.Plugins.Names()
 }
 
 // signal wakes the loop without blocking.

@@ -20,7 +20,8 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 	env := abi.Envelope{Method: c.Method, Args: c.Args, Call: abi.CallInfo{ID: c.ID, Plugin: c.Plugin,
 		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
-	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
+	version, err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
+	o.PluginVersion = version
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
 	o.HTTPRequests = host.httpRequests
