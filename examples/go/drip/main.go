@@ -15,8 +15,9 @@
 //	        mailToken: env:MAIL_TOKEN
 //	        from: noreply@example.com
 //
-// Without mailUrl it logs the e-mail instead. The plugin's state counts the e-mails sent
-// to each user, under "mailed-<userId>", committed with the call's success.
+// Without mailUrl it logs the e-mail instead. The plugin's state records the e-mail sent
+// to each user, under "mailed-<userId>", committed with the call's success: a user gets
+// one follow-up however often they sign up.
 package main
 
 import (
@@ -91,10 +92,22 @@ func followUp(c fc.Call, s Signup) error {
 	if err != nil {
 		return err
 	}
+	// One follow-up per user, however often they sign up. (A retried attempt needs no
+	// check: the host sends its request with the first attempt's Idempotency-Key.)
+	key := fmt.Sprintf("mailed-%d", s.UserID)
+	var m mailed
+	if _, err := fc.GetJSON(key, &m); err != nil {
+		return err
+	}
+	if m.Count > 0 {
+		fc.Logger().Info(fmt.Sprintf("follow-up e-mail to %s already sent by call %d: skipped", s.Email, m.LastCall))
+		return nil
+	}
 	if err := sendMail(url, s.Email, subject); err != nil {
 		return err
 	}
-	return countMail(c, s.UserID)
+	// Committed only if this call succeeds, together with its outcome.
+	return fc.PutJSON(key, mailed{Count: m.Count + 1, LastCall: c.ID})
 }
 
 // mail is the body the mail API takes.
@@ -139,18 +152,6 @@ func sendMail(url, to, subject string) error {
 type mailed struct {
 	Count    int   `json:"count"`
 	LastCall int64 `json:"lastCall"`
-}
-
-// countMail adds the e-mail to the user's count, committed with the call's success.
-func countMail(c fc.Call, userID int64) error {
-	key := fmt.Sprintf("mailed-%d", userID)
-	var m mailed
-	if _, err := fc.GetJSON(key, &m); err != nil {
-		return err
-	}
-	m.Count++
-	m.LastCall = c.ID
-	return fc.PutJSON(key, m)
 }
 
 // optionalConfig is the configuration value of key, or def when the operator set none.

@@ -76,7 +76,8 @@ func (a *flakyAPI) requests(path string) []apiRequest {
 // TestExamplesReachTheirAPIs runs the Go examples that use capabilities as an operator
 // would deploy them: drip's follow-up e-mail goes to a mail API with the token from a
 // secret, is retried after the API's 503 with the same Idempotency-Key (so the API
-// sends it once), and counts the e-mail in the plugin's state; webhook posts its payload
+// sends it once), and is recorded in the plugin's state, so that a second follow-up of
+// the same user sends nothing; webhook posts its payload
 // with the caller's headers, and a URL outside its grant fails the call with the
 // reason.
 func TestExamplesReachTheirAPIs(t *testing.T) {
@@ -150,6 +151,20 @@ sandbox:
 	var mailed struct{ Count, LastCall int64 }
 	if err := json.Unmarshal(entry.Value, &mailed); err != nil || mailed.Count != 1 || mailed.LastCall != followUp {
 		t.Errorf("drip's state mailed-7 = %s (%v), want one e-mail by call %d", entry.Value, err, followUp)
+	}
+
+	// A second follow-up for the same user finds the first in the state: no e-mail.
+	again := scheduleAll(t, []*client.Client{h.client}, []abi.ScheduleRequest{{Plugin: "drip", Method: "followUp",
+		Args: json.RawMessage(`{"signup": {"userId": 7, "email": "ada@example.com", "plan": "pro"}}`)}})[0].ID
+	waitFor(t, time.Minute, "the second follow-up", func() (bool, string) {
+		page, err := h.client.History(ctx, client.HistoryOptions{CallID: again})
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(page.Entries) == 1, fmt.Sprintf("%d entries", len(page.Entries))
+	})
+	if n := len(api.requests("/v1/send")); n != 2 || !strings.Contains(string(h.output()), fmt.Sprintf("already sent by call %d: skipped", followUp)) {
+		t.Errorf("a second follow-up of user 7: the mail API got %d requests in all, want still 2, and a line saying it was skipped", n)
 	}
 
 	// webhook: the payload and the caller's header, retried once past the 503.
