@@ -60,6 +60,23 @@ type Plugin struct {
 	File string
 	// LoadedAt is when the host loaded it; zero when unknown.
 	LoadedAt time.Time
+	// SHA256 is the hex SHA-256 of the file the running version was loaded from.
+	SHA256 string
+	// Refused is the latest new version a reload refused to swap in, if any.
+	Refused *client.Candidate
+}
+
+// PluginSource tells the API which plugins are loaded now, when they change while the
+// host runs (hot reload).
+type PluginSource interface {
+	// Plugins returns the loaded plugins and a generation that changes whenever they,
+	// or their refused candidates, do.
+	Plugins() (generation uint64, plugins []Plugin)
+}
+
+// Reloader reloads the plugins directory for POST /v1/plugins/reload.
+type Reloader interface {
+	Reload(ctx context.Context) (client.Reload, error)
 }
 
 // Options configure New. Store and Catalog are required.
@@ -69,9 +86,15 @@ type Options struct {
 	// [request.Topics] too, it gives the subscriptions of messages (otherwise no topic
 	// has subscribers).
 	Catalog request.Catalog
-	// Plugins are the loaded plugins, listed and described in the OpenAPI document.
-	// They are read once, in New.
+	// Plugins are the loaded plugins, listed and described in the OpenAPI document,
+	// when PluginSource is nil. They are read once, in New.
 	Plugins []Plugin
+	// PluginSource, when set, gives the loaded plugins instead of Plugins, as they
+	// change.
+	PluginSource PluginSource
+	// Reloader, when set, serves POST /v1/plugins/reload; without it the route answers
+	// 404.
+	Reloader Reloader
 	// Metrics are counted into (scheduled, cancelled) and Registry is served on
 	// /metrics. When Metrics is nil, the API makes its own on a private registry.
 	Metrics  *metrics.Metrics
@@ -108,7 +131,6 @@ type API struct {
 	store     *store.Store
 	catalog   request.Catalog
 	topics    request.Topics
-	plugins   []client.Plugin
 	metrics   *metrics.Metrics
 	registry  prometheus.Gatherer
 	log       *slog.Logger
@@ -122,10 +144,15 @@ type API struct {
 	echo      *echo.Echo
 	dashboard http.Handler
 
-	openapiOnce sync.Once
-	openapi     []byte
-	openapiErr  error
-	rawPlugins  []Plugin
+	source   PluginSource
+	reloader Reloader
+	// mu guards the plugins as last described, of generation shown, and the OpenAPI
+	// document generated from them (nil until asked for).
+	mu         sync.Mutex
+	shown      uint64
+	plugins    []client.Plugin
+	rawPlugins []Plugin
+	openapi    []byte
 }
 
 // New returns the API. It panics when Store or Catalog is missing: that is a wiring
@@ -174,8 +201,10 @@ func New(opts Options) *API {
 	for _, t := range opts.Tokens {
 		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
 	}
-	a.rawPlugins = append([]Plugin(nil), opts.Plugins...)
-	a.plugins = describePlugins(opts.Plugins)
+	a.source, a.reloader = opts.PluginSource, opts.Reloader
+	if a.source == nil {
+		a.source = staticPlugins(append([]Plugin(nil), opts.Plugins...))
+	}
 	a.echo = a.routes()
 	return a
 }
@@ -205,6 +234,7 @@ func (a *API) routes() *echo.Echo {
 	get("/v1/stats", a.stats)
 	get("/v1/plugins", a.listPlugins)
 	get("/v1/plugins/:name", a.getPlugin)
+	e.POST("/v1/plugins/reload", a.reload)
 	get("/v1/plugins/:name/state", a.listState)
 	get("/v1/plugins/:name/state/:key", a.getState)
 	get("/healthz", a.healthz)

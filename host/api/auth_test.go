@@ -31,6 +31,7 @@ var guardedRoutes = []struct{ method, path, body string }{
 	{http.MethodGet, "/v1/history", ""},
 	{http.MethodGet, "/v1/plugins", ""},
 	{http.MethodGet, "/v1/plugins/example", ""},
+	{http.MethodPost, "/v1/plugins/reload", ""},
 	{http.MethodGet, "/v1/nothing", ""},
 	{http.MethodPut, "/v1/calls", ""},
 	{http.MethodGet, "/openapi.json", ""},

@@ -36,7 +36,7 @@ func (a *API) readyz(c echo.Context) error {
 		a.log.Warn("readiness: database unreachable", slog.Any("err", err))
 		reasons = append(reasons, "database unreachable")
 	}
-	if len(a.plugins) == 0 {
+	if len(a.loadedPlugins()) == 0 {
 		reasons = append(reasons, "no plugins loaded")
 	}
 	if a.ready != nil {

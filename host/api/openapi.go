@@ -18,15 +18,28 @@ import (
 )
 
 // openAPI is GET /openapi.json. The document is generated from the loaded plugins on
-// first use and kept: plugins are loaded once per start.
+// first use and kept until they change (a reload).
 func (a *API) openAPI(c echo.Context) error {
-	a.openapiOnce.Do(func() {
-		a.openapi, a.openapiErr = json.Marshal(openAPIDocument(a.rawPlugins, len(a.tokens) > 0))
-	})
-	if a.openapiErr != nil {
-		return fmt.Errorf("openapi document: %w", a.openapiErr)
+	doc, err := a.openAPIDocument()
+	if err != nil {
+		return fmt.Errorf("openapi document: %w", err)
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.openapi)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc)
+}
+
+// openAPIDocument returns the document of the plugins loaded now.
+func (a *API) openAPIDocument() ([]byte, error) {
+	a.loadedPlugins()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.openapi == nil {
+		doc, err := json.Marshal(openAPIDocument(a.rawPlugins, len(a.tokens) > 0))
+		if err != nil {
+			return nil, err
+		}
+		a.openapi = doc
+	}
+	return a.openapi, nil
 }
 
 // obj is a JSON object of the document.
@@ -415,7 +428,8 @@ func baseSchemas() obj {
 			"seriesId":    integer("The series of a recurring call's occurrence."),
 			"httpRequests": obj{"type": "integer", "minimum": 0,
 				"description": "How many outbound HTTP requests (fc.http) the attempt made, refused ones included; 0 for a call that never ran."},
-			"messageId": integer("The message the call delivered; absent for other calls."),
+			"pluginVersion": str("The version of the plugin the attempt ran on (its manifest's); absent for a call removed without running."),
+			"messageId":     integer("The message the call delivered; absent for other calls."),
 		}, "id", "callId", "plugin", "method", "args", "scheduledAt", "finishedAt", "attempt", "outcome", "host", "httpRequests"),
 		"HistoryPage": object("One page of the history, newest first.", obj{
 			"entries":    arrayOf(ref("HistoryEntry")),
@@ -433,18 +447,57 @@ func baseSchemas() obj {
 			"params":      arrayOf(ref("Param")),
 		}, "name", "params"),
 		"Plugin": object("A loaded plugin.", obj{
-			"name":        str("The plugin's name."),
-			"version":     str("The plugin's version."),
-			"description": str("What the plugin does."),
-			"file":        str("The plugin's file name."),
-			"calls":       arrayOf(ref("Method")),
-			"retry":       ref("RetryPolicy"),
-			"loadedAt":    dateTime("When the host loaded the plugin."),
+			"name":             str("The plugin's name."),
+			"version":          str("The plugin's version."),
+			"description":      str("What the plugin does."),
+			"file":             str("The plugin's file name."),
+			"calls":            arrayOf(ref("Method")),
+			"retry":            ref("RetryPolicy"),
+			"loadedAt":         dateTime("When the host loaded the running version."),
+			"sha256":           str("The hex SHA-256 of the file the running version was loaded from."),
+			"refusedCandidate": ref("Candidate"),
 			"subscriptions": arrayOf(object("A call of the plugin subscribed to a topic: messages published to the topic become its calls.", obj{
 				"topic": obj{"type": "string", "pattern": topicPattern, "description": "The topic."},
 				"call":  str("The subscribed method."),
 			}, "topic", "call")),
 		}, "name", "file", "calls"),
+		"Candidate": object("A new version of a plugin that a reload refused to swap in: stored calls would break under it (plugins.reload.onBreaking: refuse). The running version stays.", obj{
+			"name":      str("The plugin's name."),
+			"version":   str("The candidate's version."),
+			"file":      str("The candidate's file name."),
+			"sha256":    str("The hex SHA-256 of the candidate's file."),
+			"refusedAt": dateTime("When the reload refused it."),
+			"reason":    str("Why, in one line, with the broken calls counted by method."),
+			"broken":    integer("The stored calls that would break."),
+			"methods": arrayOf(object("The stored calls of one method that would break.", obj{
+				"method": str("The method."),
+				"kind":   obj{"type": "string", "enum": []string{"method_missing", "args_mismatch"}, "description": "method_missing: the candidate no longer declares the method; args_mismatch: the stored arguments do not fit its signature."},
+				"count":  integer("How many."),
+				"reason": str("Why the first of them breaks."),
+			}, "method", "kind", "count", "reason")),
+		}, "name", "file", "sha256", "refusedAt", "reason", "broken", "methods"),
+		"PluginChange": object("A plugin a reload added, swapped or removed.", obj{
+			"name":            str("The plugin's name."),
+			"version":         str("The version now running (added, swapped) or taken out (removed)."),
+			"file":            str("The file name."),
+			"sha256":          str("The hex SHA-256 of the file."),
+			"previousVersion": str("The version replaced, for a swap."),
+			"broken":          integer("Stored calls the new version breaks (swapped under onBreaking accept or delete)."),
+			"deleted":         integer("Broken calls moved into the history as deleted_broken (onBreaking delete)."),
+			"waiting":         integer("Stored calls of a removed plugin: they wait for a host that has it."),
+		}, "name", "file", "sha256"),
+		"Reload": object("What a reload of the plugins directory changed.", obj{
+			"added":   arrayOf(ref("PluginChange")),
+			"swapped": arrayOf(ref("PluginChange")),
+			"removed": arrayOf(ref("PluginChange")),
+			"refused": arrayOf(ref("Candidate")),
+			"failed": arrayOf(object("A file that could not be loaded; the version running, if any, stays.", obj{
+				"file":   str("The file name."),
+				"sha256": str("The hex SHA-256 of the file."),
+				"error":  str("Why it could not be loaded."),
+			}, "file", "sha256", "error")),
+			"pending": obj{"type": "array", "items": obj{"type": "string"}, "description": "Files still being written: loaded once they stop changing."},
+		}, "added", "swapped", "removed", "refused", "failed", "pending"),
 		"Stats": object("The schedule now and the history of the last minutes.", obj{
 			"since":       dateTime("The start of the history read: the first minute counted."),
 			"until":       dateTime("The end of the history read: now."),
@@ -702,6 +755,9 @@ func paths(auth bool) obj {
 
 	listPlugins := op("listPlugins", "List the loaded plugins with their signatures", obj{"200": jsonBody("The plugins.", ref("PluginList"))})
 	getPlugin := op("getPlugin", "Get a loaded plugin with its signatures", obj{"200": jsonBody("The plugin.", ref("Plugin"))}, "NotFound")
+	reload := op("reloadPlugins", "Reload the plugins directory now, as its watch and SIGHUP do, and say what changed", obj{
+		"200": jsonBody("What changed.", ref("Reload")),
+	}, "BadRequest", "NotFound")
 	nameParam := obj{"name": "name", "in": "path", "required": true, "description": "The plugin's name.", "schema": obj{"type": "string"}}
 	listState := op("listState", "List a plugin's state (the values its calls wrote with fc.state_put), by key", obj{
 		"200": jsonBody("One page of the plugin's state.", ref("StatePage")),
@@ -735,6 +791,7 @@ func paths(auth bool) obj {
 		"/v1/stats":                      {"Stats", obj{"get": stats}},
 		"/v1/plugins":                    {"Plugins", obj{"get": listPlugins}},
 		"/v1/plugins/{name}":             {"Plugin", obj{"parameters": []any{nameParam}, "get": getPlugin}},
+		"/v1/plugins/reload":             {"Reload", obj{"post": reload}},
 		"/v1/plugins/{name}/state":       {"State", obj{"parameters": []any{nameParam}, "get": listState}},
 		"/v1/plugins/{name}/state/{key}": {"StateValue", obj{"parameters": []any{nameParam, keyParam}, "get": getState}},
 		"/healthz":                       {"Healthz", obj{"get": healthz}},

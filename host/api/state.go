@@ -74,7 +74,7 @@ func (a *API) getState(c echo.Context) error {
 // loadedPlugin returns the name in the path, if a plugin of that name is loaded.
 func (a *API) loadedPlugin(c echo.Context) (string, error) {
 	name := c.Param("name")
-	for _, p := range a.plugins {
+	for _, p := range a.loadedPlugins() {
 		if p.Name == name {
 			return name, nil
 		}

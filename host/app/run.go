@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +24,7 @@ import (
 	"github.com/futurecalls/futurecalls/host/executor"
 	"github.com/futurecalls/futurecalls/host/metrics"
 	"github.com/futurecalls/futurecalls/host/plugin"
+	"github.com/futurecalls/futurecalls/host/reload"
 )
 
 // Run runs the host in cfg.Role until ctx ends (monolith, serverless) or the check is
@@ -39,7 +43,6 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	loadedAt := time.Now()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -63,18 +66,17 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	registry := prometheus.NewRegistry()
 	m := metrics.New(registry)
-	plugins := make([]api.Plugin, 0, len(reg.Plugins()))
-	for _, p := range reg.Plugins() {
-		plugins = append(plugins, api.Plugin{Manifest: p.Manifest, File: p.File, LoadedAt: loadedAt})
-	}
-	server := api.New(api.Options{Store: st, Catalog: cat, Plugins: plugins, Metrics: m, Registry: registry,
+	reloader := reload.New(reload.Options{Dir: cfg.Plugins.Dir, Registry: reg, Catalog: cat, Store: st, Metrics: m,
+		Logger: log, OnBreaking: reload.Policy(cfg.Plugins.Reload.OnBreaking), Settle: cfg.Plugins.Reload.Settle.D(), Host: host})
+	plugins := loadedPlugins{reg, reloader}
+	server := api.New(api.Options{Store: st, Catalog: cat, PluginSource: plugins, Reloader: reloader, Metrics: m, Registry: registry,
 		Logger: log, Tokens: cfg.API.Tokens, BodyLimit: int64(cfg.API.BodyLimit),
 		PageBytes: int64(cfg.API.PageBytes), Host: host, Dashboard: dashboard.Handler()})
 	ln, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", cfg.API.Listen, err)
 	}
-	log.Info("API listening", slog.String("address", "http://"+ln.Addr().String()), slog.Int("plugins", len(plugins)))
+	log.Info("API listening", slog.String("address", "http://"+ln.Addr().String()), slog.Int("plugins", len(reg.Plugins())))
 
 	// The API and the executor stop together: when ctx ends, or when one fails.
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -88,6 +90,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 	}()
 
+	// Plugins are reloaded when their directory changes and on SIGHUP.
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
+	defer signal.Stop(hangup)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := reloader.Watch(ctx, cfg.Plugins.Reload.Watch, hangup); err != nil {
+			cancel(err)
+		}
+	}()
+
 	execute := cfg.Role == config.RoleMonolith && cfg.FutureCallExecutionEnabled
 	if execute {
 		wg.Add(1)
@@ -95,7 +109,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			defer wg.Done()
 			ex := executor.New(executor.Options{Store: st, Catalog: cat, Plugins: cat, Metrics: m, Logger: log, Host: host,
 				Concurrency: cfg.FutureCall.Concurrency(), ScanInterval: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
-				Lease:         longestTimeout(reg) + cfg.FutureCall.ClaimLeaseMargin.D(),
+				Lease:         longestTimeout(cfg) + cfg.FutureCall.ClaimLeaseMargin.D(),
 				ShutdownGrace: cfg.FutureCall.ShutdownGrace.D(), HistoryRetention: cfg.FutureCall.HistoryRetention.D(),
 				Throttles: throttles(cfg.Sandbox)})
 			if err := ex.Run(ctx); err != nil {
@@ -160,13 +174,35 @@ func retry(r config.Retry) abi.Retry {
 	return abi.Retry{MaxAttempts: r.MaxAttempts, Backoff: r.Backoff.D(), MaxBackoff: r.MaxBackoff.D()}
 }
 
-// longestTimeout is the longest time limit of any loaded plugin.
-func longestTimeout(reg *plugin.Registry) time.Duration {
-	var d time.Duration
-	for _, p := range reg.Plugins() {
-		d = max(d, p.Limits.Timeout)
+// longestTimeout is the longest time limit any plugin may have: the default's, or an
+// override's. Plugins are added while the host runs, so the loaded ones do not say.
+func longestTimeout(cfg config.Config) time.Duration {
+	d := pluginLimits(cfg.Sandbox.Limits).Timeout
+	for name := range cfg.Sandbox.Plugins {
+		d = max(d, pluginLimits(cfg.Sandbox.Plugins[name]).Timeout)
 	}
 	return d
+}
+
+// loadedPlugins are the plugins the API shows: the registry's, with the candidates the
+// reloader refused.
+type loadedPlugins struct {
+	reg      *plugin.Registry
+	reloader *reload.Reloader
+}
+
+func (l loadedPlugins) Plugins() (uint64, []api.Plugin) {
+	gen := l.reloader.Generation()
+	loaded := l.reg.Plugins()
+	out := make([]api.Plugin, 0, len(loaded))
+	for _, p := range loaded {
+		ap := api.Plugin{Manifest: p.Manifest, File: p.File, LoadedAt: p.LoadedAt, SHA256: p.SHA256}
+		if c, ok := l.reloader.Refused(p.Name); ok {
+			ap.Refused = &c
+		}
+		out = append(out, ap)
+	}
+	return gen, out
 }
 
 // PreDeploy checks the stored calls against the plugins in candidateDir, without

@@ -49,6 +49,9 @@ type Options struct {
 	SampleIDs int
 	// Workers validate arguments in parallel; 0 means one per CPU (GOMAXPROCS).
 	Workers int
+	// Plugin, when set, limits the check to the calls of that plugin: a new version of
+	// it, about to be swapped in, is held against its stored calls.
+	Plugin string
 }
 
 // Tuning of the pipeline: the reader hands calls to the workers in batches of at most
@@ -175,7 +178,7 @@ func read(ctx context.Context, opts Options, free <-chan *batch, work chan<- *ba
 			return ctx.Err()
 		}
 	}
-	err := opts.Store.EachArgs(ctx, func(c store.CallArgs) error {
+	err := opts.Store.EachArgsOf(ctx, opts.Plugin, func(c store.CallArgs) error {
 		if b == nil {
 			select {
 			case b = <-free:

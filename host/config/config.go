@@ -137,12 +137,30 @@ type API struct {
 
 // Plugins says where plugins are loaded from.
 type Plugins struct {
-	// Dir is the plugins directory, scanned for *.wasm files at start-up.
-	// Defaults to plugins.
+	// Dir is the plugins directory, scanned for *.wasm files at start-up and at
+	// every reload. Defaults to plugins.
 	Dir string `koanf:"dir"`
 	// CacheDir keeps wazero's compiled code across restarts; empty keeps it in
 	// memory. Defaults to var/cache/wazero.
 	CacheDir string `koanf:"cacheDir"`
+	// Reload says how plugins are reloaded while the host runs.
+	Reload Reload `koanf:"reload"`
+}
+
+// Reload configures hot reload: besides the watch, SIGHUP and POST /v1/plugins/reload
+// reload the plugins directory.
+type Reload struct {
+	// Watch reloads the plugins directory when a *.wasm file in it changes.
+	// Defaults to true.
+	Watch bool `koanf:"watch"`
+	// OnBreaking is what a reload does with a new version of a plugin that would break
+	// stored calls: refuse (the running version stays), accept (swap; the broken calls
+	// fail as broken when due) or delete (swap, and move the broken calls into the
+	// history as deleted_broken). Defaults to refuse.
+	OnBreaking string `koanf:"onBreaking"`
+	// Settle is how long a new or changed file must keep its size and hash before it is
+	// loaded, so that a file still being copied is not. Defaults to 250ms.
+	Settle Duration `koanf:"settle"`
 }
 
 // Sandbox holds the limits every plugin runs under; Plugins overrides them by plugin
@@ -286,8 +304,9 @@ func Default() Config {
 			ShutdownGrace:    Duration(30 * time.Second),
 			HistoryRetention: Duration(30 * 24 * time.Hour),
 		},
-		API:     API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: store.DefaultPageBytes},
-		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero"},
+		API: API{Listen: "127.0.0.1:8080", BodyLimit: 1 << 20, PageBytes: store.DefaultPageBytes},
+		Plugins: Plugins{Dir: "plugins", CacheDir: "var/cache/wazero",
+			Reload: Reload{Watch: true, OnBreaking: "refuse", Settle: Duration(250 * time.Millisecond)}},
 		Sandbox: Sandbox{Limits: limitsFrom(plugin.DefaultLimits(), abi.NoRetry)},
 		Log:     Log{Level: "info", Format: "text"},
 	}
@@ -399,6 +418,14 @@ func (c Config) Validate() error {
 	}
 	if c.Plugins.Dir == "" {
 		bad("plugins.dir", "must be set")
+	}
+	switch c.Plugins.Reload.OnBreaking {
+	case "refuse", "accept", "delete":
+	default:
+		bad("plugins.reload.onBreaking", "must be refuse, accept or delete, got %q", c.Plugins.Reload.OnBreaking)
+	}
+	if c.Plugins.Reload.Settle <= 0 {
+		bad("plugins.reload.settle", "must be positive")
 	}
 	checkLimits := func(prefix string, l Limits) {
 		if l.MemoryLimit != 0 && l.MemoryLimit < 64<<10 {

@@ -167,6 +167,13 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			wants: []string{"deleteBrokenCalls", "checkBrokenCalls is false"},
 		},
 		{
+			name: "unknown reload policy",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Environ: []string{"FC_PLUGINS_RELOAD_ONBREAKING=ignore"}}
+			},
+			wants: []string{"plugins.reload.onBreaking", "must be refuse, accept or delete", `"ignore"`},
+		},
+		{
 			name: "delete unavailable calls on a serving host",
 			src: func(t *testing.T) config.Sources {
 				return config.Sources{File: writeFile(t, "deleteUnavailableCalls: true\n")}

@@ -50,6 +50,13 @@ type host struct {
 
 func startHost(t *testing.T, tokens ...string) *host {
 	t.Helper()
+	dir := testplugins.DirWith(t, testplugins.Example(t, "drip"), testplugins.Example(t, "kinds"), testplugins.Path(t, "probe"))
+	return startHostIn(t, dir, true, tokens...)
+}
+
+// startHostIn is startHost with the plugins of dir, watched or not.
+func startHostIn(t *testing.T, dir string, watch bool, tokens ...string) *host {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +66,8 @@ func startHost(t *testing.T, tokens ...string) *host {
 
 	cfg := config.Default()
 	cfg.Database.URL = testdb.URL(t)
-	cfg.Plugins.Dir = testplugins.DirWith(t, testplugins.Example(t, "drip"), testplugins.Example(t, "kinds"), testplugins.Path(t, "probe"))
+	cfg.Plugins.Dir = dir
+	cfg.Plugins.Reload.Watch = watch
 	cfg.Plugins.CacheDir = testplugins.CacheDir(t)
 	cfg.API.Listen = addr
 	cfg.API.Tokens = tokens
@@ -617,5 +625,66 @@ func TestDashboardAsksForToken(t *testing.T) {
 	}
 	if bearer == 0 {
 		t.Error("no request carried the token as a bearer token")
+	}
+}
+
+// TestDashboardPluginReload: the plugins view reloads the plugins on request, says what
+// changed, and shows a new version refused because stored calls would break under it.
+func TestDashboardPluginReload(t *testing.T) {
+	dir := t.TempDir()
+	install := func(plugin string) {
+		t.Helper()
+		b, err := os.ReadFile(testplugins.Path(t, plugin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, ".ticker.wasm.tmp")
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "ticker.wasm")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install("ticker")
+	h := startHostIn(t, dir, false) // reloads come from the page only
+	for i := range 3 {
+		h.schedule(t, abi.ScheduleRequest{Plugin: "ticker", Method: "tick", Args: rawArgs(t, map[string]any{"n": i}), Delay: "1h"})
+	}
+	b := newBrowser(t)
+	b.open(t, h.url+"/#plugins")
+	b.run(t, "the plugins view", waitFor(`document.querySelector('#plugin-list [data-plugin="ticker"] .version')?.textContent === "1.0.0"`))
+
+	install("ticker_v3") // tick(n) takes a string: the 3 stored calls would break
+	b.run(t, "reload from the page", chromedp.Click(chromedp.CSS(`#reload-plugins`)),
+		waitFor(`document.querySelector(".reload-result")?.textContent.includes("refused ticker 3.0.0")`),
+		waitFor(`!!document.querySelector('#plugin-list [data-plugin="ticker"] .refused')`))
+	refused := evaluate[string](t, b, `document.querySelector('#plugin-list [data-plugin="ticker"] .refused').innerText`)
+	for _, want := range []string{"Version 3.0.0 (ticker.wasm) refused", "3 stored calls would break", "tick 3 · args mismatch"} {
+		if !strings.Contains(refused, want) {
+			t.Errorf("the refused candidate shows %q, want %q in it", refused, want)
+		}
+	}
+	if v := evaluate[string](t, b, `document.querySelector('#plugin-list [data-plugin="ticker"] .version').textContent`); v != "1.0.0" {
+		t.Errorf("the running version shows as %q, want 1.0.0", v)
+	}
+	saveViews(t, b, h.url, "plugins-refused", "#plugins", false)
+
+	install("ticker_v2") // compatible: swapped in
+	b.run(t, "reload a compatible version", chromedp.Click(chromedp.CSS(`#reload-plugins`)),
+		waitFor(`document.querySelector(".reload-result")?.textContent.includes("swapped ticker 1.0.0 → 2.0.0")`),
+		waitFor(`document.querySelector('#plugin-list [data-plugin="ticker"] .version')?.textContent === "2.0.0"`),
+		waitFor(`!document.querySelector('#plugin-list [data-plugin="ticker"] .refused')`))
+
+	// The history says which version ran a call.
+	tock := h.schedule(t, abi.ScheduleRequest{Plugin: "ticker", Method: "tock"})
+	if e := h.waitHistory(t, tock.ID, abi.OutcomeSucceeded); e.PluginVersion != "2.0.0" {
+		t.Errorf("the API says tock ran on %q, want 2.0.0", e.PluginVersion)
+	}
+	b.run(t, "the version in the history", chromedp.Navigate(fmt.Sprintf("%s/#history/ticker/tock/%d", h.url, tock.ID)),
+		waitFor(fmt.Sprintf(`!!document.querySelector('#history-list [data-call="%d"] details')`, tock.ID)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#history-list details").setAttribute("open", ""); undefined`))
+	if text := evaluate[string](t, b, `document.querySelector("#history-list details").innerText`); !strings.Contains(text, "Plugin version\n2.0.0") {
+		t.Errorf("the history's details show %q, want the plugin version 2.0.0", text)
 	}
 }

@@ -169,6 +169,14 @@ func (e *Executor) untilNextDue(ctx context.Context) (time.Duration, bool) {
 	return wait, ok
 }
 
+// plugins are the plugins whose calls this host claims: those loaded now.
+func (e *Executor) plugins() []string {
+	if e.opts.Plugins == nil {
+		return nil
+	}
+	return e.opts.Plugins.Names()
+}
+
 // signal wakes the loop without blocking.
 func (e *Executor) signal() {
 	select {
@@ -190,7 +198,7 @@ type claimGroup struct {
 // crowds out the other plugins' calls.
 func (e *Executor) claimGroups(free int, now time.Time) []claimGroup {
 	groups := []claimGroup{{limit: free}}
-	for _, p := range e.plugins {
+	for _, p := range e.plugins() {
 		if !e.throttles.throttled(p) {
 			groups[0].plugins = append(groups[0].plugins, p)
 			continue
@@ -209,11 +217,11 @@ func (e *Executor) claimGroups(free int, now time.Time) []claimGroup {
 // the first throttled plugin held back by its rate has room again (0 when none is).
 func (e *Executor) unthrottled(now time.Time) ([]string, time.Duration) {
 	if len(e.throttles.by) == 0 {
-		return e.plugins, 0
+		return e.plugins(), 0
 	}
 	var plugins []string
 	var next time.Duration
-	for _, p := range e.plugins {
+	for _, p := range e.plugins() {
 		if !e.throttles.throttled(p) {
 			plugins = append(plugins, p)
 			continue

@@ -49,11 +49,13 @@ import (
 // registry.
 type Invoker interface {
 	// Names lists the plugins this host can run: it claims only their calls, and leaves
-	// the others to hosts that have them.
+	// the others to hosts that have them. It is asked before every claim, since
+	// plugins come and go as they are reloaded.
 	Names() []string
 	// Invoke runs env's method in the named plugin, with host serving the call's
-	// fc.schedule and fc.cancel requests. It returns nil on success.
-	Invoke(ctx context.Context, plugin string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error
+	// fc.schedule and fc.cancel requests. It returns the plugin version the call ran
+	// on, and nil on success.
+	Invoke(ctx context.Context, plugin string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) (string, error)
 	// Classify names the outcome of a failed Invoke: abi.OutcomeFailed,
 	// OutcomeTimedOut, OutcomeInterrupted or OutcomeBroken.
 	Classify(err error) abi.Outcome
@@ -128,8 +130,6 @@ type Executor struct {
 	jobs chan store.Call
 	// quit tells idle workers to exit once Run stops claiming.
 	quit chan struct{}
-	// plugins are the plugins whose calls this host claims.
-	plugins []string
 	// unrecorded counts outcomes sent to the completer and not yet recorded, and
 	// unrecordedBytes their size (outcomeBytes); held is set while claims wait for them
 	// to fall under maxUnrecorded and Options.UnrecordedBytes.
@@ -156,9 +156,6 @@ func New(opts Options) *Executor {
 	}
 	if opts.Concurrency > 0 {
 		e.slots = make(chan struct{}, opts.Concurrency)
-	}
-	if opts.Plugins != nil {
-		e.plugins = opts.Plugins.Names()
 	}
 	return e
 }

@@ -214,7 +214,7 @@ type gauge struct {
 	now, max atomic.Int64
 }
 
-func (g *gauge) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error {
+func (g *gauge) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) (string, error) {
 	n := g.now.Add(1)
 	for {
 		m := g.max.Load()

@@ -86,11 +86,11 @@ type heldUntil struct {
 	release <-chan struct{}
 }
 
-func (h *heldUntil) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error {
-	err := h.Invoker.Invoke(ctx, p, env, host, log)
+func (h *heldUntil) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) (string, error) {
+	version, err := h.Invoker.Invoke(ctx, p, env, host, log)
 	h.ran <- env.Call.ID
 	<-h.release
-	return err
+	return version, err
 }
 
 // TestCallsThatFinishDuringADatabaseOutageKeepTheirSuccess stops the database while

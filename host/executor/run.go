@@ -21,7 +21,8 @@ func (e *Executor) run(ctx context.Context, c store.Call) store.Outcome {
 		ScheduledAt: c.RunAt, Identifier: c.Identifier, Attempt: c.Attempt, MaxAttempts: c.Retry.MaxAttempts,
 		MessageID: c.MessageID}}
 	m.Running.WithLabelValues(c.Plugin).Inc()
-	err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
+	version, err := e.opts.Plugins.Invoke(ctx, c.Plugin, env, host, e.log)
+	o.PluginVersion = version
 	m.Running.WithLabelValues(c.Plugin).Dec()
 	o.FinishedAt = time.Now()
 	o.HTTPRequests = host.httpRequests

@@ -70,13 +70,13 @@ type holdFirst struct {
 	release chan struct{}
 }
 
-func (h *holdFirst) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error {
-	err := h.Invoker.Invoke(ctx, p, env, host, log)
+func (h *holdFirst) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) (string, error) {
+	version, err := h.Invoker.Invoke(ctx, p, env, host, log)
 	if env.Call.ID == h.id && env.Call.Attempt == 1 {
 		close(h.ran)
 		<-h.release
 	}
-	return err
+	return version, err
 }
 
 // TestAConflictFailsTheCallAndItsRetrySucceeds: a call that read the counter, held

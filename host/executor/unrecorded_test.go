@@ -25,7 +25,7 @@ type counted struct {
 	n atomic.Int64
 }
 
-func (c *counted) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) error {
+func (c *counted) Invoke(ctx context.Context, p string, env abi.Envelope, host plugin.HostCalls, log *slog.Logger) (string, error) {
 	c.n.Add(1)
 	return c.Invoker.Invoke(ctx, p, env, host, log)
 }

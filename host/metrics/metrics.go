@@ -31,6 +31,11 @@ type Metrics struct {
 	Claimed prometheus.Counter
 	// Reaped counts expired claims of dead hosts this host recorded.
 	Reaped prometheus.Counter
+	// Reloads counts plugin module files handled by reloads, by result: added,
+	// swapped, refused, failed, removed.
+	Reloads *prometheus.CounterVec
+	// PluginVersion is 1 for each loaded plugin and the version it runs.
+	PluginVersion *prometheus.GaugeVec
 	// HTTPRequests counts the plugins' outbound HTTP requests (fc.http), by plugin and
 	// class: the response's status class (2xx …) or why it was refused (invalid,
 	// denied, limit, error).
@@ -69,12 +74,19 @@ func New(reg prometheus.Registerer) *Metrics {
 		Reaped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "futurecalls_reaped_total", Help: "Expired claims of other (dead) hosts recorded as interrupted or retried.",
 		}),
+		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "futurecalls_plugin_reloads_total", Help: "Plugin files handled by reloads, by result (added, swapped, refused, failed, removed).",
+		}, []string{"result"}),
+		PluginVersion: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "futurecalls_plugin_info", Help: "1 for each loaded plugin, labelled with the version it runs.",
+		}, []string{"plugin", "version"}),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "futurecalls_http_requests_total",
 			Help: "Outbound HTTP requests of plugins (fc.http), by plugin and class: status class (2xx…) or refusal (invalid, denied, limit, error).",
 		}, []string{"plugin", "class"}),
 	}
 	reg.MustRegister(m.Scheduled, m.Cancelled, m.Running, m.Outcomes, m.Lateness, m.Duration, m.Claimed, m.Reaped, m.HTTPRequests,
+		m.Reloads, m.PluginVersion,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -27,10 +27,10 @@ func benchPlugin(b *testing.B, file string, limits Limits, opts options) *Plugin
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = reg.Close(context.Background()) })
-	if len(reg.sorted) != 1 {
+	if len(reg.Plugins()) != 1 {
 		b.Fatalf("problems: %v", reg.Problems())
 	}
-	return reg.sorted[0]
+	return reg.Plugins()[0]
 }
 
 func reportCalls(b *testing.B) {

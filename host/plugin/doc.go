@@ -7,6 +7,12 @@
 // manifest, whose signatures are compiled (abi/signature). A module that fails is
 // reported with its file and reason and skipped.
 //
+// The registry's plugins change while it runs (swap.go, driven by host/reload):
+// [Registry.Candidate] loads a new version without adding it, [Registry.Install] swaps
+// it in and [Registry.Remove] takes a plugin out. Each lookup sees one version;
+// [Registry.Invoke] runs a call on the version loaded when the call starts, and a
+// replaced version is closed once its last call ends.
+//
 // [Plugin.Invoke] runs one call: it validates the arguments against the method's
 // signature, takes an instance, writes the envelope through fc_alloc and calls
 // fc_invoke. The guest may call back into the host through the fc module (log,

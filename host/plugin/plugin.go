@@ -3,6 +3,7 @@ package plugin
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -21,6 +22,10 @@ type Plugin struct {
 	Manifest abi.Manifest
 	// Limits are the plugin's effective limits.
 	Limits Limits
+	// SHA256 is the hex SHA-256 of the module file as it was loaded.
+	SHA256 string
+	// LoadedAt is when the module was loaded.
+	LoadedAt time.Time
 	// grant is what the operator lets the plugin reach.
 	grant Grant
 

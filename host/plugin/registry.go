@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -22,13 +26,29 @@ import (
 	"github.com/futurecalls/futurecalls/abi/signature"
 )
 
-// Registry holds the loaded plugins. It is safe for concurrent use.
+// Registry holds the loaded plugins. It is safe for concurrent use. Its set of plugins
+// can change while it runs (swap.go): each lookup sees one version of a plugin.
 type Registry struct {
 	log      *slog.Logger
 	cache    wazero.CompilationCache
-	plugins  map[string]*Plugin
-	sorted   []*Plugin
+	cfg      Config
+	defaults Limits
+	opts     options
+	current  atomic.Pointer[set]
 	problems []Problem
+	// swap serialises the changes to current; retiring counts the replaced versions
+	// still draining, leaving holds removed plugins by name while they may still run
+	// calls claimed before they left (swap.go), and closing ends when Close starts.
+	swap     sync.Mutex
+	retiring sync.WaitGroup
+	leaving  sync.Map
+	closing  chan struct{}
+}
+
+// set is one version of the registry's plugins, never modified once published.
+type set struct {
+	plugins map[string]*Plugin
+	sorted  []*Plugin
 }
 
 // Problem is a module that was not loaded, and why.
@@ -47,12 +67,12 @@ func (p Problem) Unwrap() error { return p.Err }
 
 // Plugin returns the named plugin.
 func (r *Registry) Plugin(name string) (*Plugin, bool) {
-	p, ok := r.plugins[name]
+	p, ok := r.current.Load().plugins[name]
 	return p, ok
 }
 
 // Plugins returns the loaded plugins, sorted by name.
-func (r *Registry) Plugins() []*Plugin { return slices.Clone(r.sorted) }
+func (r *Registry) Plugins() []*Plugin { return slices.Clone(r.current.Load().sorted) }
 
 // Problems returns the modules that were not loaded, sorted by file.
 func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
@@ -90,7 +110,7 @@ func load(ctx context.Context, cfg Config, log *slog.Logger, opts options) (*Reg
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{log: log, plugins: map[string]*Plugin{}}
+	r := &Registry{log: log, cfg: cfg, defaults: defaults, opts: opts, closing: make(chan struct{})}
 	if cfg.CacheDir == "" {
 		r.cache = wazero.NewCompilationCache()
 	} else if r.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
@@ -112,6 +132,7 @@ func load(ctx context.Context, cfg Config, log *slog.Logger, opts options) (*Reg
 	}
 	wg.Wait()
 
+	all := &set{plugins: map[string]*Plugin{}}
 	owner := map[string]string{} // plugin name → file
 	for i, file := range files {
 		p, err := loaded[i], errs[i]
@@ -128,16 +149,18 @@ func load(ctx context.Context, cfg Config, log *slog.Logger, opts options) (*Reg
 			continue
 		}
 		owner[p.Name] = file
-		r.plugins[p.Name] = p
-		r.sorted = append(r.sorted, p)
+		all.plugins[p.Name] = p
+		all.sorted = append(all.sorted, p)
 		log.Info("plugin loaded", slog.String("plugin", p.Name), slog.String("version", p.Manifest.Version),
-			slog.String("file", file), slog.Int("calls", len(p.Manifest.Calls)))
+			slog.String("file", file), slog.Int("calls", len(p.Manifest.Calls)), slog.String("sha256", p.SHA256))
 	}
-	slices.SortFunc(r.sorted, func(a, b *Plugin) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(all.sorted, func(a, b *Plugin) int { return cmp.Compare(a.Name, b.Name) })
+	r.current.Store(all)
 	return r, nil
 }
 
-// wasmFiles lists the *.wasm files (or links to files) in dir, sorted.
+// wasmFiles lists the *.wasm files (or links to files) in dir, sorted; hidden ones
+// (".name.wasm", as tools name files they are still writing) are left out.
 func wasmFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -145,7 +168,7 @@ func wasmFiles(dir string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".wasm") {
+		if !IsModuleFile(e.Name()) {
 			continue
 		}
 		file := filepath.Join(dir, e.Name())
@@ -180,6 +203,12 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	if err != nil {
 		return nil, err
 	}
+	return r.loadModule(ctx, cfg, defaults, file, bin, opts)
+}
+
+// loadModule loads one module read from file.
+func (r *Registry) loadModule(ctx context.Context, cfg Config, defaults Limits, file string, bin []byte, opts options) (*Plugin, error) {
+	sum := sha256.Sum256(bin)
 	// The plugin's name, hence its limits, is known only once its manifest is read: read
 	// it under the largest limits configured, then instrument and compile again (from
 	// the cache) under the plugin's own when they differ.
@@ -195,7 +224,8 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{File: file, rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"), Limits: loadLimits, goHeap: opts.goHeap}
+	p := &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"),
+		Limits: loadLimits, goHeap: opts.goHeap}
 	if err := p.compile(ctx, bin, opts); err != nil {
 		p.close(ctx)
 		return nil, err
@@ -228,6 +258,7 @@ func (r *Registry) loadFile(ctx context.Context, cfg Config, defaults Limits, fi
 	if first != nil {
 		p.release(first) // the first instance is as warm as any
 	}
+	p.LoadedAt = time.Now()
 	return p, nil
 }
 
@@ -398,16 +429,21 @@ func (p *Plugin) close(ctx context.Context) {
 // until ctx ends, then every instance and runtime is closed (a call still running then
 // fails as cancelled) and the compilation cache released.
 func (r *Registry) Close(ctx context.Context) error {
-	for _, p := range r.sorted {
+	r.swap.Lock()
+	defer r.swap.Unlock()
+	close(r.closing)
+	sorted := r.current.Load().sorted
+	for _, p := range sorted {
 		p.mu.Lock()
 		p.closed = true
 		p.mu.Unlock()
 	}
 	done := make(chan struct{})
 	go func() {
-		for _, p := range r.sorted {
+		for _, p := range sorted {
 			p.running.Wait()
 		}
+		r.retiring.Wait()
 		close(done)
 	}()
 	var err error
@@ -416,7 +452,7 @@ func (r *Registry) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("close plugins: calls still running: %w", context.Cause(ctx))
 	}
-	for _, p := range r.sorted {
+	for _, p := range sorted {
 		p.close(context.Background())
 	}
 	if cerr := r.cache.Close(context.Background()); cerr != nil {

@@ -25,7 +25,7 @@ func TestLoad(t *testing.T) {
 	for _, p := range reg.Plugins() {
 		names = append(names, p.Name)
 	}
-	if want := []string{"bufferbomb", "cancelbad", "fetch", "gallery", "hostile", "liar", "membomb", "noop", "probe", "recurse", "state", "tablebomb", "thumbs", "tightloop"}; !slices.Equal(names, want) {
+	if want := []string{"bufferbomb", "cancelbad", "fetch", "gallery", "hostile", "liar", "membomb", "noop", "probe", "recurse", "state", "tablebomb", "thumbs", "ticker", "tightloop"}; !slices.Equal(names, want) {
 		t.Errorf("Plugins() = %q, want %q", names, want)
 	}
 
@@ -46,6 +46,8 @@ func TestLoad(t *testing.T) {
 		"noop_duplicate.wasm": `plugin name "noop" is claimed by both noop.wasm and noop_duplicate.wasm: noop_duplicate.wasm refused`,
 		"cannotrun.wasm":      "does not export fc_invoke (i32, i32) -> (i64)",
 		"probe_v2.wasm":       `plugin name "probe" is claimed by both probe.wasm and probe_v2.wasm: probe_v2.wasm refused`,
+		"ticker_v2.wasm":      `plugin name "ticker" is claimed by both ticker.wasm and ticker_v2.wasm: ticker_v2.wasm refused`,
+		"ticker_v3.wasm":      `plugin name "ticker" is claimed by both ticker.wasm and ticker_v3.wasm: ticker_v3.wasm refused`,
 	}
 	problems := map[string]string{}
 	for _, p := range reg.Problems() {

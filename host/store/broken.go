@@ -34,9 +34,15 @@ var argsFormats = pgx.QueryResultFormats{pgx.BinaryFormatCode, pgx.TextFormatCod
 // per call. A call stored while the walk runs is seen if its id is above the page being
 // read. It stops at the first error fn returns.
 func (s *Store) EachArgs(ctx context.Context, fn func(CallArgs) error) error {
+	return s.EachArgsOf(ctx, "", fn)
+}
+
+// EachArgsOf is EachArgs limited to the calls of one plugin; an empty plugin means
+// every call.
+func (s *Store) EachArgsOf(ctx context.Context, plugin string, fn func(CallArgs) error) error {
 	var after int64
 	for {
-		n, last, err := s.argsPage(ctx, after, fn)
+		n, last, err := s.argsPage(ctx, after, plugin, fn)
 		if err != nil {
 			return err
 		}
@@ -47,12 +53,19 @@ func (s *Store) EachArgs(ctx context.Context, fn func(CallArgs) error) error {
 	}
 }
 
-// argsPage reads the calls with ids above after, up to argsPage of them, and returns how
-// many it read and the last id.
-func (s *Store) argsPage(ctx context.Context, after int64, fn func(CallArgs) error) (n int, last int64, err error) {
-	rows, err := s.pool.Query(ctx,
-		"SELECT id, plugin, method, args FROM future_call WHERE id > $1 ORDER BY id LIMIT $2",
-		argsFormats, after, argsPage)
+// argsPage reads the calls with ids above after (of plugin, when not empty), up to
+// argsPage of them, and returns how many it read and the last id.
+func (s *Store) argsPage(ctx context.Context, after int64, plugin string, fn func(CallArgs) error) (n int, last int64, err error) {
+	var rows pgx.Rows
+	if plugin == "" {
+		rows, err = s.pool.Query(ctx,
+			"SELECT id, plugin, method, args FROM future_call WHERE id > $1 ORDER BY id LIMIT $2",
+			argsFormats, after, argsPage)
+	} else {
+		rows, err = s.pool.Query(ctx,
+			"SELECT id, plugin, method, args FROM future_call WHERE id > $1 AND plugin = $3 ORDER BY id LIMIT $2",
+			argsFormats, after, argsPage, plugin)
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("read call arguments: %w", err)
 	}

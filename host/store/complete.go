@@ -97,22 +97,22 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 	for _, done := range done {
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
-				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[])
-					AS o(id, outcome, error, started_at, finished_at, http_requests)
+				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
+					AS o(id, outcome, error, started_at, finished_at, http_requests, plugin_version)
 			), gone AS (
 				DELETE FROM future_call c
 				WHERE `+ownClaims+`
 				RETURNING c.*
 			), history AS (
 				INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-					finished_at, attempt, outcome, error, host, series_id, http_requests)
+					finished_at, attempt, outcome, error, host, series_id, http_requests, plugin_version)
 				SELECT g.id, g.plugin, g.method, g.args, g.identifier, g.run_at, o.started_at, o.finished_at,
-					$3, o.outcome, o.error, $1, g.series_id, o.http_requests
+					$3, o.outcome, o.error, $1, g.series_id, o.http_requests, o.plugin_version
 				FROM gone g JOIN o ON o.id = g.id
 			)
 			-- Most calls are one-off: only an occurrence that gets a successor is read back.
 			SELECT id, CASE WHEN series_id IS NOT NULL AND NOT series_stopped THEN to_jsonb(gone) END FROM gone`,
-			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished, done.httpRequests)
+			host, done.ids, done.attempt, done.kinds, done.errors, done.started, done.finished, done.httpRequests, done.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 		rows, err := tx.Query(ctx, `
 			WITH o AS (
 				SELECT * FROM unnest($2::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[],
-					$9::int[]) AS o(id, outcome, error, started_at, finished_at, retry_at, http_requests)
+					$9::int[], $10::text[]) AS o(id, outcome, error, started_at, finished_at, retry_at, http_requests, plugin_version)
 			), old AS (
 				SELECT c.id, c.run_at FROM future_call c
 				WHERE `+ownClaims+`
@@ -141,13 +141,13 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, host string, outcomes []O
 				RETURNING c.id, c.plugin, c.method, c.args, c.identifier, old.run_at AS scheduled_at, c.series_id
 			)
 			INSERT INTO future_call_history (call_id, plugin, method, args, identifier, scheduled_at, started_at,
-				finished_at, attempt, outcome, error, host, retry_at, series_id, http_requests)
+				finished_at, attempt, outcome, error, host, retry_at, series_id, http_requests, plugin_version)
 			SELECT b.id, b.plugin, b.method, b.args, b.identifier, b.scheduled_at, o.started_at, o.finished_at,
-				$3, o.outcome, o.error, $1, o.retry_at, b.series_id, o.http_requests
+				$3, o.outcome, o.error, $1, o.retry_at, b.series_id, o.http_requests, o.plugin_version
 			FROM back b JOIN o ON o.id = b.id
 			RETURNING call_id`,
 			host, retry.ids, retry.attempt, retry.kinds, retry.errors, retry.started, retry.finished, retry.retryAt,
-			retry.httpRequests)
+			retry.httpRequests, retry.versions)
 		if err != nil {
 			return nil, err
 		}
@@ -177,6 +177,7 @@ type outcomeColumns struct {
 	started, finished []time.Time
 	retryAt           []time.Time
 	httpRequests      []int32
+	versions          []*string
 }
 
 // addByAttempt adds o to the group of its attempt number, starting one if needed.
@@ -197,6 +198,7 @@ func (c *outcomeColumns) add(o Outcome) {
 	c.started = append(c.started, o.StartedAt.UTC())
 	c.finished = append(c.finished, o.FinishedAt.UTC())
 	c.httpRequests = append(c.httpRequests, int32(o.HTTPRequests))
+	c.versions = append(c.versions, nullIfEmpty(o.PluginVersion))
 	if o.RetryAt != nil {
 		c.retryAt = append(c.retryAt, o.RetryAt.UTC())
 	}

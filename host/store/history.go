@@ -36,6 +36,9 @@ type HistoryEntry struct {
 	SeriesID int64 `json:"seriesId,omitempty"`
 	// HTTPRequests is how many fc.http requests the attempt made, refused ones included.
 	HTTPRequests int `json:"httpRequests"`
+	// PluginVersion is the version of the plugin the attempt ran on; empty for a call
+	// removed without running.
+	PluginVersion string `json:"pluginVersion,omitempty"`
 	// MessageID is the message the call delivered, 0 for other calls.
 	MessageID int64 `json:"messageId,omitempty"`
 }
@@ -55,13 +58,13 @@ type HistoryFilter struct {
 }
 
 const historyColumns = `id, call_id, plugin, method, args, coalesce(identifier, ''), scheduled_at, started_at,
-	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at, coalesce(series_id, 0), http_requests,
+	finished_at, attempt, outcome, coalesce(error, ''), host, retry_at, coalesce(series_id, 0), http_requests, coalesce(plugin_version, ''),
 	coalesce((SELECT d.message_id FROM message_delivery d WHERE d.call_id = future_call_history.call_id), 0)`
 
 func scanHistory(row pgx.Row) (HistoryEntry, error) {
 	var h HistoryEntry
 	err := row.Scan(&h.ID, &h.CallID, &h.Plugin, &h.Method, &h.Args, &h.Identifier, &h.ScheduledAt, &h.StartedAt,
-		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt, &h.SeriesID, &h.HTTPRequests, &h.MessageID)
+		&h.FinishedAt, &h.Attempt, &h.Outcome, &h.Error, &h.Host, &h.RetryAt, &h.SeriesID, &h.HTTPRequests, &h.PluginVersion, &h.MessageID)
 	if err != nil {
 		return HistoryEntry{}, err
 	}

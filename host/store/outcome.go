@@ -25,6 +25,9 @@ type Outcome struct {
 	RetryAt *time.Time
 	// HTTPRequests is how many fc.http requests the attempt made, refused ones included.
 	HTTPRequests int
+	// PluginVersion is the version of the plugin the attempt ran on; empty when it
+	// did not run.
+	PluginVersion string
 	// Effects are the follow-up calls and cancellations the call asked for, applied in
 	// order, only if it succeeded.
 	Effects []Effect

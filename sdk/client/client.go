@@ -237,6 +237,15 @@ func (c *Client) Plugin(ctx context.Context, name string) (Plugin, error) {
 	return p, err
 }
 
+// ReloadPlugins asks the host to reload its plugins directory now
+// (POST /v1/plugins/reload) and returns what changed: plugins added, swapped, removed,
+// new versions refused because stored calls would break, files that failed to load.
+func (c *Client) ReloadPlugins(ctx context.Context) (Reload, error) {
+	var r Reload
+	err := c.do(ctx, http.MethodPost, "/v1/plugins/reload", nil, nil, &r)
+	return r, err
+}
+
 // StateOptions page GET /v1/plugins/{name}/state; zero fields are left out.
 type StateOptions struct {
 	// Limit is the most entries in a page, as in ListOptions: a page may end earlier,

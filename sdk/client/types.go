@@ -108,6 +108,9 @@ type HistoryEntry struct {
 	// HTTPRequests is how many outbound HTTP requests (fc.http) the attempt made,
 	// refused ones included.
 	HTTPRequests int `json:"httpRequests"`
+	// PluginVersion is the version of the plugin the attempt ran on; empty for a call
+	// removed without running.
+	PluginVersion string `json:"pluginVersion,omitempty"`
 	// MessageID is the message the call delivered; absent for other calls.
 	MessageID int64 `json:"messageId,omitempty"`
 }
@@ -171,6 +174,77 @@ type Plugin struct {
 	LoadedAt *time.Time `json:"loadedAt,omitempty"`
 	// Subscriptions are the plugin's calls subscribed to topics (POST /v1/messages).
 	Subscriptions []abi.Subscription `json:"subscriptions,omitempty"`
+	// SHA256 is the hex SHA-256 of the module file the running version was loaded from.
+	SHA256 string `json:"sha256,omitempty"`
+	// RefusedCandidate is the latest new version of the plugin the host refused to
+	// swap in, because stored calls would break; nil when none is waiting.
+	RefusedCandidate *Candidate `json:"refusedCandidate,omitempty"`
+}
+
+// Candidate is a new version of a plugin that a reload refused to swap in because some
+// of the plugin's stored calls would break under it (plugins.reload.onBreaking refuse).
+type Candidate struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	File    string `json:"file"`
+	SHA256  string `json:"sha256"`
+	// RefusedAt is when the reload refused it.
+	RefusedAt time.Time `json:"refusedAt"`
+	// Reason says why, in one line.
+	Reason string `json:"reason"`
+	// Broken counts the stored calls that would break, and Methods by method.
+	Broken  int64          `json:"broken"`
+	Methods []BrokenMethod `json:"methods"`
+}
+
+// BrokenMethod counts the stored calls of one method that a candidate would break.
+type BrokenMethod struct {
+	Method string `json:"method"`
+	// Kind is method_missing (the candidate no longer declares it) or args_mismatch.
+	Kind  string `json:"kind"`
+	Count int64  `json:"count"`
+	// Reason says why the first of them breaks.
+	Reason string `json:"reason"`
+}
+
+// Reload is the answer of POST /v1/plugins/reload: what the reload changed. Every list
+// is present, empty when nothing happened of its kind.
+type Reload struct {
+	// Added are plugins loaded for the first time, Swapped new versions now running,
+	// Removed plugins whose file is gone (their calls wait, stored).
+	Added   []PluginChange `json:"added"`
+	Swapped []PluginChange `json:"swapped"`
+	Removed []PluginChange `json:"removed"`
+	// Refused are new versions not swapped in: stored calls would break.
+	Refused []Candidate `json:"refused"`
+	// Failed are files that could not be loaded; the version running, if any, stays.
+	Failed []FailedFile `json:"failed"`
+	// Pending are files still being written: they are loaded once they stop changing.
+	Pending []string `json:"pending"`
+}
+
+// PluginChange is one plugin a reload added, swapped or removed.
+type PluginChange struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	File    string `json:"file"`
+	SHA256  string `json:"sha256"`
+	// PreviousVersion is the version replaced, for a swap.
+	PreviousVersion string `json:"previousVersion,omitempty"`
+	// Broken counts the stored calls the new version breaks (swapped under the accept
+	// or delete policy), Deleted those removed into the history as deleted_broken.
+	Broken  int64 `json:"broken,omitempty"`
+	Deleted int64 `json:"deleted,omitempty"`
+	// Waiting counts the stored calls of a removed plugin: they wait for a host that
+	// has it.
+	Waiting int64 `json:"waiting,omitempty"`
+}
+
+// FailedFile is a module file a reload could not load.
+type FailedFile struct {
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Error  string `json:"error"`
 }
 
 // Stats is GET /v1/stats: an overview of the schedule now and of the history of the

@@ -77,10 +77,10 @@ export function query(params) {
 
 let pluginsCache = null;
 
-// plugins returns the loaded plugins, fetched once per page load (they change only
-// when the host restarts).
-export async function plugins() {
-  if (!pluginsCache) pluginsCache = api("GET", "/v1/plugins").then((p) => p.plugins);
+// plugins returns the loaded plugins, fetched once per page load, or anew when fresh:
+// they change when the host reloads its plugins.
+export async function plugins(fresh = false) {
+  if (!pluginsCache || fresh) pluginsCache = api("GET", "/v1/plugins").then((p) => p.plugins);
   try {
     return await pluginsCache;
   } catch (e) {

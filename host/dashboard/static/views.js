@@ -56,7 +56,8 @@ function isoOf(input) {
   return Number.isNaN(d.getTime()) ? input.value : d.toISOString();
 }
 
-// pluginSelect fills a plugin filter once (the plugins change only with a restart).
+// pluginSelect fills a plugin filter once per view: plugins reloaded since show in views
+// opened after the plugins view read them.
 async function pluginSelect(select) {
   if (select.dataset.filled) return;
   const list = await plugins();
@@ -242,7 +243,8 @@ export function historyView(main, args) {
             h("div", { class: "line" }, badge(e.outcome), ` attempt ${e.attempt} · finished ${time(e.finishedAt)} · host `, h("span", { class: "host", text: e.host })),
             e.error ? pre(e.error, "errtext") : null,
             reopen(h("details", { dataset: { key: String(e.id) } }, h("summary", { text: "details" }),
-              dl([["Arguments", pre(e.args)], ["Due", time(e.scheduledAt)], ["Started", e.startedAt ? time(e.startedAt) : "never"],
+              dl([["Arguments", pre(e.args)], ["Plugin version", e.pluginVersion || ""], ["Due", time(e.scheduledAt)],
+                ["Started", e.startedAt ? time(e.startedAt) : "never"],
                 ["Retried at", e.retryAt ? time(e.retryAt) : ""]])))))));
       }));
       results.replaceChildren(h("p", { class: "count", text: `${page.entries.length} entr${page.entries.length === 1 ? "y" : "ies"} on this page` }),
@@ -320,22 +322,64 @@ function methodItem(p, m) {
     paramsTable(m.params)), link);
 }
 
+// refusedBox shows a new version of a plugin that a reload refused: stored calls would
+// break under it.
+function refusedBox(c) {
+  return h("div", { class: "refused", role: "note" },
+    h("p", { class: "error" }, `Version ${c.version || "?"} (${c.file}) refused ${relative(new Date(c.refusedAt))}: `,
+      `${c.broken} stored call${c.broken === 1 ? "" : "s"} would break. The running version stays.`),
+    h("ul", { class: "broken-methods" }, c.methods.map((m) => h("li", {},
+      h("strong", { text: m.method }), ` ${m.count} · ${m.kind.replace("_", " ")} · `, h("span", { class: "errtext", text: m.reason })))));
+}
+
 function pluginItem(p) {
-  return h("li", { class: "item plugin" },
+  return h("li", { class: "item plugin", dataset: { plugin: p.name } },
     h("h2", {}, h("span", { text: p.name }), " ", h("span", { class: "version", text: p.version || "" })),
     p.description ? h("p", { text: p.description }) : null,
-    dl([["File", p.file], ["Loaded", p.loadedAt ? time(p.loadedAt) : ""], ["Default retry", retryText(p.retry)]]),
+    p.refusedCandidate ? refusedBox(p.refusedCandidate) : null,
+    dl([["File", p.file], ["SHA-256", p.sha256 ? h("code", { class: "sha", title: p.sha256, text: p.sha256.slice(0, 12) }) : ""],
+      ["Loaded", p.loadedAt ? time(p.loadedAt) : ""], ["Default retry", retryText(p.retry)]]),
     h("ul", { class: "methods" }, p.calls.map((m) => methodItem(p, m))));
+}
+
+// reloadSummary says what a reload changed.
+function reloadSummary(r) {
+  const lines = [
+    ...r.added.map((c) => `added ${c.name} ${c.version || ""}`),
+    ...r.swapped.map((c) => `swapped ${c.name} ${c.previousVersion || "?"} → ${c.version || "?"}` +
+      (c.broken ? ` (${c.broken} broken${c.deleted ? `, ${c.deleted} deleted` : ""})` : "")),
+    ...r.removed.map((c) => `removed ${c.name}: ${c.waiting || 0} calls wait`),
+    ...r.refused.map((c) => `refused ${c.name} ${c.version || ""}: ${c.reason}`),
+    ...r.failed.map((f) => `failed ${f.file}: ${f.error}`),
+    ...r.pending.map((f) => `still being written: ${f}`),
+  ];
+  return h("div", { class: "reload-result", role: "status" },
+    lines.length ? h("ul", {}, lines.map((l) => h("li", { text: l }))) : h("p", { text: "Reloaded: nothing changed." }));
 }
 
 export function pluginsView(main) {
   const results = h("div", { class: "results" });
-  main.replaceChildren(h("h1", { text: "Plugins" }), results);
-  return {
-    static: true,
+  const outcome = h("div", { class: "reload-outcome" });
+  const button = h("button", { type: "button", id: "reload-plugins", text: "Reload plugins now" });
+  const view = {
+    pollEvery: 5, // every 15 seconds: the host reloads its plugins when their files change
     async refresh() {
-      const list = await plugins();
+      const list = await plugins(true);
       results.replaceChildren(h("ul", { class: "list", id: "plugin-list" }, list.map(pluginItem)));
     },
   };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      outcome.replaceChildren(reloadSummary(await api("POST", "/v1/plugins/reload")));
+      await view.refresh();
+    } catch (e) {
+      outcome.replaceChildren(errorBox(e));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  main.replaceChildren(h("h1", { text: "Plugins" }),
+    h("p", { class: "hint", text: "The host reloads its plugins when their files change, on SIGHUP, and here." }), button, outcome, results);
+  return view;
 }

@@ -69,6 +69,10 @@
 //   - probe_v2.wasm (WAT): a candidate next version of probe (its manifest says
 //     "probe"): echo, sleep and counter unchanged, record(label) takes an integer, the
 //     other calls are gone; its calls do nothing. For the pre-deploy check.
+//   - ticker.wasm, ticker_v2.wasm, ticker_v3.wasm (WAT): three versions of the plugin
+//     "ticker" (1.0.0, 2.0.0, 3.0.0) for the hot-reload tests. 1.0.0 has tick(n integer)
+//     and slow(), which sleeps 1.5 s; 2.0.0 adds tock(), a compatible change; in 3.0.0
+//     tick(n) takes a string, which breaks every stored tick call. Other calls do nothing.
 //   - refused at load: badmanifest (manifest not JSON), badabi (ABI 2), badschema (a
 //     schema that does not compile), noexport (no fc_invoke), wrongtype (fc_invoke as
 //     (i32) -> i32), foreign (imports env.now), memimport (imports its memory),
