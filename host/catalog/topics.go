@@ -19,14 +19,3 @@ func (c *Catalog) Subscribers(topic string) []request.Subscriber {
 	}
 	return subs
 }
-
-// Topics maps every topic the loaded plugins subscribe to to its subscribers.
-func (c *Catalog) Topics() map[string][]request.Subscriber {
-	topics := map[string][]request.Subscriber{}
-	for _, p := range c.reg.Plugins() {
-		for _, s := range p.Manifest.Subscriptions {
-			topics[s.Topic] = append(topics[s.Topic], request.Subscriber{Plugin: p.Name, Method: s.Call})
-		}
-	}
-	return topics
-}
