@@ -27,7 +27,7 @@ const pluginsDir = "../../plugins"
 // built lists the plugins the examples of this repository must have built: a missing one
 // fails the test rather than shrinking it.
 var built = []string{
-	"example", "drip", "kinds",
+	"example", "drip", "kinds", "webhook",
 	"example_as", "drip_as",
 	"example_c", "drip_c",
 	"example_rust", "drip_rust",
@@ -58,6 +58,12 @@ var hostFuncs = map[string]signature{
 	abi.HostCancel:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 	abi.HostLastError: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.HostResult:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+
+	abi.HostHTTP:        {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostConfig:      {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStateGet:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStatePut:    {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}},
+	abi.HostStateDelete: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // guestFuncs are the function exports of abi/README.md, by name; _initialize is optional.
@@ -293,6 +299,8 @@ const cancelled = 2
 
 // instantiateHost instantiates the fc module with functions that record their arguments
 // in p and accept every request, unless p.refusal is set: then schedule refuses with it.
+// The capabilities answer as a host whose operator granted nothing: no configuration
+// (config returns not found), no HTTP (denied), an empty state that takes writes.
 func (p *plugin) instantiateHost(ctx context.Context) error {
 	read := func(m api.Module, fn string, ptr, n uint32) (string, bool) {
 		b, ok := m.Memory().Read(ptr, n)
@@ -330,6 +338,23 @@ func (p *plugin) instantiateHost(ctx context.Context) error {
 		}
 		return uint32(len(p.refusal))
 	}).Export(abi.HostLastError).
+		NewFunctionBuilder().WithFunc(func(context.Context, api.Module, uint32, uint32) uint32 {
+		p.events = append(p.events, event{fn: abi.HostResult})
+		return 0 // nothing was produced: every capability below refuses or writes
+	}).Export(abi.HostResult).
+		NewFunctionBuilder().WithFunc(request(abi.HostHTTP, abi.Denied, never)).Export(abi.HostHTTP).
+		NewFunctionBuilder().WithFunc(request(abi.HostConfig, abi.NotFound, never)).Export(abi.HostConfig).
+		NewFunctionBuilder().WithFunc(request(abi.HostStateGet, abi.NotFound, never)).Export(abi.HostStateGet).
+		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, kptr, klen, vptr, vlen uint32) int64 {
+		key, okKey := read(m, abi.HostStatePut, kptr, klen)
+		value, okValue := read(m, abi.HostStatePut, vptr, vlen)
+		if !okKey || !okValue {
+			return abi.ScheduleInvalid
+		}
+		p.events = append(p.events, event{fn: abi.HostStatePut, data: key + "=" + value})
+		return 0
+	}).Export(abi.HostStatePut).
+		NewFunctionBuilder().WithFunc(request(abi.HostStateDelete, 0, never)).Export(abi.HostStateDelete).
 		Instantiate(ctx)
 	return err
 }
