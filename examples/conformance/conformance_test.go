@@ -42,7 +42,7 @@ var noKinds = map[string]bool{"example_wat": true, "example": true}
 
 // mailers lists the drip plugins whose followUp sends its e-mail through the operator's
 // mail API (doc.go); the others still log a line of their own.
-var mailers = map[string]bool{"drip": true, "drip_c": true}
+var mailers = map[string]bool{"drip": true, "drip_c": true, "drip_wat": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.

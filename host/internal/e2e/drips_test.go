@@ -21,6 +21,7 @@ import (
 // mail API, by language: each behaves as examples/go/drip does.
 var drips = []struct{ lang, plugin string }{
 	{"Go", "drip"},
+	{"WAT", "drip_wat"},
 	{"C", "drip_c"},
 }
 
