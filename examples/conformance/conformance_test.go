@@ -42,11 +42,11 @@ var noKinds = map[string]bool{"example_wat": true, "example": true}
 
 // mailers lists the drip plugins whose followUp sends its e-mail through the operator's
 // mail API (doc.go); the others still log a line of their own.
-var mailers = map[string]bool{"drip": true, "drip_c": true, "drip_wat": true}
+var mailers = map[string]bool{"drip": true, "drip_c": true, "drip_wat": true, "drip_rust": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
-var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true}
+var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true, "drip_rust": true}
 
 const (
 	i32 = api.ValueTypeI32

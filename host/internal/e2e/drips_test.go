@@ -23,6 +23,7 @@ var drips = []struct{ lang, plugin string }{
 	{"Go", "drip"},
 	{"WAT", "drip_wat"},
 	{"C", "drip_c"},
+	{"Rust", "drip_rust"},
 }
 
 // TestEveryDripSendsItsMail runs every language's drip plugin on one host, each granted
