@@ -24,6 +24,7 @@ var drips = []struct{ lang, plugin string }{
 	{"WAT", "drip_wat"},
 	{"C", "drip_c"},
 	{"Rust", "drip_rust"},
+	{"AssemblyScript", "drip_as"},
 }
 
 // TestEveryDripSendsItsMail runs every language's drip plugin on one host, each granted
