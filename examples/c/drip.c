@@ -189,7 +189,7 @@ const fc_plugin fc_plugin_definition = {
 	.methods = FC_METHODS(
 		{"welcome", welcome, "Welcomes a new user and schedules the follow-up.",
 		 FC_PARAMS(FC_PARAM("signup", SIGNUP), FC_OPTIONAL("note", FC_JSON({"type": "string"})))},
-		{"followUp", follow_up, "Follows up with a user three days after the welcome.",
+		{"followUp", follow_up, "Sends the follow-up e-mail, once per user.",
 		 FC_PARAMS(FC_PARAM("signup", SIGNUP))},
 		{"unsubscribe", unsubscribe, "Stops the drip of a user.",
 		 FC_PARAMS(FC_PARAM("userId", FC_JSON({"type": "integer"})))}),
