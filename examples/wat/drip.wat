@@ -459,8 +459,9 @@
       (br_if $digit (i64.ne (local.get $n) (i64.const 0))))
     (call $put (local.get $p) (i32.sub (i32.const 0x754) (local.get $p))))
 
-  ;; $refused returns the reason the host gave for refusing the last schedule or cancel,
-  ;; as the call's error message: failing the call drops what it had already scheduled.
+  ;; $refused returns the reason the host gave for refusing the last request (schedule,
+  ;; cancel, config, state_get, state_put, http) as the call's error message: failing the
+  ;; call drops what it had already scheduled and written to the state.
   (func $refused (result i64)
     (local $n i32) (local $msg i32)
     (local.set $n (call $last_error (i32.const 0) (i32.const 0))) ;; its length only
