@@ -4,13 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,65 +16,13 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// flakyAPI is a loopback API that fails the first request of every Idempotency-Key
-// with 503 and accepts the later ones, as an API that is briefly down does.
-type flakyAPI struct {
-	*httptest.Server
-	mu  sync.Mutex
-	got []apiRequest
-}
-
-type apiRequest struct {
-	Method, Path, Key, Authorization, ContentType, Extra string
-	Body                                                 map[string]any
-}
-
-func newFlakyAPI(t *testing.T) *flakyAPI {
-	a := &flakyAPI{}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
-		req := apiRequest{Method: r.Method, Path: r.URL.Path, Key: r.Header.Get("Idempotency-Key"), Authorization: r.Header.Get("Authorization"),
-			ContentType: r.Header.Get("Content-Type"), Extra: r.Header.Get("X-Extra")}
-		if err := json.Unmarshal(raw, &req.Body); err != nil {
-			http.Error(w, "not JSON", http.StatusBadRequest)
-			return
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		first := true
-		for _, g := range a.got {
-			first = first && g.Key != req.Key
-		}
-		a.got = append(a.got, req)
-		if first {
-			http.Error(w, "try again", http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(a.Close)
-	return a
-}
-
-func (a *flakyAPI) requests(path string) []apiRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []apiRequest
-	for _, r := range a.got {
-		if r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // TestExamplesReachTheirAPIs runs the webhook example as an operator would deploy it:
 // it posts its payload with the caller's headers, is retried after the receiver's 503
 // with the same Idempotency-Key, and a URL outside its grant fails the call with the
 // reason. (Every language's drip is TestEveryDripSendsItsMail's.)
 func TestExamplesReachTheirAPIs(t *testing.T) {
 	s := newSuite(t)
-	api := newFlakyAPI(t)
+	api := newLoopbackAPI(t, true)
 	cfgFile := filepath.Join(t.TempDir(), "host.yaml")
 	yaml := fmt.Sprintf(`
 sandbox:
@@ -119,7 +63,7 @@ sandbox:
 
 	// webhook: the payload and the caller's header, retried once past the 503.
 	hooks := api.requests("/hooks/orders")
-	if len(hooks) != 2 || hooks[1].Key != hooks[0].Key || hooks[1].Extra != "yes" || hooks[1].Body["order"] != float64(42) {
+	if len(hooks) != 2 || hooks[1].Key != hooks[0].Key || hooks[1].Extra != "yes" || hooks[1].json()["order"] != float64(42) {
 		t.Errorf("the webhook receiver got %+v", hooks)
 	}
 	if e := history[hook]; len(e) != 2 || e[1].Outcome != abi.OutcomeSucceeded ||
