@@ -110,7 +110,7 @@ test: plugins testplugins openapi-tools deps-postgres deps-pgbouncer deps-croner
 # host's memory budget. Each test logs its figures (calls, duplicates, lost, faults, peak
 # memory); -v shows them.
 soak: plugins testplugins deps-postgres deps-pgbouncer
-	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestPgBouncer|TestFailover|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
+	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestScaleCurve|TestPgBouncer|TestFailover|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
 
 # bench runs every benchmark scenario (bench/main.go: throughput against River and bare
 # SQL, lateness, the broken-call check, scheduling, footprint) in one run, on a private
