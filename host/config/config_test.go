@@ -167,6 +167,23 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			wants: []string{"deleteBrokenCalls", "checkBrokenCalls is false"},
 		},
 		{
+			name:  "unknown pooler",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--database.pooler=session")} },
+			wants: []string{"database.pooler", "must be none or transaction"},
+		},
+		{
+			name: "listen URL not postgres",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--database.url=postgres://a@b/c", "--database.listenUrl=mysql://a@b/c")}
+			},
+			wants: []string{"database.listenUrl", "must be a postgres:// URL"},
+		},
+		{
+			name:  "listen URL with the embedded database",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--database.listenUrl=postgres://a@b/c")} },
+			wants: []string{"database.listenUrl", "needs database.url"},
+		},
+		{
 			name: "delete unavailable calls on a serving host",
 			src: func(t *testing.T) config.Sources {
 				return config.Sources{File: writeFile(t, "deleteUnavailableCalls: true\n")}
