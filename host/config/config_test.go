@@ -179,8 +179,10 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			wants: []string{"database.listenUrl", "must be a postgres:// URL"},
 		},
 		{
-			name:  "listen URL with the embedded database",
-			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--database.listenUrl=postgres://a@b/c")} },
+			name: "listen URL with the embedded database",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--database.listenUrl=postgres://a@b/c")}
+			},
 			wants: []string{"database.listenUrl", "needs database.url"},
 		},
 		{
