@@ -89,5 +89,7 @@ func TestDirectURLServesListen(t *testing.T) {
 		t.Error("no wake-up within 30s of scheduling a call due in a second")
 	}
 	cancel()
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Listen ended with %v, want context.Canceled", err)
+	}
 }
