@@ -45,8 +45,11 @@ var ErrNoSession = errors.New("no direct database connection for LISTEN (databas
 // Store is the schedule in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	// direct connects to the database itself rather than through a transaction
-	// pooler, for LISTEN and for the migrations' session lock; nil when there is none.
+	// pooled: the pool's connections lead to a transaction pooler, and hold no session.
+	pooled bool
+	// direct connects to the database itself, for LISTEN and for the migrations'
+	// session lock, when Options.DirectURL is set; nil uses the pool when it holds
+	// sessions.
 	direct *pgx.ConnConfig
 	// notifyWithin: a call due sooner than this after being scheduled wakes the executors.
 	notifyWithin time.Duration
@@ -90,14 +93,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		cfg.MaxConns = int32(opts.MaxConns)
 	}
 	var direct *pgx.ConnConfig
-	switch {
-	case opts.DirectURL != "":
+	if opts.DirectURL != "" {
 		if direct, err = pgx.ParseConfig(opts.DirectURL); err != nil {
 			return nil, fmt.Errorf("parse direct database url: %w", err)
 		}
 		setRuntimeParams(direct)
-	case !opts.TransactionPooler:
-		direct = cfg.ConnConfig.Copy()
 	}
 	if opts.TransactionPooler {
 		cfg.ConnConfig.DefaultQueryExecMode = ExecModeThroughPooler
@@ -106,7 +106,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{pool: pool, direct: direct, notifyWithin: opts.NotifyWithin}, nil
+	return &Store{pool: pool, pooled: opts.TransactionPooler, direct: direct, notifyWithin: opts.NotifyWithin}, nil
 }
 
 // setRuntimeParams sets the session parameters every connection of the store starts
@@ -118,7 +118,7 @@ func setRuntimeParams(c *pgx.ConnConfig) {
 
 // HasSession reports whether the store can hold a session of its own (for LISTEN):
 // false behind a transaction pooler without a direct URL.
-func (s *Store) HasSession() bool { return s.direct != nil }
+func (s *Store) HasSession() bool { return s.direct != nil || !s.pooled }
 
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
@@ -131,15 +131,19 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Migrate brings the schema up to date. Several hosts may call it at once: a
-// PostgreSQL session advisory lock, taken on a direct connection, lets one migrate
-// while the others wait. Behind a transaction pooler without a direct URL, where a
+// PostgreSQL session advisory lock, taken on the direct URL when there is one, else on
+// one of the pool's connections, lets one migrate while the others wait. Behind a transaction pooler without a direct URL, where a
 // session lock could be released on another server connection than the one that took
 // it, goose's table lock (a row in futurecalls_schema_lock, with a lease) does the same.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 	var db *sql.DB
 	var lockOpt goose.ProviderOption
-	if s.direct != nil {
-		db = stdlib.OpenDB(*s.direct)
+	if s.HasSession() {
+		if s.direct != nil {
+			db = stdlib.OpenDB(*s.direct)
+		} else {
+			db = stdlib.OpenDBFromPool(s.pool)
+		}
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
