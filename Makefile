@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner deps-chromium
+.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner deps-chromium deps-pgbouncer
 
 all: build plugins
 
@@ -27,7 +27,7 @@ run: build plugins deps-postgres
 # apt_install installs Debian packages when the named command is missing.
 # $(1): command to look for, $(2): packages.
 define apt_install
-	@if ! command -v $(1) >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$(1) >/dev/null 2>&1; then \
+	@if ! command -v $(1) >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/$(1) >/dev/null 2>&1 && [ ! -x /usr/sbin/$(1) ]; then \
 		echo "installing $(2) (for $(1))"; \
 		if [ "$$(id -u)" != 0 ]; then echo "$(1) is missing: install the Debian packages $(2)"; exit 1; fi; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(2); \
@@ -39,6 +39,11 @@ deps-postgres:
 
 deps-wabt:
 	$(call apt_install,wat2wasm,wabt)
+
+# deps-pgbouncer installs Debian's PgBouncer, which host/internal/e2e's tests start in
+# transaction pooling mode in front of PostgreSQL, with host processes behind it.
+deps-pgbouncer:
+	$(call apt_install,pgbouncer,pgbouncer)
 
 # deps-chromium installs Debian's Chromium, which host/dashboard's tests drive headless
 # (through chromedp) to check the dashboard in a real browser.
@@ -96,7 +101,7 @@ vet: lint
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...  # the benchmark harness is its own module: keep it building
 
-test: plugins testplugins openapi-tools deps-postgres deps-croner deps-chromium vet
+test: plugins testplugins openapi-tools deps-postgres deps-pgbouncer deps-croner deps-chromium vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 # soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000
@@ -104,8 +109,8 @@ test: plugins testplugins openapi-tools deps-postgres deps-croner deps-chromium 
 # restarted database and hostile plugins, and twelve rounds of memory attacks against the
 # host's memory budget. Each test logs its figures (calls, duplicates, lost, faults, peak
 # memory); -v shows them.
-soak: plugins testplugins deps-postgres
-	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
+soak: plugins testplugins deps-postgres deps-pgbouncer
+	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestScaleCurve|TestPgBouncer|TestFailover|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
 
 # bench runs every benchmark scenario (bench/main.go: throughput against River and bare
 # SQL, lateness, the broken-call check, scheduling, footprint) in one run, on a private

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ const pluginsDir = "../../plugins"
 // built lists the plugins the examples of this repository must have built: a missing one
 // fails the test rather than shrinking it.
 var built = []string{
-	"example", "drip", "kinds",
+	"example", "drip", "kinds", "webhook",
 	"example_as", "drip_as",
 	"example_c", "drip_c",
 	"example_rust", "drip_rust",
@@ -41,7 +42,7 @@ var noKinds = map[string]bool{"example_wat": true, "example": true}
 
 // rawStrings lists the plugins that log JSON string arguments as they arrive, escapes
 // and all, instead of decoding them: the hand-written WAT ones.
-var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true}
+var rawStrings = map[string]bool{"example_wat": true, "drip_wat": true, "drip_rust": true, "drip_as": true}
 
 const (
 	i32 = api.ValueTypeI32
@@ -53,11 +54,16 @@ type signature struct{ params, results []api.ValueType }
 
 // hostFuncs are the fc functions of abi/README.md, by name.
 var hostFuncs = map[string]signature{
-	abi.HostLog:       {[]api.ValueType{i32, i32, i32}, nil},
-	abi.HostSchedule:  {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostCancel:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
-	abi.HostLastError: {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
-	abi.HostResult:    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostLog:         {[]api.ValueType{i32, i32, i32}, nil},
+	abi.HostSchedule:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostCancel:      {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostLastError:   {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostResult:      {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.HostHTTP:        {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostConfig:      {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStateGet:    {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
+	abi.HostStatePut:    {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i64}},
+	abi.HostStateDelete: {[]api.ValueType{i32, i32}, []api.ValueType{i64}},
 }
 
 // guestFuncs are the function exports of abi/README.md, by name; _initialize is optional.
@@ -293,6 +299,9 @@ const cancelled = 2
 
 // instantiateHost instantiates the fc module with functions that record their arguments
 // in p and accept every request, unless p.refusal is set: then schedule refuses with it.
+// The capabilities are those of a host whose operator granted nothing: fc.config and
+// fc.state_get find no value (so fc.result has no document), fc.http is denied, and
+// fc.state_put and fc.state_delete accept.
 func (p *plugin) instantiateHost(ctx context.Context) error {
 	read := func(m api.Module, fn string, ptr, n uint32) (string, bool) {
 		b, ok := m.Memory().Read(ptr, n)
@@ -330,6 +339,20 @@ func (p *plugin) instantiateHost(ctx context.Context) error {
 		}
 		return uint32(len(p.refusal))
 	}).Export(abi.HostLastError).
+		NewFunctionBuilder().WithFunc(func(uint32, uint32) uint32 { return 0 }).Export(abi.HostResult).
+		NewFunctionBuilder().WithFunc(request(abi.HostHTTP, abi.Denied, never)).Export(abi.HostHTTP).
+		NewFunctionBuilder().WithFunc(request(abi.HostConfig, abi.NotFound, never)).Export(abi.HostConfig).
+		NewFunctionBuilder().WithFunc(request(abi.HostStateGet, abi.NotFound, never)).Export(abi.HostStateGet).
+		NewFunctionBuilder().WithFunc(func(_ context.Context, m api.Module, kptr, klen, vptr, vlen uint32) int64 {
+		key, okKey := read(m, abi.HostStatePut, kptr, klen)
+		value, okValue := read(m, abi.HostStatePut, vptr, vlen)
+		if !okKey || !okValue {
+			return abi.ScheduleInvalid
+		}
+		p.events = append(p.events, event{fn: abi.HostStatePut, data: key + "=" + value})
+		return 0
+	}).Export(abi.HostStatePut).
+		NewFunctionBuilder().WithFunc(request(abi.HostStateDelete, 0, never)).Export(abi.HostStateDelete).
 		Instantiate(ctx)
 	return err
 }
@@ -751,14 +774,6 @@ func checkDrip(t *testing.T, p *plugin) {
 		abi.Param{Name: "note", Schema: json.RawMessage(`{"type":"string"}`), Optional: true})
 	p.wantMethod(t, "followUp", abi.Param{Name: "signup", Schema: json.RawMessage(signupSchema)})
 	p.wantMethod(t, "unsubscribe", abi.Param{Name: "userId", Schema: json.RawMessage(`{"type":"integer"}`)})
-	// The C drip states its calls' default retry policy in its definition, which the C
-	// SDK writes into the manifest.
-	if p.name == "drip_c" {
-		if r := p.manifest.Retry; r == nil || r.MaxAttempts != 3 || r.Backoff != "2s" {
-			t.Errorf("manifest retry = %+v, want 3 attempts 2s apart", r)
-		}
-	}
-
 	ada := signup{UserID: 42, Email: "ada@example.com", Plan: "pro"}
 	res := p.succeed(t, "welcome", map[string]any{"signup": ada})
 	p.wantLog(t, res, "welcome", ada.Email)
@@ -769,7 +784,7 @@ func checkDrip(t *testing.T, p *plugin) {
 	p.wantLog(t, res, "welcome", "came from the conformance test")
 	p.wantFollowUp(t, res, bob)
 
-	p.wantLog(t, p.succeed(t, "followUp", map[string]any{"signup": ada}), "followUp", ada.Email)
+	checkMailer(t, p, ada, bob)
 
 	// A refused follow-up fails welcome with the host's reason, read with fc.last_error.
 	p.refusal = "plugin drip is being replaced: try again"
@@ -810,6 +825,26 @@ func hostCalls(res result) []event {
 		}
 	}
 	return calls
+}
+
+// checkMailer checks what a drip whose followUp sends e-mails does on a host whose
+// operator configured no mail API: it logs the e-mail it would send.
+func checkMailer(t *testing.T, p *plugin, ada, bob signup) {
+	if r := p.manifest.Retry; r == nil || r.MaxAttempts != 3 || r.Backoff != "1s" {
+		t.Errorf("manifest retry = %+v, want 3 attempts 1s apart", r)
+	}
+	if p.manifest.Version != "1.1.0" {
+		t.Errorf("manifest version = %q, want 1.1.0", p.manifest.Version)
+	}
+
+	res := p.succeed(t, "followUp", map[string]any{"signup": ada})
+	wantLine(t, res, "followUp", "follow-up e-mail to "+ada.Email+": tips for pro users")
+	if calls := hostCalls(res); len(calls) == 0 || calls[0].fn != abi.HostConfig || calls[0].data != "mailUrl" ||
+		slices.ContainsFunc(calls, func(e event) bool { return e.fn != abi.HostConfig && e.fn != abi.HostLastError }) {
+		t.Errorf("followUp without mailUrl made the host calls %q, want a config of mailUrl first, and no request nor state", calls)
+	}
+	res = p.succeed(t, "followUp", map[string]any{"signup": bob})
+	wantLine(t, res, "followUp", "follow-up e-mail to "+bob.Email+": try the pro plan")
 }
 
 // wantFollowUp checks that welcome cancelled the user's drip, then scheduled followUp.

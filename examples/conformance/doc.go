@@ -25,7 +25,12 @@
 //     welcome(signup, note?) logs a line containing the e-mail address (and the note
 //     when given), cancels the identifier "drip-user-<userId>", then schedules
 //     followUp(signup) on its own plugin with a delay of "3d" and that identifier;
-//     followUp(signup) logs a line containing the e-mail address.
+//     followUp(signup) sends an e-mail through the mail API the operator configured
+//     (issue 14: config key mailUrl; version 1.1.0, retry policy 3 attempts 1s apart):
+//     it reads mailUrl first and, on a host that configured none, logs "follow-up
+//     e-mail to <email>: <subject>", the subject being "tips for pro users" for plan
+//     pro and "try the pro plan" otherwise, without a request or a state access. The
+//     e-mail itself is checked end to end, through a host (host/internal/e2e).
 //     unsubscribe(userId integer) cancels "drip-user-<userId>" and logs a line containing
 //     "unsubscribed user <userId>: <n> pending", n being what fc.cancel returned.
 //     When fc.schedule refuses the follow-up, welcome fails with the reason fc.last_error

@@ -78,7 +78,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, migrate
 		}
 	}
 	s, err := store.Open(ctx, url, store.Options{MaxConns: maxConns,
-		NotifyWithin: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond})
+		NotifyWithin:      time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
+		TransactionPooler: cfg.Database.Pooler == config.PoolerTransaction,
+		DirectURL:         cfg.Database.ListenURL})
 	if err != nil {
 		stopCluster()
 		return nil, nil, err

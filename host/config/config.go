@@ -81,9 +81,29 @@ type Database struct {
 	// MaxConns caps the database connection pool; 0 picks 10, plus the executor's
 	// concurrency limit (at most 100 more) when it has one. Defaults to 0.
 	MaxConns int `koanf:"maxConns"`
+	// Pooler says what database.url leads to: none (PostgreSQL itself, or a pooler in
+	// session mode) or transaction (PgBouncer's pool_mode = transaction, or another
+	// pooler that hands out a server connection per transaction). With transaction the
+	// host uses no named prepared statements (pgx's cache_describe mode), and LISTEN and
+	// the migrations go through database.listenUrl. Defaults to none.
+	Pooler string `koanf:"pooler"`
+	// ListenURL is a direct URL of the same database, bypassing the pooler, for LISTEN
+	// (the wake-ups of calls due soon) and for the migrations' session lock. Without it,
+	// behind a transaction pooler, wake-ups are off (the scans every
+	// futureCall.scanInterval find due calls) and the migrations lock a table instead.
+	// Defaults to "".
+	ListenURL string `koanf:"listenUrl" secret:"true"`
 	// Embedded configures the private cluster used when URL is empty.
 	Embedded Embedded `koanf:"embedded"`
 }
+
+// The values of database.pooler.
+const (
+	// PoolerNone: database.url leads to PostgreSQL, or to a pooler in session mode.
+	PoolerNone = "none"
+	// PoolerTransaction: database.url leads to a pooler in transaction mode.
+	PoolerTransaction = "transaction"
+)
 
 // Embedded configures the private PostgreSQL cluster.
 type Embedded struct {
@@ -295,7 +315,7 @@ func Default() Config {
 	one := 1
 	return Config{
 		Role:                       RoleMonolith,
-		Database:                   Database{Embedded: Embedded{Dir: "var/postgres"}},
+		Database:                   Database{Pooler: PoolerNone, Embedded: Embedded{Dir: "var/postgres"}},
 		FutureCallExecutionEnabled: true,
 		FutureCall: FutureCall{
 			ConcurrencyLimit: &one,
@@ -401,6 +421,16 @@ func (c Config) Validate() error {
 	}
 	if c.Database.MaxConns < 0 {
 		bad("database.maxConns", "must not be negative")
+	}
+	if c.Database.Pooler != PoolerNone && c.Database.Pooler != PoolerTransaction {
+		bad("database.pooler", "must be %s or %s", PoolerNone, PoolerTransaction)
+	}
+	if c.Database.ListenURL != "" {
+		if u, err := url.Parse(c.Database.ListenURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database.listenUrl", "must be a postgres:// URL")
+		} else if c.Database.URL == "" {
+			bad("database.listenUrl", "needs database.url: the embedded database is reached directly")
+		}
 	}
 	if err := checkListen(c.API); err != nil {
 		bad("api.listen", "%v", err)

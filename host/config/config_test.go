@@ -174,6 +174,25 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			wants: []string{"plugins.reload.onBreaking", "must be refuse, accept or delete", `"ignore"`},
 		},
 		{
+			name:  "unknown pooler",
+			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--database.pooler=session")} },
+			wants: []string{"database.pooler", "must be none or transaction"},
+		},
+		{
+			name: "listen URL not postgres",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--database.url=postgres://a@b/c", "--database.listenUrl=mysql://a@b/c")}
+			},
+			wants: []string{"database.listenUrl", "must be a postgres:// URL"},
+		},
+		{
+			name: "listen URL with the embedded database",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--database.listenUrl=postgres://a@b/c")}
+			},
+			wants: []string{"database.listenUrl", "needs database.url"},
+		},
+		{
 			name: "delete unavailable calls on a serving host",
 			src: func(t *testing.T) config.Sources {
 				return config.Sources{File: writeFile(t, "deleteUnavailableCalls: true\n")}

@@ -14,10 +14,11 @@ import (
 
 const redacted = "<redacted>"
 
-// Redacted returns a copy of c safe to print: the API tokens and the database URL's
+// Redacted returns a copy of c safe to print: the API tokens and the database URLs'
 // secrets are replaced (see redactURL).
 func (c Config) Redacted() Config {
 	c.Database.URL = redactURL(c.Database.URL)
+	c.Database.ListenURL = redactURL(c.Database.ListenURL)
 	if len(c.API.Tokens) > 0 {
 		tokens := make([]string, len(c.API.Tokens))
 		for i := range tokens {

@@ -61,3 +61,20 @@ func TestRedactedKeywordValueDSN(t *testing.T) {
 		t.Errorf("Redacted kept the password: %q", got)
 	}
 }
+
+// TestWriteYAMLRedactsListenURL: the direct URL for LISTEN (database.listenUrl) holds a
+// password as database.url does, and `host config` hides it the same way.
+func TestWriteYAMLRedactsListenURL(t *testing.T) {
+	t.Parallel()
+	out, cfg := printed(t, "FC_DATABASE_URL=postgres://app@pgbouncer:6432/calls", "FC_DATABASE_POOLER=transaction",
+		"FC_DATABASE_LISTENURL=postgres://app:d1rect@primary:5432/calls")
+	if cfg.Database.ListenURL == "" || cfg.Database.Pooler != config.PoolerTransaction {
+		t.Fatalf("database section not loaded: %+v", cfg.Database)
+	}
+	if strings.Contains(out, "d1rect") {
+		t.Errorf("output leaks the listen URL's password:\n%s", out)
+	}
+	if !strings.Contains(out, "@primary:5432/calls") {
+		t.Errorf("output lost the listen URL's host:\n%s", out)
+	}
+}

@@ -2,19 +2,28 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/futurecalls/futurecalls/host/store"
 )
 
 // listen wakes the loop on notifications of calls due soon, reconnecting when the
-// connection drops.
+// connection drops. A store without a session for LISTEN (behind a transaction pooler
+// without a direct URL) has no wake-ups: the scans alone find due calls.
 func (e *Executor) listen(ctx context.Context) {
 	wait := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		// Once listening, look for the calls scheduled while we were not (signal).
 		err := e.opts.Store.Listen(ctx, e.signal, e.notified)
 		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, store.ErrNoSession) {
+			e.log.Warn("wake-ups are off: the database is reached through a transaction pooler and database.listenUrl is not set; due calls are found by the scans every futureCall.scanInterval",
+				slog.Duration("scanInterval", e.opts.ScanInterval))
 			return
 		}
 		e.log.Warn("lost the wake-up channel; scans continue, reconnecting", slog.Any("error", err))

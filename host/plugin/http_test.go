@@ -99,6 +99,27 @@ func request(t *testing.T, r abi.HTTPRequest) string {
 	return string(b)
 }
 
+// TestGoClient runs net/http's client inside a Go plugin, on the SDK's fchttp.Transport:
+// the response reaches the plugin as net/http's, the host's Idempotency-Key goes out,
+// and a URL outside the grant comes back to the plugin as an error that says so.
+func TestGoClient(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil)
+	reg := load(t, plugin.Config{Dir: testplugins.DirWith(t, testplugins.Path(t, "gofetch")),
+		Grants: map[string]plugin.Grant{"gofetch": grant(t, nil, s.URL)}}, nil)
+	p := mustPlugin(t, reg, "gofetch")
+	logs, log := newCapture()
+	if err := p.Invoke(context.Background(), envelope("gofetch", "get", `{"url": "`+s.URL+`/go"}`), &observer{}, log); err != nil {
+		t.Fatal(err)
+	}
+	logs.want(t, "200 OK | text/plain | hello /go")
+	if got := s.requests(); len(got) != 1 || got[0].method != "GET" || got[0].header.Get("Idempotency-Key") != "fc-4711-1" {
+		t.Errorf("the server got %+v", got)
+	}
+	err := p.Invoke(context.Background(), envelope("gofetch", "get", `{"url": "http://127.0.0.2:1/elsewhere"}`), &observer{}, log)
+	wantKind(t, err, plugin.KindFailed, "fc.http: denied: GET http://127.0.0.2:1/elsewhere: not allowed by the plugin's http.allow")
+}
+
 func TestHTTP(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)

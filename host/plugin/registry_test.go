@@ -25,7 +25,7 @@ func TestLoad(t *testing.T) {
 	for _, p := range reg.Plugins() {
 		names = append(names, p.Name)
 	}
-	if want := []string{"bufferbomb", "cancelbad", "fetch", "gallery", "hostile", "liar", "membomb", "noop", "probe", "recurse", "state", "tablebomb", "thumbs", "ticker", "tightloop"}; !slices.Equal(names, want) {
+	if want := []string{"bufferbomb", "cancelbad", "fetch", "gallery", "gofetch", "hostile", "liar", "membomb", "noop", "probe", "recurse", "state", "tablebomb", "thumbs", "ticker", "tightloop"}; !slices.Equal(names, want) {
 		t.Errorf("Plugins() = %q, want %q", names, want)
 	}
 

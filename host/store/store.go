@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,9 +37,20 @@ const DueChannel = "futurecalls_due"
 // ErrNotFound means no stored call has the given id.
 var ErrNotFound = errors.New("call not found")
 
+// ErrNoSession means the store has no connection that keeps a session: it reaches the
+// database through a transaction pooler and no direct URL was given, so LISTEN is not
+// possible. Wake-ups are off; the executors' scans find due calls.
+var ErrNoSession = errors.New("no direct database connection for LISTEN (database.listenUrl): wake-ups are off")
+
 // Store is the schedule in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// pooled: the pool's connections lead to a transaction pooler, and hold no session.
+	pooled bool
+	// direct connects to the database itself, for LISTEN and for the migrations'
+	// session lock, when Options.DirectURL is set; nil uses the pool when it holds
+	// sessions.
+	direct *pgx.ConnConfig
 	// notifyWithin: a call due sooner than this after being scheduled wakes the executors.
 	notifyWithin time.Duration
 }
@@ -51,7 +63,24 @@ type Options struct {
 	// DueChannel, so executors do not wait for their next scan. Set it to the scan
 	// interval of the hosts sharing the database.
 	NotifyWithin time.Duration
+	// TransactionPooler says that the URL leads to a pooler that hands out server
+	// connections per transaction (PgBouncer's pool_mode = transaction): the store then
+	// uses no named prepared statements, and LISTEN and the migrations go through
+	// DirectURL, or are done without (see [ErrNoSession], [Store.Migrate]).
+	TransactionPooler bool
+	// DirectURL is the database itself, bypassing the pooler, for LISTEN and for
+	// migrations. Empty uses the URL given to Open, unless TransactionPooler is set.
+	DirectURL string
 }
+
+// ExecModeThroughPooler is the way queries run through a transaction pooler:
+// statement descriptions are cached per connection and every query is sent as an
+// unnamed statement (Parse, Bind, Execute, Sync in one round trip), so no prepared
+// statement has to outlive the transaction that created it. pgx's default,
+// QueryExecModeCacheStatement, prepares named statements on a server connection that
+// the pooler then hands to another client; PgBouncer supports those only from 1.21
+// (max_prepared_statements), and Debian 12 ships 1.18.
+const ExecModeThroughPooler = pgx.QueryExecModeCacheDescribe
 
 // Open connects to the database at url. It does not migrate: call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
@@ -59,17 +88,37 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	cfg.ConnConfig.RuntimeParams["application_name"] = "futurecalls"
+	setRuntimeParams(cfg.ConnConfig)
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
+	}
+	var direct *pgx.ConnConfig
+	if opts.DirectURL != "" {
+		if direct, err = pgx.ParseConfig(opts.DirectURL); err != nil {
+			return nil, fmt.Errorf("parse direct database url: %w", err)
+		}
+		setRuntimeParams(direct)
+	}
+	if opts.TransactionPooler {
+		cfg.ConnConfig.DefaultQueryExecMode = ExecModeThroughPooler
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &Store{pool: pool, notifyWithin: opts.NotifyWithin}, nil
+	return &Store{pool: pool, pooled: opts.TransactionPooler, direct: direct, notifyWithin: opts.NotifyWithin}, nil
 }
+
+// setRuntimeParams sets the session parameters every connection of the store starts
+// with. PgBouncer passes both on (it tracks TimeZone and application_name per client).
+func setRuntimeParams(c *pgx.ConnConfig) {
+	c.RuntimeParams["timezone"] = "UTC"
+	c.RuntimeParams["application_name"] = "futurecalls"
+}
+
+// HasSession reports whether the store can hold a session of its own (for LISTEN):
+// false behind a transaction pooler without a direct URL.
+func (s *Store) HasSession() bool { return s.direct != nil || !s.pooled }
 
 // Close closes every connection.
 func (s *Store) Close() { s.pool.Close() }
@@ -82,16 +131,35 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Migrate brings the schema up to date. Several hosts may call it at once: a
-// PostgreSQL advisory lock lets one migrate while the others wait.
+// PostgreSQL session advisory lock, taken on the direct URL when there is one, else on
+// one of the pool's connections, lets one migrate while the others wait. Behind a transaction pooler without a direct URL, where a
+// session lock could be released on another server connection than the one that took
+// it, goose's table lock (a row in futurecalls_schema_lock, with a lease) does the same.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	var db *sql.DB
+	var lockOpt goose.ProviderOption
+	if s.HasSession() {
+		if s.direct != nil {
+			db = stdlib.OpenDB(*s.direct)
+		} else {
+			db = stdlib.OpenDBFromPool(s.pool)
+		}
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		lockOpt = goose.WithSessionLocker(locker)
+	} else {
+		db = stdlib.OpenDBFromPool(s.pool)
+		locker, err := lock.NewPostgresTableLocker(lock.WithTableName("futurecalls_schema_lock"))
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		lockOpt = goose.WithLocker(locker)
 	}
+	defer db.Close()
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSessionLocker(locker), goose.WithTableName("futurecalls_schema_version"))
+		lockOpt, goose.WithTableName("futurecalls_schema_version"))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

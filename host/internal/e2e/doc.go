@@ -7,6 +7,15 @@
 //   - many_test.go: three hosts on one database run every call exactly once, checked
 //     from the plugins' own effects (the follow-ups they schedule, the lines they log),
 //     not only from the hosts' bookkeeping;
+//   - curve_test.go: the same burst on 1, 2 and 3 hosts, its throughput at each point
+//     and the bytes a stored call and a history row take (docs/scaling.md);
+//   - pooler_test.go: three hosts behind one PgBouncer in transaction pooling mode
+//     (pgbouncer_test.go starts it) run the many-hosts workload exactly once, with its
+//     throughput and lateness logged beside three hosts connected directly;
+//   - failover_test.go: a primary killed with SIGKILL under load and its streaming
+//     replica (replica_test.go) promoted: 503 with Retry-After meanwhile, the hosts
+//     reconnect by themselves; with synchronous replication no acknowledged call is
+//     lost and none runs twice, with asynchronous replication what is lost is counted;
 //   - crash_test.go: a host killed with SIGKILL mid-run leaves its claimed calls to the
 //     survivors, which record them as interrupted (or run them again when they asked
 //     for retries); every other call runs once; nothing of the killed host lingers;

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,43 +18,6 @@ import (
 	"github.com/futurecalls/futurecalls/host/internal/testplugins"
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
-
-// mailServer is the loopback server the fetch plugin is granted: it records what
-// arrives.
-type mailServer struct {
-	*httptest.Server
-	mu  sync.Mutex
-	got []mailRequest
-}
-
-type mailRequest struct {
-	Method, Path, Body, IdempotencyKey string
-}
-
-func newMailServer(t *testing.T) *mailServer {
-	m := &mailServer{}
-	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		m.mu.Lock()
-		m.got = append(m.got, mailRequest{r.Method, r.URL.Path, string(body), r.Header.Get("Idempotency-Key")})
-		m.mu.Unlock()
-		_, _ = io.WriteString(w, `{"id": "m-1"}`)
-	}))
-	t.Cleanup(m.Close)
-	return m
-}
-
-func (m *mailServer) requests(path string) []mailRequest {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []mailRequest
-	for _, r := range m.got {
-		if r.Path == path {
-			out = append(out, r)
-		}
-	}
-	return out
-}
 
 // TestGrants runs a host whose fetch plugin is granted one loopback server and
 // configuration with two secrets (env: and file:), as an operator configures it in
@@ -69,7 +30,7 @@ func (m *mailServer) requests(path string) []mailRequest {
 func TestGrants(t *testing.T) {
 	url := testdb.URL(t)
 	s := newSuite(t)
-	mail := newMailServer(t)
+	mail := newLoopbackAPI(t, false)
 	envSecret, fileSecret := "3nv-s3cret-"+rand.Text(), "f1le-s3cret-"+rand.Text()
 	secretFile := filepath.Join(t.TempDir(), "mail-key")
 	if err := os.WriteFile(secretFile, []byte(fileSecret+"\n"), 0o600); err != nil {
@@ -133,7 +94,7 @@ sandbox:
 
 	// Both attempts of the retried call sent the same key; each attempt made one request.
 	got := mail.requests("/mail")
-	if len(got) != 2 || got[0].IdempotencyKey != fmt.Sprintf("fc-%d-1", retried) || got[1].IdempotencyKey != got[0].IdempotencyKey ||
+	if len(got) != 2 || got[0].Key != fmt.Sprintf("fc-%d-1", retried) || got[1].Key != got[0].Key ||
 		got[0].Method != "POST" || got[0].Body != "welcome" {
 		t.Errorf("the server got %+v, want two POSTs of the retried call with Idempotency-Key fc-%d-1", got, retried)
 	}

@@ -1,11 +1,11 @@
 # Test plugins (host/internal/testplugins): small WAT modules, most of them broken or
-# hostile on purpose, and a well-behaved Go probe. `make testplugins` builds them into
+# hostile on purpose, a well-behaved Go probe, and gofetch (net/http in a plugin). `make testplugins` builds them into
 # $(TESTPLUGINS_DIR); the host's tests fail, naming this target, when one is missing.
 TESTPLUGINS_SRC := host/internal/testplugins
 TESTPLUGINS_WAT := $(filter-out $(TESTPLUGINS_SRC)/wat/lib.wat,$(wildcard $(TESTPLUGINS_SRC)/wat/*.wat))
 
 TESTPLUGIN_TARGETS += $(TESTPLUGINS_WAT:$(TESTPLUGINS_SRC)/wat/%.wat=$(TESTPLUGINS_DIR)/%.wasm) \
-	$(TESTPLUGINS_DIR)/probe.wasm $(TESTPLUGINS_DIR)/invalid.wasm $(TESTPLUGINS_DIR)/noop_duplicate.wasm
+	$(TESTPLUGINS_DIR)/probe.wasm $(TESTPLUGINS_DIR)/gofetch.wasm $(TESTPLUGINS_DIR)/invalid.wasm $(TESTPLUGINS_DIR)/noop_duplicate.wasm
 
 # lib.wat is pasted into a module at its ";; include lib.wat" line.
 $(TESTPLUGINS_DIR)/%.wasm: $(TESTPLUGINS_SRC)/wat/%.wat $(TESTPLUGINS_SRC)/wat/lib.wat | deps-wabt
@@ -25,6 +25,7 @@ $(TESTPLUGINS_DIR)/noop_duplicate.wasm: $(TESTPLUGINS_DIR)/noop.wasm
 
 # go_plugin is defined by examples/go/build.mk, which the Makefile includes first.
 $(eval $(call go_plugin,$(TESTPLUGINS_DIR)/probe.wasm,$(TESTPLUGINS_SRC)/probe))
+$(eval $(call go_plugin,$(TESTPLUGINS_DIR)/gofetch.wasm,$(TESTPLUGINS_SRC)/gofetch))
 
 # C test plugins, built with sdk/c like the C examples (examples/c/build.mk).
 TESTPLUGIN_TARGETS += $(TESTPLUGINS_DIR)/gallery.wasm

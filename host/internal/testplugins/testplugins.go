@@ -9,6 +9,9 @@
 //   - tightloop (WAT): run() counts to 10 million in a tight loop.
 //   - hostile (WAT): ok, trap, loop, spin, grow, recurse, flood, spam, exit, badptr;
 //     each misbehaves one way (see wat/hostile.wat).
+//   - gofetch (Go): get(url) GETs url with net/http's client on the SDK's
+//     fchttp.Transport and logs "<status line> | <Content-Type> | <body>", or fails
+//     with the client's error.
 //   - probe (Go): a well-behaved plugin whose calls show what they did:
 //     echo(text) logs "echo: <text>"; record(label) schedules echo(label) with the
 //     identifier "probe-<label>"; fail(message) fails with message; sleep(ms) sleeps and

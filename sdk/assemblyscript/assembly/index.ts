@@ -20,6 +20,18 @@ declare function hostCancel(ptr: usize, len: usize): i64;
 declare function hostPublish(ptr: usize, len: usize): i64;
 @external("fc", "last_error")
 declare function hostLastError(ptr: usize, cap: usize): usize;
+@external("fc", "result")
+declare function hostResult(ptr: usize, cap: usize): usize;
+@external("fc", "http")
+declare function hostHttp(ptr: usize, len: usize): i64;
+@external("fc", "config")
+declare function hostConfig(ptr: usize, len: usize): i64;
+@external("fc", "state_get")
+declare function hostStateGet(ptr: usize, len: usize): i64;
+@external("fc", "state_put")
+declare function hostStatePut(kptr: usize, klen: usize, vptr: usize, vlen: usize): i64;
+@external("fc", "state_delete")
+declare function hostStateDelete(ptr: usize, len: usize): i64;
 
 /** The level of a log line. */
 export enum Level {
@@ -45,7 +57,7 @@ export function cancel(identifier: string): i64 {
   return hostCancel(changetype<usize>(utf8), utf8.byteLength);
 }
 
-/** Why the host refused the last schedule or cancel of this call. */
+/** Why the host refused the last request of this call. */
 export function lastError(): string {
   if (decodeError !== null) return decodeError!;
   const n = hostLastError(0, 0);
@@ -160,6 +172,167 @@ export class Publish {
     const utf8 = String.UTF8.encode(req + "}");
     return hostPublish(changetype<usize>(utf8), utf8.byteLength);
   }
+}
+
+// ---- Capabilities, as the operator grants them (abi/README.md) -------------------------
+
+/** The codes of abi/README.md with which the host refuses a request. */
+export enum Code {
+  /** The request is malformed (bad JSON, bad URL, a key out of bounds). */
+  Invalid = -1,
+  /** A per-call limit was reached. */
+  Limit = -2,
+  /** The host could not do it: a network error, a timeout, the database. */
+  HostError = -3,
+  /** config or stateGet: the key has no value. */
+  NotFound = -4,
+  /** http: the operator's grant does not allow this request. */
+  Denied = -5,
+}
+
+/** The code of the last capability request of this call: 0, or a Code when refused. */
+let code: i64 = 0;
+
+/**
+ * The code of the last http, config, stateGet, statePut or stateDelete: 0 when the host
+ * did it, else a Code (Code.NotFound for a key without a value); lastError says why.
+ */
+export function lastCode(): i64 {
+  return code;
+}
+
+/** produced reads the document of length n that a host function returned, or records its refusal. */
+function produced(n: i64): ArrayBuffer | null {
+  code = n < 0 ? n : 0;
+  if (n < 0) return null;
+  const doc = new ArrayBuffer(<i32>n);
+  hostResult(changetype<usize>(doc), <usize>n);
+  return doc;
+}
+
+/** refused records what a write returned: null when the host did it, else why not. */
+function refused(n: i64): string | null {
+  code = n < 0 ? n : 0;
+  return n < 0 ? lastError() : null;
+}
+
+/**
+ * The operator's configuration value for key (sandbox.plugins.<name>.config.<key>),
+ * secrets resolved; or null, lastCode() being Code.NotFound when the operator set none.
+ * Never log a secret.
+ */
+export function config(key: string): string | null {
+  const k = String.UTF8.encode(key);
+  const v = produced(hostConfig(changetype<usize>(k), k.byteLength));
+  return v === null ? null : String.UTF8.decode(v);
+}
+
+/**
+ * An outbound HTTP request: new Request("POST", url).header(name, value).body(text),
+ * sent with http().
+ */
+export class Request {
+  private headersJson: string = "";
+  private bodyText: string | null = null;
+
+  /** A request with method ("GET", "POST", ...) to url, an absolute http or https URL. */
+  constructor(private method: string, private url: string) {}
+
+  /** Sets a header. The host adds Idempotency-Key unless the request sets one. */
+  header(name: string, value: string): Request {
+    this.headersJson += (this.headersJson.length == 0 ? "{" : ",") + quote(name) + ":" + quote(value);
+    return this;
+  }
+
+  /** Sets a text body (JSON written with quote and toJson, say). */
+  body(text: string): Request {
+    this.bodyText = text;
+    return this;
+  }
+
+  /** The request document of abi/README.md. */
+  toJson(): string {
+    let req = '{"method":' + quote(this.method) + ',"url":' + quote(this.url);
+    if (this.headersJson.length > 0) req += ',"headers":' + this.headersJson + "}";
+    if (this.bodyText !== null) req += ',"body":' + quote(this.bodyText!);
+    return req + "}";
+  }
+}
+
+/** The response to a Request: any status is a response, 404 and 500 included. */
+export class Response {
+  status: i32 = 0;
+  /** The headers, an object of strings; several values of one are joined with ", ". */
+  headers: Json = new Json();
+  /** The body, when it is UTF-8 text. */
+  body: string = "";
+  /** The body as standard base64, when it is not UTF-8; else null. */
+  bodyBase64: string | null = null;
+
+  /** The value of header name, or null. */
+  header(name: string): string | null {
+    const v = this.headers.get(name);
+    return v === null ? null : v.text;
+  }
+}
+
+/**
+ * Makes an outbound HTTP request and waits for the whole response; or returns null when
+ * the host refused, lastCode() being Code.Denied for a URL outside the operator's grant.
+ */
+export function http(request: Request): Response | null {
+  if (decodeError !== null) {
+    code = Code.Invalid;
+    return null;
+  }
+  const req = String.UTF8.encode(request.toJson());
+  const doc = produced(hostHttp(changetype<usize>(req), req.byteLength));
+  if (doc === null) return null;
+  const v = Json.parse(String.UTF8.decode(doc));
+  const r = new Response();
+  if (v === null) return r;
+  r.status = <i32>v.getInt("status");
+  const headers = v.get("headers");
+  if (headers !== null) r.headers = headers;
+  const body = v.get("body");
+  if (body !== null) r.body = body.text;
+  const base64 = v.get("bodyBase64");
+  if (base64 !== null) r.bodyBase64 = base64.text;
+  return r;
+}
+
+/**
+ * The plugin's value under key as bytes (committed, plus this call's own writes); or
+ * null, lastCode() being Code.NotFound when the key has none.
+ */
+export function stateGetBytes(key: string): ArrayBuffer | null {
+  const k = String.UTF8.encode(key);
+  return produced(hostStateGet(changetype<usize>(k), k.byteLength));
+}
+
+/** The plugin's value under key as UTF-8 text, or null as for stateGetBytes. */
+export function stateGet(key: string): string | null {
+  const v = stateGetBytes(key);
+  return v === null ? null : String.UTF8.decode(v);
+}
+
+/** Sets the plugin's value under key, if the call succeeds; null, or why the host refused. */
+export function statePutBytes(key: string, value: ArrayBuffer): string | null {
+  if (decodeError !== null) return decodeError;
+  const k = String.UTF8.encode(key);
+  return refused(hostStatePut(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength));
+}
+
+/** Sets the plugin's value under key to text, as UTF-8, if the call succeeds. */
+export function statePut(key: string, text: string): string | null {
+  return statePutBytes(key, String.UTF8.encode(text));
+}
+
+/** Deletes the plugin's value under key, if the call succeeds; null, or why the host refused. */
+export function stateDelete(key: string): string | null {
+  if (decodeError !== null) return decodeError;
+  const k = String.UTF8.encode(key);
+  return refused(hostStateDelete(changetype<usize>(k), k.byteLength));
 }
 
 // ---- JSON ------------------------------------------------------------------------------
@@ -465,6 +638,7 @@ class Method {
 }
 
 let manifestHead = "";
+let retryJson = "";
 const methods: Method[] = [];
 let subscriptions = "";
 
@@ -478,6 +652,19 @@ export function plugin(name: string, version: string = "", description: string =
 /** Subscribes the call name to topic: every message published there becomes a call. */
 export function subscribe(topic: string, call: string): void {
   subscriptions += (subscriptions.length > 0 ? ", " : "") + '{"topic": ' + quote(topic) + ', "call": ' + quote(call) + "}";
+}
+
+/**
+ * States the default retry policy of the plugin's calls (abi/README.md, Retries): at most
+ * maxAttempts attempts, backoff after the first failure and twice that after each next
+ * ("1s"), at most maxBackoff apart. The operator's policy and a schedule request's own
+ * override it.
+ */
+export function retry(maxAttempts: i32, backoff: string = "", maxBackoff: string = ""): void {
+  retryJson = '{"maxAttempts": ' + maxAttempts.toString();
+  if (backoff.length > 0) retryJson += ', "backoff": ' + quote(backoff);
+  if (maxBackoff.length > 0) retryJson += ', "maxBackoff": ' + quote(maxBackoff);
+  retryJson += "}";
 }
 
 /** Registers the call name with its description, parameters and handler. */
@@ -515,8 +702,9 @@ export function fc_manifest(): u64 {
     if (m.description.length > 0) calls += ', "description": ' + quote(m.description);
     calls += ', "params": [' + params + "]}";
   }
+  const retryMember = retryJson.length > 0 ? ', "retry": ' + retryJson : "";
   const subs = subscriptions.length > 0 ? ', "subscriptions": [' + subscriptions + "]" : "";
-  return result(manifestHead + ', "calls": [' + calls + "]" + subs + "}");
+  return result(manifestHead + retryMember + ', "calls": [' + calls + "]" + subs + "}");
 }
 
 export function fc_invoke(ptr: usize, len: usize): u64 {
@@ -541,6 +729,7 @@ export function fc_invoke(ptr: usize, len: usize): u64 {
   for (let i = 0; i < methods.length; i++) {
     if (methods[i].name == name.text) {
       decodeError = null;
+      code = 0;
       const err = methods[i].run(call);
       if (decodeError !== null) return result(decodeError!);
       return err === null ? 0 : result(err);

@@ -6,7 +6,8 @@
 //! generates the exports the host calls (`fc_alloc`, `fc_manifest`, `fc_invoke`), the
 //! manifest with every parameter's schema, and the dispatcher that decodes each argument
 //! with `serde_json`. [`log`], [`Schedule`] and [`cancel`] wrap the host functions;
-//! follow-up arguments are any `serde::Serialize` types.
+//! follow-up arguments are any `serde::Serialize` types. [`http`], [`config`] and
+//! [`state`] are the capabilities an operator grants; their refusals are an [`Error`].
 //!
 //! ```ignore
 //! use futurecalls::{log, Call, Level, Result};
@@ -24,10 +25,13 @@
 //! }
 //! ```
 
+mod capabilities;
 #[doc(hidden)]
 pub mod rt;
 mod schema;
+pub mod state;
 
+pub use capabilities::{config, http, Error, Request, Response};
 pub use schema::{record, string_enum, Record, Schema};
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -91,7 +95,7 @@ pub fn cancel(identifier: &str) -> Result<u64> {
     u64::try_from(n).map_err(|_| last_error())
 }
 
-/// Why the host refused the last schedule or cancel of this call.
+/// Why the host refused the last request of this call.
 fn last_error() -> String {
     // SAFETY: with a capacity of 0 the host writes nothing; then it writes at most
     // buf.len() bytes into buf.
@@ -103,6 +107,38 @@ fn last_error() -> String {
         let mut buf = vec![0u8; n];
         host::fc_last_error(buf.as_mut_ptr(), n);
         String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// The default retry policy of a plugin's calls (abi/README.md, *Retries*), which the
+/// operator's policy and a schedule request's own override:
+/// `retry = Retry::attempts(3).backoff("1s");` in [`plugin!`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt, doubled after each next one: a Go
+    /// duration ("1s", "5m").
+    pub backoff: Option<&'static str>,
+    /// The longest wait.
+    pub max_backoff: Option<&'static str>,
+}
+
+impl Retry {
+    /// At most n attempts in all.
+    pub const fn attempts(n: u32) -> Self {
+        Retry { max_attempts: n, backoff: None, max_backoff: None }
+    }
+
+    /// Waits backoff after the first failed attempt, twice that after the second, ...
+    pub const fn backoff(mut self, backoff: &'static str) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
+    /// Waits at most max between attempts.
+    pub const fn max_backoff(mut self, max: &'static str) -> Self {
+        self.max_backoff = Some(max);
+        self
     }
 }
 
@@ -256,15 +292,16 @@ impl Publish {
 /// `serde::Deserialize` + [`Schema`] type, and which returns [`Result`]: `Ok(())`, or
 /// `Err(message)` to fail the call. An `Option` parameter is optional. A parameter's name
 /// is its Rust name unless `as "name"` renames it (`user_id as "userId": i64`). Doc
-/// comments become the calls' descriptions. `version` and `description` may be left out;
-/// `subscribe = [("image.uploaded", "makeThumbnail")];` after them subscribes calls to
-/// topics (see [`Publish`]).
+/// comments become the calls' descriptions. `version`, `description` and `retry` (the
+/// calls' default [`Retry`] policy) may be left out; `subscribe = [("image.uploaded",
+/// "makeThumbnail")];` after them subscribes calls to topics (see [`Publish`]).
 ///
 /// ```ignore
 /// futurecalls::plugin! {
 ///     name = "example_rust";
 ///     version = "1.0.0";
 ///     description = "Serverpod's example future calls";
+///     retry = Retry::attempts(3).backoff("1s");
 ///
 ///     /// Does other work with the given data.
 ///     fn doOtherWork(_call: &Call, data: String) -> Result {
@@ -279,6 +316,7 @@ macro_rules! plugin {
         name = $name:literal;
         $(version = $version:literal;)?
         $(description = $description:literal;)?
+        $(retry = $retry:expr;)?
         $(subscribe = [$(($topic:literal, $subscribed:literal)),* $(,)?];)?
         $(
             $(#[doc = $doc:literal])*
@@ -304,6 +342,11 @@ macro_rules! plugin {
                 name: $name,
                 version: [$($version)?].first().copied(),
                 description: [$($description)?].first().copied(),
+                retry: {
+                    let retry: Option<$crate::Retry> = None;
+                    $(let retry = Some($retry);)?
+                    retry
+                },
                 subscriptions: &[$($(($topic, $subscribed)),*)?],
                 calls: &[$($crate::rt::Method {
                     name: stringify!($method),

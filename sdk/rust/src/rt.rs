@@ -1,7 +1,7 @@
 //! The runtime behind the exports [`plugin!`](crate::plugin) generates. Not for plugins to
 //! call.
 
-use crate::{Call, Result, Schema};
+use crate::{Call, Result, Retry, Schema};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -41,6 +41,7 @@ pub struct Manifest {
     pub name: &'static str,
     pub version: Option<&'static str>,
     pub description: Option<&'static str>,
+    pub retry: Option<Retry>,
     /// (topic, call) pairs.
     pub subscriptions: &'static [(&'static str, &'static str)],
     pub calls: &'static [Method],
@@ -69,6 +70,16 @@ pub fn manifest(m: &Manifest) -> u64 {
     }
     if let Some(description) = m.description {
         manifest["description"] = description.into();
+    }
+    if let Some(r) = m.retry {
+        let mut retry = json!({"maxAttempts": r.max_attempts});
+        if let Some(backoff) = r.backoff {
+            retry["backoff"] = backoff.into();
+        }
+        if let Some(max) = r.max_backoff {
+            retry["maxBackoff"] = max.into();
+        }
+        manifest["retry"] = retry;
     }
     if !m.subscriptions.is_empty() {
         manifest["subscriptions"] =
@@ -145,5 +156,20 @@ where
     match result {
         Ok(()) => 0,
         Err(message) => output(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_states_the_retry_policy() {
+        let m = Manifest { name: "p", version: None, description: None, retry: Some(Retry::attempts(3).backoff("1s")), calls: &[] };
+        let packed = manifest(&m);
+        let text = OUTPUT.with(|out| out.borrow().clone());
+        assert_eq!(packed & 0xffff_ffff, text.len() as u64);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["retry"], json!({"maxAttempts": 3, "backoff": "1s"}));
     }
 }
