@@ -107,10 +107,12 @@ test: plugins testplugins openapi-tools deps-postgres deps-pgbouncer deps-croner
 # soak runs the end-to-end suite (host/internal/e2e) with its workloads scaled up: 100,000
 # calls over three host processes, and ten times the CI calls around a killed host, a
 # restarted database and hostile plugins, and twelve rounds of memory attacks against the
-# host's memory budget. Each test logs its figures (calls, duplicates, lost, faults, peak
-# memory); -v shows them.
+# host's memory budget; and a burst of 10,000 messages to a subscriber limited to 2 calls
+# at once. Each test logs its figures (calls, duplicates, lost, faults, peak memory,
+# lateness); -v shows them.
 soak: plugins testplugins deps-postgres deps-pgbouncer
 	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestScaleCurve|TestPgBouncer|TestFailover|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
+	E2E_SOAK=1 $(GO) test -count=1 -timeout 10m -v -run 'TestAThrottledPluginDrainsAtItsLimit' ./host/executor
 
 # bench runs every benchmark scenario (bench/main.go: throughput against River and bare
 # SQL, lateness, the broken-call check, scheduling, footprint) in one run, on a private
