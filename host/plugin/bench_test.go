@@ -40,8 +40,10 @@ func reportCalls(b *testing.B) {
 
 // BenchmarkInvoke measures one call end to end (validation, envelope, instance, guest,
 // result) on a warm pooled instance and on a fresh instance per call, for the Go example
-// plugin (the Go runtime starts in every new instance) and a WAT no-op.
+// plugin (the Go runtime starts in every new instance), the benchmarks' Go and C no-ops
+// (bench/plugins) and a WAT no-op.
 //
+//	make bench/build/benchgo.wasm bench/build/benchc.wasm
 //	go test -run XXX -bench Invoke ./host/plugin
 func BenchmarkInvoke(b *testing.B) {
 	cases := []struct {
@@ -49,6 +51,8 @@ func BenchmarkInvoke(b *testing.B) {
 		file               func(testing.TB) string
 	}{
 		{"go-example", "doOtherWork", `{"data": "1"}`, func(t testing.TB) string { return testplugins.Example(t, "example") }},
+		{"go-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Bench(t, "benchgo") }},
+		{"c-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Bench(t, "benchc") }},
 		{"wat-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Path(t, "noop") }},
 	}
 	for _, c := range cases {
