@@ -28,6 +28,9 @@ import (
 //     time is up (loopcheck.go). The check at the start of loops is the only change
 //     inside function bodies: no instruction of the guest is changed.
 //
+// It also merges data segments that follow each other in memory (mergeData), which
+// costs the host memory per instance.
+//
 // Three exports are added, under names a plugin may not use: the stack budget's global
 // (stackUsedExport), which tells a trap of the budget from any other after the fact;
 // the stop flag (stopExport); and, when the module has tables, a function returning the
@@ -121,6 +124,15 @@ func instrument(bin []byte, tableLimit, stackLimit uint32) (*instrumented, error
 		secGlobal:   m.globalSection,
 		secExport:   func() []byte { return m.exportSection(stackGlobal, stopGlobal, getter) },
 		secCode:     func() []byte { return m.codeSection(stackGlobal, stackLimit, check) },
+	}
+	hasDataCount := false
+	for _, s := range secs {
+		hasDataCount = hasDataCount || s.id == secDataCount
+	}
+	for i := range secs {
+		if secs[i].id == secData {
+			secs[i].content = mergeData(secs[i].content, hasDataCount)
+		}
 	}
 	for _, s := range secs {
 		for _, id := range []byte{secGlobal, secExport} {
