@@ -40,8 +40,10 @@ func reportCalls(b *testing.B) {
 
 // BenchmarkInvoke measures one call end to end (validation, envelope, instance, guest,
 // result) on a warm pooled instance and on a fresh instance per call, for the Go example
-// plugin (the Go runtime starts in every new instance) and a WAT no-op.
+// plugin (the Go runtime starts in every new instance), the benchmarks' Go and C no-ops
+// (bench/plugins) and a WAT no-op.
 //
+//	make bench/build/benchgo.wasm bench/build/benchc.wasm
 //	go test -run XXX -bench Invoke ./host/plugin
 func BenchmarkInvoke(b *testing.B) {
 	cases := []struct {
@@ -49,6 +51,8 @@ func BenchmarkInvoke(b *testing.B) {
 		file               func(testing.TB) string
 	}{
 		{"go-example", "doOtherWork", `{"data": "1"}`, func(t testing.TB) string { return testplugins.Example(t, "example") }},
+		{"go-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Bench(t, "benchgo") }},
+		{"c-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Bench(t, "benchc") }},
 		{"wat-noop", "noop", `{}`, func(t testing.TB) string { return testplugins.Path(t, "noop") }},
 	}
 	for _, c := range cases {
@@ -58,7 +62,7 @@ func BenchmarkInvoke(b *testing.B) {
 				mode = "fresh"
 			}
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
-				p := benchPlugin(b, c.file(b), Limits{Fresh: fresh}, options{closeOnDone: true})
+				p := benchPlugin(b, c.file(b), Limits{Fresh: fresh}, options{})
 				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
 				ctx := context.Background()
 				b.ReportAllocs()
@@ -78,7 +82,7 @@ func BenchmarkInvoke(b *testing.B) {
 //
 //	go test -run XXX -bench InvokeParallel ./host/plugin
 func BenchmarkInvokeParallel(b *testing.B) {
-	p := benchPlugin(b, testplugins.Example(b, "example"), Limits{}, options{closeOnDone: true})
+	p := benchPlugin(b, testplugins.Example(b, "example"), Limits{}, options{})
 	env := abi.Envelope{Method: "doOtherWork", Args: json.RawMessage(`{"data": "1"}`), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -92,28 +96,48 @@ func BenchmarkInvokeParallel(b *testing.B) {
 	reportCalls(b)
 }
 
-// BenchmarkCloseOnContextDone measures what WithCloseOnContextDone costs a tight loop
-// (10 million iterations of an add and a compare per call): with it, wazero checks for
-// termination in every loop iteration.
+// BenchmarkTimeLimit measures what enforcing the time limit costs, in the same run: the
+// instrumentation's checks (loopcheck.go, what the host uses) against wazero's
+// WithCloseOnContextDone (which the checks then run beside), and against no check at all
+// (uninstrumented: no time limit), for a tight loop (10 million iterations of an add and
+// a compare per call) and a pooled call of the Go example plugin.
 //
-//	go test -run XXX -bench CloseOnContextDone ./host/plugin
-func BenchmarkCloseOnContextDone(b *testing.B) {
+//	go test -run XXX -bench TimeLimit -count 5 ./host/plugin
+func BenchmarkTimeLimit(b *testing.B) {
 	const iterations = 10_000_000
-	for _, on := range []bool{true, false} {
-		name := "on"
-		if !on {
-			name = "off"
-		}
-		b.Run(name, func(b *testing.B) {
-			p := benchPlugin(b, testplugins.Path(b, "tightloop"), Limits{}, options{closeOnDone: on})
-			env := abi.Envelope{Method: "run", Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
-			for b.Loop() {
-				if err := p.Invoke(context.Background(), env, nil, nil); err != nil {
-					b.Fatal(err)
+	cases := []struct {
+		name, method, args string
+		file               func(testing.TB) string
+		perIteration       bool
+	}{
+		{"tightloop", "run", `{}`, func(t testing.TB) string { return testplugins.Path(t, "tightloop") }, true},
+		{"go-example", "doOtherWork", `{"data": "1"}`, func(t testing.TB) string { return testplugins.Example(t, "example") }, false},
+	}
+	modes := []struct {
+		name string
+		opts options
+	}{
+		{"none", options{uninstrumented: true}},
+		{"checks", options{}},
+		{"close-on-done", options{closeOnDone: true}},
+	}
+	for _, c := range cases {
+		for _, mode := range modes {
+			b.Run(c.name+"/"+mode.name, func(b *testing.B) {
+				p := benchPlugin(b, c.file(b), Limits{}, mode.opts)
+				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
+				for b.Loop() {
+					if err := p.Invoke(context.Background(), env, nil, nil); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/iterations, "ns/iteration")
-		})
+				if c.perIteration {
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/iterations, "ns/iteration")
+				} else {
+					reportCalls(b)
+				}
+			})
+		}
 	}
 }
 
@@ -132,7 +156,7 @@ func BenchmarkRecycle(b *testing.B) {
 	for _, c := range cases {
 		for _, threshold := range []string{"half-limit", "fresh-size", "twice-fresh"} {
 			b.Run(c.plugin+"/"+threshold, func(b *testing.B) {
-				p := benchPlugin(b, testplugins.Example(b, c.plugin), Limits{}, options{closeOnDone: true})
+				p := benchPlugin(b, testplugins.Example(b, c.plugin), Limits{}, options{})
 				switch threshold {
 				case "half-limit":
 					p.Limits.RecycleAbove = p.Limits.MemoryLimit / 2
@@ -190,7 +214,7 @@ func BenchmarkLinearMemory(b *testing.B) {
 				memory = "go-heap"
 			}
 			b.Run(c.name+"/"+memory, func(b *testing.B) {
-				p := benchPlugin(b, c.file(b), Limits{Fresh: true}, options{closeOnDone: true, goHeap: goHeap})
+				p := benchPlugin(b, c.file(b), Limits{Fresh: true}, options{goHeap: goHeap})
 				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args), Call: abi.CallInfo{ID: 1, Plugin: p.Name}}
 				for b.Loop() {
 					if err := p.Invoke(context.Background(), env, nil, nil); err != nil {
@@ -219,7 +243,7 @@ func BenchmarkInstrumentation(b *testing.B) {
 	for _, c := range cases {
 		for _, mode := range []string{"uninstrumented", "instrumented"} {
 			b.Run(c.name+"/"+mode, func(b *testing.B) {
-				p := benchPlugin(b, c.file(b), Limits{}, options{closeOnDone: true, uninstrumented: mode == "uninstrumented"})
+				p := benchPlugin(b, c.file(b), Limits{}, options{uninstrumented: mode == "uninstrumented"})
 				env := abi.Envelope{Method: c.method, Args: json.RawMessage(c.args)}
 				b.ReportAllocs()
 				for b.Loop() {
@@ -284,7 +308,7 @@ func BenchmarkHTTP(b *testing.B) {
 	defer client.CloseIdle()
 	cfg := Config{Dir: testplugins.DirWith(b, testplugins.Path(b, "fetch")), CacheDir: testplugins.CacheDir(b),
 		Grants: map[string]Grant{"fetch": {HTTP: client}}}
-	reg, err := load(context.Background(), cfg, slog.New(slog.DiscardHandler), options{closeOnDone: true})
+	reg, err := load(context.Background(), cfg, slog.New(slog.DiscardHandler), options{})
 	if err != nil {
 		b.Fatal(err)
 	}

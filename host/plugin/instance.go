@@ -23,9 +23,10 @@ type instance struct {
 	alloc        api.Function
 	invoke       api.Function
 	manifest     api.Function
-	tableSize    api.Function // the instrumentation's table-size export; nil without tables
-	stack        [2]uint64    // parameters and results of CallWithStack
-	current      *call        // the call running now, for the output streams and sleep
+	tableSize    api.Function      // the instrumentation's table-size export; nil without tables
+	stop         api.MutableGlobal // the instrumentation's stop flag (loopcheck.go); nil uninstrumented
+	stack        [2]uint64         // parameters and results of CallWithStack
+	current      *call             // the call running now, for the output streams and sleep
 	instantiated time.Time
 }
 
@@ -62,14 +63,10 @@ func (in *instance) sleep(ns int64) {
 // memory is in use (see linearMemory) until the caller calls in.memory.done.
 func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 	in := &instance{current: c}
-	var start []string
-	if _, ok := p.compiled.ExportedFunctions()[abi.ExportInitialize]; ok {
-		start = []string{abi.ExportInitialize}
-	}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(p.argv0).
-		WithStartFunctions(start...).
+		WithStartFunctions(). // _initialize runs below, under the time limit
 		WithStdout(stream{in, 1}).
 		WithStderr(stream{in, 2}).
 		WithSysWalltime().
@@ -95,7 +92,7 @@ func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 	in.invoke = mod.ExportedFunction(abi.ExportInvoke)
 	in.manifest = mod.ExportedFunction(abi.ExportManifest)
 	in.tableSize = mod.ExportedFunction(tableSizeExport)
-	in.current = nil
+	in.stop, _ = mod.ExportedGlobal(stopExport).(api.MutableGlobal)
 	in.instantiated = time.Now()
 	if in.mem == nil || in.alloc == nil || in.invoke == nil || in.manifest == nil {
 		in.discard()
@@ -106,7 +103,30 @@ func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 		in.discard()
 		return nil, err
 	}
+	if initialize := mod.ExportedFunction(abi.ExportInitialize); initialize != nil {
+		stopped := in.watch(ctx)
+		_, err := initialize.Call(ctx)
+		if stopped() && err == nil {
+			err = context.Cause(ctx)
+		}
+		if err != nil {
+			in.discard()
+			return nil, err
+		}
+	}
+	in.current = nil
 	return in, nil
+}
+
+// watch arms the instance's stop flag for ctx: when ctx ends, the guest traps at its
+// next loop iteration. The returned function disarms it and reports whether it fired:
+// the instance must then be discarded, since the flag stays set.
+func (in *instance) watch(ctx context.Context) (stopped func() bool) {
+	if in.stop == nil {
+		return func() bool { return false }
+	}
+	disarm := context.AfterFunc(ctx, func() { in.stop.Set(1) })
+	return func() bool { return !disarm() }
 }
 
 // close discards the instance. Its memory goes back to the operating system now, or

@@ -9,9 +9,9 @@ import (
 	"math"
 )
 
-// The instrumentation rewrites a module before it is compiled, so that two things a
-// guest can make the host allocate stay within configured limits, which wazero offers no
-// option for:
+// The instrumentation rewrites a module before it is compiled, so that what a guest can
+// make the host allocate, and how long it runs, stay within configured limits, in ways
+// wazero offers no option for (or none as cheap, for the time limit):
 //
 //   - Tables: every table's maximum becomes min(its declared maximum, the table limit),
 //     so that wazero refuses a table.grow beyond it (the guest gets -1, as for
@@ -22,14 +22,19 @@ import (
 //     traps with unreachable when the sum exceeds the stack limit, calls the original
 //     body (moved to index i+N, N being the number of defined functions) and subtracts
 //     the weight again. Every call site, export, element segment and the start
-//     function keep their indices, so they all go through the wrappers, and no
-//     instruction of the guest is decoded or changed: function bodies are copied as
-//     opaque bytes.
+//     function keep their indices, so they all go through the wrappers.
+//   - The time limit: every loop and every wrapper counts down a new global and, every
+//     checkEvery times, steps out to Go and checks a flag the host sets when a call's
+//     time is up (loopcheck.go). The check at the start of loops is the only change
+//     inside function bodies: no instruction of the guest is changed.
 //
-// Two exports are added, under names a plugin may not use: the global
-// (stackUsedExport), which tells a trap of the budget from any other after the fact,
-// and, when the module has tables, a function returning the sum of their sizes
-// (tableSizeExport), which tells whether an instance's tables grew. The name section's
+// It also merges data segments that follow each other in memory (mergeData), which
+// costs the host memory per instance.
+//
+// Three exports are added, under names a plugin may not use: the stack budget's global
+// (stackUsedExport), which tells a trap of the budget from any other after the fact;
+// the stop flag (stopExport); and, when the module has tables, a function returning the
+// sum of their sizes (tableSizeExport), which tells whether an instance's tables grew. The name section's
 // function and local names move with the bodies; the wrappers carry the same names, so
 // a trace names every guest function (each one twice: wrapper and body).
 
@@ -38,6 +43,9 @@ const (
 	stackUsedExport = "futurecalls.stack_used"
 	// tableSizeExport is the exported function returning the sum of the table sizes.
 	tableSizeExport = "futurecalls.table_size"
+	// stopExport is the exported global that stops the guest at its next loop
+	// iteration when set (loopcheck.go).
+	stopExport = "futurecalls.stop"
 )
 
 // Frame weights, in bytes, of wazevo's native frames (its amd64 and arm64 backends:
@@ -91,6 +99,13 @@ func instrument(bin []byte, tableLimit, stackLimit uint32) (*instrumented, error
 		return nil, errors.New("module defines no functions")
 	}
 	stackGlobal := m.importedGlobals + m.definedGlobals
+	stopGlobal, budgetGlobal := stackGlobal+1, stackGlobal+2
+	check := timeCheck(budgetGlobal, stopGlobal, m.hasMemory)
+	for i, body := range m.bodies {
+		if m.bodies[i], err = checkLoops(body, check); err != nil {
+			return nil, fmt.Errorf("function %d: %w", m.importedFuncs+uint32(i), err)
+		}
+	}
 	getter := m.importedFuncs + 2*n // the table-size function, after wrappers and bodies
 
 	var b bytes.Buffer
@@ -107,8 +122,17 @@ func instrument(bin []byte, tableLimit, stackLimit uint32) (*instrumented, error
 		secType:     m.typeSection,
 		secFunction: m.functionSection,
 		secGlobal:   m.globalSection,
-		secExport:   func() []byte { return m.exportSection(stackGlobal, getter) },
-		secCode:     func() []byte { return m.codeSection(stackGlobal, stackLimit) },
+		secExport:   func() []byte { return m.exportSection(stackGlobal, stopGlobal, getter) },
+		secCode:     func() []byte { return m.codeSection(stackGlobal, stackLimit, check) },
+	}
+	hasDataCount := false
+	for _, s := range secs {
+		hasDataCount = hasDataCount || s.id == secDataCount
+	}
+	for i := range secs {
+		if secs[i].id == secData {
+			secs[i].content = mergeData(secs[i].content, hasDataCount)
+		}
 	}
 	for _, s := range secs {
 		for _, id := range []byte{secGlobal, secExport} {
@@ -221,6 +245,7 @@ type module struct {
 	globalEntries   []byte   // the global section's entries, after its count
 	funcTypes       []uint32 // type index of each defined function
 	tableCount      uint32
+	hasMemory       bool // defined or imported
 	exportCount     uint32
 	exportEntries   []byte
 	bodies          [][]byte // each defined function's body, locals included
@@ -252,6 +277,7 @@ func readModule(secs []section) (*module, error) {
 					return nil, fmt.Errorf("imports table %s.%s: a plugin must define its own tables", mod, field)
 				case 0x02: // memory: refused by checkImports, with its reason
 					r.limits()
+					m.hasMemory = true
 				case 0x03: // global
 					r.byte()
 					r.byte()
@@ -272,7 +298,7 @@ func readModule(secs []section) (*module, error) {
 			m.exportEntries = r.rest()
 			er := &reader{b: m.exportEntries}
 			for range m.exportCount {
-				if n := er.name(); n == stackUsedExport || n == tableSizeExport {
+				if n := er.name(); n == stackUsedExport || n == tableSizeExport || n == stopExport {
 					return nil, fmt.Errorf("exports %q, a name the host reserves", n)
 				}
 				er.byte()
@@ -287,6 +313,8 @@ func readModule(secs []section) (*module, error) {
 			}
 		case secTable:
 			m.tableCount = r.u32()
+		case secMemory:
+			m.hasMemory = r.u32() > 0
 		}
 		if r.err != nil {
 			return nil, fmt.Errorf("section %d: %w", s.id, r.err)
@@ -334,21 +362,25 @@ func (m *module) functionSection() []byte {
 	return c.Bytes()
 }
 
-// globalSection adds the stack budget's counter, (mut i32) starting at 0, after the
-// module's globals.
+// globalSection adds, after the module's globals, the stack budget's counter and the
+// stop flag, each (mut i32) starting at 0, and the time check's countdown (loopcheck.go).
 func (m *module) globalSection() []byte {
 	var c bytes.Buffer
-	c.Write(uleb(uint64(m.definedGlobals + 1)))
+	c.Write(uleb(uint64(m.definedGlobals + 3)))
 	c.Write(m.globalEntries)
 	c.Write([]byte{0x7f, 0x01, 0x41, 0x00, 0x0b}) // mut i32, i32.const 0, end
+	c.Write([]byte{0x7f, 0x01, 0x41, 0x00, 0x0b})
+	c.Write([]byte{0x7f, 0x01, 0x41})
+	c.Write(sleb(checkEvery))
+	c.WriteByte(0x0b)
 	return c.Bytes()
 }
 
-// exportSection adds the counter global and the table-size function (when there are
-// tables) to the module's exports.
-func (m *module) exportSection(global, getter uint32) []byte {
+// exportSection adds the counter global, the stop flag and the table-size function
+// (when there are tables) to the module's exports.
+func (m *module) exportSection(global, stop, getter uint32) []byte {
 	var c bytes.Buffer
-	n := m.exportCount + 1
+	n := m.exportCount + 2
 	if m.tableCount > 0 {
 		n++
 	}
@@ -357,6 +389,9 @@ func (m *module) exportSection(global, getter uint32) []byte {
 	c.Write(encodeName(stackUsedExport))
 	c.WriteByte(0x03) // global
 	c.Write(uleb(uint64(global)))
+	c.Write(encodeName(stopExport))
+	c.WriteByte(0x03)
+	c.Write(uleb(uint64(stop)))
 	if m.tableCount > 0 {
 		c.Write(encodeName(tableSizeExport))
 		c.WriteByte(0x00) // function
@@ -439,7 +474,7 @@ func (m *module) limitTables(secs []section, limit uint32, out *instrumented) er
 
 // codeSection writes the wrappers, then the original bodies, then the table-size
 // function when there are tables.
-func (m *module) codeSection(global, stackLimit uint32) []byte {
+func (m *module) codeSection(global, stackLimit uint32, check []byte) []byte {
 	n := uint32(len(m.bodies))
 	var c bytes.Buffer
 	count := 2 * n
@@ -472,6 +507,7 @@ func (m *module) codeSection(global, stackLimit uint32) []byte {
 		f.Write([]byte{0x04, 0x40})    // if (no result)
 		f.WriteByte(0x00)              // unreachable
 		f.WriteByte(0x0b)              // end
+		f.Write(check)                 // the time limit, for calls without loops (recursion)
 		for p := range len(t.params) { // the parameters, to the body
 			f.WriteByte(0x20) // local.get
 			f.Write(uleb(uint64(p)))

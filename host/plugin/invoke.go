@@ -64,6 +64,7 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 
 	callCtx, cancel := context.WithTimeout(ctx, p.Limits.Timeout)
 	defer cancel()
+	defer context.AfterFunc(p.stopping, cancel)() // the plugin closing under the call ends it too
 	callCtx = context.WithValue(callCtx, callKey{}, c)
 	c.ctx = callCtx
 
@@ -77,7 +78,11 @@ func (p *Plugin) Invoke(ctx context.Context, env abi.Envelope, host HostCalls, l
 		return &CallError{Kind: KindCancelled, Message: ErrClosed.Error(), Err: ErrClosed}
 	}
 	in.current = c
+	stopped := in.watch(callCtx)
 	failure, err := in.run(callCtx, data)
+	if stopped() && err == nil { // the time was up as the call returned: the flag stays set
+		err = context.Cause(callCtx)
+	}
 	in.current = nil
 	c.flush()
 	if err != nil {

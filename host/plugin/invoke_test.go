@@ -160,6 +160,7 @@ func TestHostile(t *testing.T) {
 		{"trap", hostile, plugin.KindTrapped, "wasm error: unreachable"},
 		{"loop", short, plugin.KindTimedOut, "timed out after 1s"},
 		{"spin", short, plugin.KindTimedOut, "timed out after 1s"},
+		{"calls", short, plugin.KindTimedOut, "timed out after 1s"},
 		{"grow", hostile, plugin.KindMemory, "memory limit of 16777216 bytes reached: wasm error: unreachable"},
 		{"recurse", hostile, plugin.KindTrapped, "stack overflow"},
 		{"exit", hostile, plugin.KindTrapped, "exited with code 3"},

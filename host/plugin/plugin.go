@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Plugin struct {
 	mu       sync.Mutex // guards closed and the WaitGroup's Add against Close
 	closed   bool
 	running  sync.WaitGroup
+	// stopping ends when the plugin closes: it ends the calls still running then.
+	stopping    context.Context
+	stopRunning context.CancelFunc
 }
 
 // Method returns the compiled signature of the named call.

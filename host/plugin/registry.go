@@ -79,7 +79,7 @@ func (r *Registry) Problems() []Problem { return slices.Clone(r.problems) }
 
 // options are Load's knobs for tests and benchmarks.
 type options struct {
-	closeOnDone    bool // WithCloseOnContextDone: off only to measure what it costs
+	closeOnDone    bool // WithCloseOnContextDone as well as the loop checks: only to measure what it costs
 	uninstrumented bool // skip instrument: only to measure what it costs
 	goHeap         bool // linear memories in the Go heap (wazero's default), only to measure linearMemory
 }
@@ -93,7 +93,7 @@ type options struct {
 // Load fails only when the directory cannot be read, the cache cannot be opened or the
 // configured limits are invalid.
 func Load(ctx context.Context, cfg Config, log *slog.Logger) (*Registry, error) {
-	return load(ctx, cfg, log, options{closeOnDone: true})
+	return load(ctx, cfg, log, options{})
 }
 
 func load(ctx context.Context, cfg Config, log *slog.Logger, opts options) (*Registry, error) {
@@ -226,6 +226,7 @@ func (r *Registry) loadModule(ctx context.Context, cfg Config, defaults Limits, 
 	}
 	p := &Plugin{File: file, SHA256: hex.EncodeToString(sum[:]), rt: rt, argv0: strings.TrimSuffix(filepath.Base(file), ".wasm"),
 		Limits: loadLimits, goHeap: opts.goHeap}
+	p.stopping, p.stopRunning = context.WithCancel(context.Background())
 	if err := p.compile(ctx, bin, opts); err != nil {
 		p.close(ctx)
 		return nil, err
@@ -296,7 +297,12 @@ func (p *Plugin) readManifest(ctx context.Context, log *slog.Logger) (*instance,
 	fresh := int64(in.mem.Size())
 	in.current = c
 	defer func() { in.current = nil }()
-	if err := in.manifest.CallWithStack(c.ctx, in.stack[:]); err != nil {
+	stopped := in.watch(c.ctx)
+	err = in.manifest.CallWithStack(c.ctx, in.stack[:])
+	if stopped() && err == nil { // the flag stays set: this instance cannot be pooled
+		err = context.Cause(c.ctx)
+	}
+	if err != nil {
 		c.flush()
 		in.discard()
 		return nil, 0, p.failure(ctx, c.ctx, c, in, "fc_manifest: ", err)
@@ -416,6 +422,7 @@ func (p *Plugin) close(ctx context.Context) {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	p.stopRunning()
 	p.pool.close()
 	if p.rt != nil {
 		_ = p.rt.Close(ctx)

@@ -238,7 +238,7 @@ type envelope struct {
 // invoke runs the call an envelope describes and returns its error.
 func invoke(data []byte) (err error) {
 	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	if err := decodeEnvelope(data, &env); err != nil {
 		return fmt.Errorf("fc: malformed envelope: %w", err)
 	}
 	registry.Lock()

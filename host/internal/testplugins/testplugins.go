@@ -138,6 +138,13 @@ func Example(t testing.TB, name string) string {
 	return mustExist(t, filepath.Join(root(t), "plugins", name+".wasm"), "make plugins")
 }
 
+// Bench returns the path of one of the benchmarks' plugins (bench/plugins), failing the
+// test when it is not built.
+func Bench(t testing.TB, name string) string {
+	t.Helper()
+	return mustExist(t, filepath.Join(root(t), "bench", "build", name+".wasm"), "make bench/build/"+name+".wasm")
+}
+
 func mustExist(t testing.TB, file, target string) string {
 	t.Helper()
 	if _, err := os.Stat(file); err != nil {

@@ -7,6 +7,8 @@
 ;;   spin()     loops forever calling fc.log: the time limit stops it inside host calls too
 ;;   grow()     grows memory 1 MiB at a time until refused, logs, then traps
 ;;   recurse()  recurses without end: a stack overflow
+;;   calls()    a binary recursion 60 deep, without loops: 2^60 calls within the stack
+;;              limit, which only the time limit (checked at calls) stops
 ;;   flood()    writes 100000 log lines and as many stdout lines (beyond the output cap)
 ;;   spam()     schedules follow-ups until refused with -2 (the limit), then succeeds;
 ;;              fails if refused otherwise, or never
@@ -40,13 +42,19 @@
     "{\"name\": \"grow\", \"params\": []},"
     "{\"name\": \"recurse\", \"params\": []}, {\"name\": \"flood\", \"params\": []},"
     "{\"name\": \"spam\", \"params\": []}, {\"name\": \"exit\", \"params\": []},"
-    "{\"name\": \"badptr\", \"params\": []}]}\00")
+    "{\"name\": \"badptr\", \"params\": []}, {\"name\": \"calls\", \"params\": []}]}\00")
   ;; include lib.wat
 
   (func (export "fc_manifest") (result i64) (call $packz (i32.const 1024)))
 
   (func $recurse (param $n i32) (result i32)
     (i32.add (i32.const 1) (call $recurse (i32.add (local.get $n) (i32.const 1)))))
+
+  (func $fanout (param $n i32) (result i32)
+    (if (result i32) (i32.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (call $fanout (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fanout (i32.sub (local.get $n) (i32.const 1)))))))
 
   (func (export "fc_invoke") (param $ptr i32) (param $len i32) (result i64)
     (local $c i32) (local $i i32) (local $r i64)
@@ -69,6 +77,8 @@
         unreachable))
     (if (i32.eq (local.get $c) (i32.const 0x72)) ;; r: recurse
       (then (drop (call $recurse (i32.const 0)))))
+    (if (i32.eq (local.get $c) (i32.const 0x63)) ;; c: calls
+      (then (drop (call $fanout (i32.const 60)))))
     (if (i32.eq (local.get $c) (i32.const 0x66)) ;; f: flood
       (then
         ;; an iovec at 128: {ptr 384, len of the line}
