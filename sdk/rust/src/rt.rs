@@ -164,12 +164,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn manifest_states_the_retry_policy() {
-        let m = Manifest { name: "p", version: None, description: None, retry: Some(Retry::attempts(3).backoff("1s")), calls: &[] };
+    fn manifest_states_the_retry_policy_and_subscriptions() {
+        let m = Manifest {
+            name: "p",
+            version: None,
+            description: None,
+            retry: Some(Retry::attempts(3).backoff("1s")),
+            subscriptions: &[("image.uploaded", "thumb")],
+            calls: &[],
+        };
         let packed = manifest(&m);
         let text = OUTPUT.with(|out| out.borrow().clone());
         assert_eq!(packed & 0xffff_ffff, text.len() as u64);
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["retry"], json!({"maxAttempts": 3, "backoff": "1s"}));
+        assert_eq!(v["subscriptions"], json!([{"topic": "image.uploaded", "call": "thumb"}]));
     }
 }
