@@ -60,18 +60,9 @@ func (e *env) path(rel string) (string, error) {
 // registry loads a plugins directory holding just the given files, with the default
 // limits, and its catalog (no retries). close releases them.
 func (e *env) registry(ctx context.Context, files ...string) (cat *catalog.Catalog, reg *plugin.Registry, closeFn func(), err error) {
-	dir, err := os.MkdirTemp("", "futurecalls-bench-plugins-")
+	dir, err := e.linkPlugins(files...)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	for _, f := range files {
-		p, err := e.path(f)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
-			return nil, nil, nil, err
-		}
 	}
 	reg, err = plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: e.cache}, hostLog())
 	if err != nil {

@@ -6,11 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/futurecalls/futurecalls/abi"
@@ -47,24 +44,11 @@ type inFlightMix struct {
 // sleep calls through its REST API and reads the process's /proc status while all of
 // them run.
 func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
-	hostBin, err := e.path("bin/host")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "futurecalls-bench-footprint-")
+	dir, err := e.linkPlugins(footprintPlugins...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	for _, f := range footprintPlugins {
-		p, err := e.path(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.Symlink(p, filepath.Join(dir, filepath.Base(p))); err != nil {
-			return nil, err
-		}
-	}
 	mixes := []inFlightMix{
 		{"64 C sleeps", 64, 0},
 		{"32 C + 32 Go sleeps", 32, 32},
@@ -72,12 +56,12 @@ func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
 	}
 	// A first start compiles the plugins into the cache, as a host's first start does;
 	// the measured starts load them from it.
-	if _, err := e.hostFootprint(ctx, hostBin, dir, inFlightMix{label: "warm-up"}); err != nil {
+	if _, err := e.hostFootprint(ctx, dir, inFlightMix{label: "warm-up"}); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 	var out []footprint
 	for _, m := range mixes {
-		f, err := e.hostFootprint(ctx, hostBin, dir, m)
+		f, err := e.hostFootprint(ctx, dir, m)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.label, err)
 		}
@@ -92,53 +76,29 @@ func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
 // to wait for.
 const sleepMS = 4000
 
-func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m inFlightMix) (footprint, error) {
+func (e *env) hostFootprint(ctx context.Context, pluginsDir string, m inFlightMix) (footprint, error) {
 	f := footprint{mix: m.label, inFlight: m.cSleeps + m.goSleeps}
 	url, drop, err := e.srv.database(ctx)
 	if err != nil {
 		return f, err
 	}
 	defer drop()
-	addr, err := freeAddr()
+	host, err := e.startHost(ctx, url, pluginsDir, nil, "FC_FUTURECALL_CONCURRENCYLIMIT=-1")
 	if err != nil {
 		return f, err
 	}
-	cmd := exec.CommandContext(ctx, hostBin, "run")
-	cmd.Env = append(environWithout("FC_"), "FC_DATABASE_URL="+url, "FC_PLUGINS_DIR="+pluginsDir,
-		"FC_PLUGINS_CACHEDIR="+e.cache, "FC_API_LISTEN="+addr, "FC_FUTURECALL_CONCURRENCYLIMIT=-1", "FC_LOG_LEVEL=warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return f, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited: //nolint:errcheck // the host's exit status after SIGTERM says nothing
-		case <-time.After(time.Minute):
-			_ = cmd.Process.Kill()
-			<-exited //nolint:errcheck // killed: its exit status says nothing
-		}
-	}()
-
+	defer host.stop()
 	pool, err := openPool(ctx, url, 1)
 	if err != nil {
 		return f, err
 	}
 	defer pool.Close()
-	cl, err := client.New("http://" + addr)
-	if err != nil {
-		return f, err
-	}
-	if err := waitReady(ctx, cl, exited); err != nil {
-		return f, err
-	}
+	cl, pid := host.client, host.cmd.Process.Pid
 	if f.inFlight == 0 {
 		return f, nil
 	}
 	time.Sleep(time.Second) // let the start-up settle
-	if f.idle, _, err = procMemory(cmd.Process.Pid); err != nil {
+	if f.idle, _, err = procMemory(pid); err != nil {
 		return f, err
 	}
 	var reqs []abi.ScheduleRequest
@@ -160,7 +120,7 @@ func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m i
 			return f, err
 		}
 		if running == f.inFlight {
-			rss, _, err := procMemory(cmd.Process.Pid)
+			rss, _, err := procMemory(pid)
 			if err != nil {
 				return f, err
 			}
@@ -171,7 +131,7 @@ func (e *env) hostFootprint(ctx context.Context, hostBin, pluginsDir string, m i
 	if f.busy == 0 {
 		return f, fmt.Errorf("never saw %d calls in flight", f.inFlight)
 	}
-	_, f.peak, err = procMemory(cmd.Process.Pid)
+	_, f.peak, err = procMemory(pid)
 	return f, err
 }
 

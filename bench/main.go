@@ -14,6 +14,9 @@
 //     against the store's own rate.
 //   - P5 footprint: RSS of a real host process with 10 plugins loaded and 64 calls in
 //     flight.
+//   - P6 due now: calls scheduled with no delay through a real host's REST API at 200
+//     and 2,000 requests/s (open loop); request → start of the call, against a bare Go
+//     HTTP handler with an INSERT + NOTIFY and a LISTEN-woken claim loop.
 //
 // Each figure is reported with a baseline measured in the same run, since absolute
 // times drift on a shared machine. The module is separate from the product's, so River
@@ -49,7 +52,7 @@ func run(ctx context.Context) error {
 	out := flag.String("out", "", "the report to write (default: BENCHMARKS.md in the repository)")
 	calls := flag.Int("calls", 100_000, "P1: calls drained per run")
 	rounds := flag.Int("rounds", 3, "P1: rounds, each running every system once; the report gives their median")
-	only := flag.String("only", "", "run only these scenarios (comma-separated: p1,p2,p3,p4,p5); the report then holds just those")
+	only := flag.String("only", "", "run only these scenarios (comma-separated: p1,p2,p3,p4,p5,p6); the report then holds just those")
 	profile := flag.String("profile", "", "write CPU profiles of the in-process runs into this directory")
 	match := flag.String("match", "", "P1: run only the systems whose label matches this regular expression (to profile one)")
 	flag.Parse()
@@ -109,6 +112,11 @@ func run(ctx context.Context) error {
 	if want("p5") {
 		if r.p5, err = e.measureFootprint(ctx); err != nil {
 			return fmt.Errorf("P5: %w", err)
+		}
+	}
+	if want("p6") {
+		if r.p6, err = e.measureDueNow(ctx); err != nil {
+			return fmt.Errorf("P6: %w", err)
 		}
 	}
 	r.finished = time.Now()

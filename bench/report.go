@@ -29,6 +29,7 @@ type report struct {
 	p3 *checkResult
 	p4 []schedulingRate
 	p5 []footprint
+	p6 []dueNow
 }
 
 // machine describes where the run happened.
@@ -102,6 +103,7 @@ func (r *report) write(file string) error {
 	r.writeCheck(&b)
 	r.writeScheduling(&b)
 	r.writeFootprint(&b)
+	r.writeDueNow(&b)
 	b.WriteString("\n" + analysisMarker + "\n")
 	if old, err := os.ReadFile(file); err == nil {
 		if _, kept, ok := bytes.Cut(old, []byte(analysisMarker+"\n")); ok {
@@ -263,6 +265,39 @@ func (r *report) writeFootprint(b *bytes.Buffer) {
 	for _, f := range r.p5 {
 		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %s | %s | %s |\n", f.mix, mb(f.idle), mb(f.busy), float64(f.busy)/float64(f.idle),
 			mb((f.busy-f.idle)/int64(f.inFlight)), mb(f.peak), verdict(f.busy <= 150_000_000))
+	}
+	b.WriteString("\n")
+}
+
+func (r *report) writeDueNow(b *bytes.Buffer) {
+	if len(r.p6) == 0 {
+		return
+	}
+	b.WriteString("## P6 due now\n\n")
+	fmt.Fprintf(b, "A real host process (bin/host run: monolith, the WAT no-op plugin, concurrency %d, a fresh database each rate) receiving `POST /v1/calls` without a delay, "+
+		"sent by the Go client (sdk/client) on a fixed timetable, each request in a goroutine of its own whether the earlier ones were answered or not (open loop), after %d warm-up requests. "+
+		"*request → start*: from sending the request to the history's started_at, which the executor takes just before it enters the guest; "+
+		"*201 → start*: from the answer's arrival to the same instant (negative when the call started before the answer came back); *request → 201*: the API's answer. "+
+		"Baseline, in the same run: the same requests to a bare Go HTTP handler (in the harness) that inserts a row and notifies in one round trip, "+
+		"and a Go loop woken by LISTEN that claims up to %d due rows (DELETE … FOR UPDATE SKIP LOCKED … RETURNING): the same design with no validation, WebAssembly, lease or history.\n\n",
+		dueNowConcurrency, dueNowWarmUp, dueNowConcurrency)
+	b.WriteString("Target: request → start p50 ≤ 2 ms and p99 ≤ 10 ms at 200 and at 2,000 requests/s.\n\n")
+	b.WriteString("| requests/s | system | calls | request → start p50 | p99 | max | 201 → start p50 | p99 | request → 201 p50 | p99 | p50 × baseline | target |\n" +
+		"|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, d := range r.p6 {
+		var base time.Duration
+		for _, o := range r.p6 {
+			if o.rate == d.rate && strings.HasPrefix(o.system, "Go baseline") {
+				base = o.send.p50
+			}
+		}
+		target := ""
+		if !strings.HasPrefix(d.system, "Go baseline") {
+			target = verdict(d.send.p50 <= 2*time.Millisecond && d.send.p99 <= 10*time.Millisecond)
+		}
+		fmt.Fprintf(b, "| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |\n", d.rate, d.system, d.calls,
+			ms(d.send.p50), ms(d.send.p99), ms(d.send.max), ms(d.answer.p50), ms(d.answer.p99), ms(d.api.p50), ms(d.api.p99),
+			float64(d.send.p50)/float64(base), target)
 	}
 	b.WriteString("\n")
 }
