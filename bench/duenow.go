@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,15 +21,18 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// dueNowConcurrency is the P6 host's concurrency limit: P2's, and P1's bounded one.
+// dueNowConcurrency is the P6 host's concurrency limit: P2's, and P1's bounded one; the
+// host also runs unlimited, to tell the limit's share of the latency.
 const dueNowConcurrency = 8
 
 // dueNow is one P6 row: calls scheduled with no delay through POST /v1/calls at a
 // steady rate, and when each one started.
 type dueNow struct {
-	system string
-	rate   int // requests sent per second
-	calls  int
+	system      string
+	concurrency int // the host's limit (unlimited: -1); 0 for the baseline
+	rate        int // requests sent per second
+	calls       int
+	cpu         time.Duration // the host process's CPU time per measured call; 0 for the baseline
 	// From sending the request to the start of the call; from the 201 to the start
 	// (negative when the call started before the answer arrived); from sending the
 	// request to the 201.
@@ -71,16 +75,20 @@ func (e *env) measureDueNow(ctx context.Context) ([]dueNow, error) {
 	var out []dueNow
 	for _, r := range dueNowRates {
 		n := int(r.duration.Seconds() * float64(r.rate))
-		host, err := e.dueNowHost(ctx, dir, r.rate, n)
+		bounded, err := e.dueNowHost(ctx, dir, dueNowConcurrency, r.rate, n)
 		if err != nil {
 			return nil, fmt.Errorf("futurecalls at %d/s: %w", r.rate, err)
+		}
+		unbounded, err := e.dueNowHost(ctx, dir, unlimited, r.rate, n)
+		if err != nil {
+			return nil, fmt.Errorf("futurecalls unlimited at %d/s: %w", r.rate, err)
 		}
 		base, err := e.dueNowBaseline(ctx, r.rate, n)
 		if err != nil {
 			return nil, fmt.Errorf("baseline at %d/s: %w", r.rate, err)
 		}
-		for _, d := range []dueNow{host, base} {
-			e.log.Info("P6 due now", slog.String("system", d.system), slog.Int("rate", d.rate),
+		for _, d := range []dueNow{bounded, unbounded, base} {
+			e.log.Info("P6 due now", slog.String("system", d.system), slog.Int("concurrency", d.concurrency), slog.Int("rate", d.rate),
 				slog.Duration("p50", d.send.p50), slog.Duration("p99", d.send.p99), slog.Duration("max", d.send.max))
 			out = append(out, d)
 		}
@@ -95,15 +103,15 @@ const dueNowWarmUp = 200
 // dueNowRequestBody is every P6 request: the WAT no-op, due now.
 var dueNowRequestBody = abi.ScheduleRequest{Plugin: watNoop.name, Method: watNoop.method}
 
-func (e *env) dueNowHost(ctx context.Context, pluginsDir string, rate, n int) (dueNow, error) {
-	d := dueNow{system: "futurecalls, WAT no-op", rate: rate, calls: n}
+func (e *env) dueNowHost(ctx context.Context, pluginsDir string, concurrency, rate, n int) (dueNow, error) {
+	d := dueNow{system: "futurecalls, WAT no-op", concurrency: concurrency, rate: rate, calls: n}
 	url, drop, err := e.srv.database(ctx)
 	if err != nil {
 		return d, err
 	}
 	defer drop()
 	host, err := e.startHost(ctx, url, pluginsDir, openLoopHTTP(),
-		"FC_FUTURECALL_CONCURRENCYLIMIT="+strconv.Itoa(dueNowConcurrency))
+		"FC_FUTURECALL_CONCURRENCYLIMIT="+strconv.Itoa(concurrency))
 	if err != nil {
 		return d, err
 	}
@@ -115,6 +123,10 @@ func (e *env) dueNowHost(ctx context.Context, pluginsDir string, rate, n int) (d
 	defer pool.Close()
 	if _, err := openLoop(ctx, host.client, rate, dueNowWarmUp); err != nil {
 		return d, fmt.Errorf("warm-up: %w", err)
+	}
+	cpuBefore, err := procCPU(host.cmd.Process.Pid)
+	if err != nil {
+		return d, err
 	}
 	reqs, err := openLoop(ctx, host.client, rate, n)
 	if err != nil {
@@ -137,6 +149,11 @@ func (e *env) dueNowHost(ctx context.Context, pluginsDir string, rate, n int) (d
 			return d, err
 		}
 	}
+	cpuAfter, err := procCPU(host.cmd.Process.Pid)
+	if err != nil {
+		return d, err
+	}
+	d.cpu = (cpuAfter - cpuBefore) / time.Duration(n)
 	return d.measured(reqs, started)
 }
 
@@ -332,4 +349,26 @@ func baselineLoop(ctx context.Context, url string, pool *pgxpool.Pool, listening
 			}
 		}
 	}
+}
+
+// procCPU reads the CPU time (user and system) a process has used so far, from
+// /proc/<pid>/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command, which is in parentheses and may hold spaces:
+	// state is the first, utime the 12th and stime the 13th.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }

@@ -274,16 +274,16 @@ func (r *report) writeDueNow(b *bytes.Buffer) {
 		return
 	}
 	b.WriteString("## P6 due now\n\n")
-	fmt.Fprintf(b, "A real host process (bin/host run: monolith, the WAT no-op plugin, concurrency %d, a fresh database each rate) receiving `POST /v1/calls` without a delay, "+
+	fmt.Fprintf(b, "A real host process (bin/host run: monolith, the WAT no-op plugin, concurrency %d and unlimited, a fresh database each run) receiving `POST /v1/calls` without a delay, "+
 		"sent by the Go client (sdk/client) on a fixed timetable, each request in a goroutine of its own whether the earlier ones were answered or not (open loop), after %d warm-up requests. "+
 		"*request → start*: from sending the request to the history's started_at, which the executor takes just before it enters the guest; "+
-		"*201 → start*: from the answer's arrival to the same instant (negative when the call started before the answer came back); *request → 201*: the API's answer. "+
+		"*201 → start*: from the answer's arrival to the same instant (negative when the call started before the answer came back); *request → 201*: the API's answer; *host CPU per call*: the host process's user + system CPU time over the measured requests (/proc/<pid>/stat), divided by their number. "+
 		"Baseline, in the same run: the same requests to a bare Go HTTP handler (in the harness) that inserts a row and notifies in one round trip, "+
 		"and a Go loop woken by LISTEN that claims up to %d due rows (DELETE … FOR UPDATE SKIP LOCKED … RETURNING): the same design with no validation, WebAssembly, lease or history.\n\n",
 		dueNowConcurrency, dueNowWarmUp, dueNowConcurrency)
 	b.WriteString("Target: request → start p50 ≤ 2 ms and p99 ≤ 10 ms at 200 and at 2,000 requests/s.\n\n")
-	b.WriteString("| requests/s | system | calls | request → start p50 | p99 | max | 201 → start p50 | p99 | request → 201 p50 | p99 | p50 × baseline | target |\n" +
-		"|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| requests/s | system | concurrency | calls | request → start p50 | p99 | max | 201 → start p50 | p99 | request → 201 p50 | p99 | host CPU per call | p50 × baseline | target |\n" +
+		"|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, d := range r.p6 {
 		var base time.Duration
 		for _, o := range r.p6 {
@@ -291,13 +291,15 @@ func (r *report) writeDueNow(b *bytes.Buffer) {
 				base = o.send.p50
 			}
 		}
-		target := ""
+		target, concurrency, cpu := "", "", ""
 		if !strings.HasPrefix(d.system, "Go baseline") {
 			target = verdict(d.send.p50 <= 2*time.Millisecond && d.send.p99 <= 10*time.Millisecond)
+			concurrency = concurrencyName(d.concurrency)
+			cpu = fmt.Sprintf("%d µs", d.cpu.Microseconds())
 		}
-		fmt.Fprintf(b, "| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |\n", d.rate, d.system, d.calls,
+		fmt.Fprintf(b, "| %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s |\n", d.rate, d.system, concurrency, d.calls,
 			ms(d.send.p50), ms(d.send.p99), ms(d.send.max), ms(d.answer.p50), ms(d.answer.p99), ms(d.api.p50), ms(d.api.p99),
-			float64(d.send.p50)/float64(base), target)
+			cpu, float64(d.send.p50)/float64(base), target)
 	}
 	b.WriteString("\n")
 }
