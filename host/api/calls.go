@@ -20,6 +20,18 @@ import (
 // sourceAPI labels the metrics of calls scheduled and cancelled through the API.
 const sourceAPI = "api"
 
+// checkBatchSize refuses a batch whose list (field, of nouns) is empty or holds more
+// than MaxBatch items.
+func checkBatchSize(field, noun string, n int) *apiError {
+	switch {
+	case n == 0:
+		return fail(http.StatusBadRequest, client.CodeInvalidRequest, "%q must list at least one %s", field, noun)
+	case n > MaxBatch:
+		return fail(http.StatusBadRequest, client.CodeInvalidRequest, "%q lists %d %ss, more than the limit of %d", field, n, noun, MaxBatch)
+	}
+	return nil
+}
+
 // checkText refuses a body whose strings PostgreSQL cannot store as given: a NUL or a
 // lone surrogate escape, which decoding would turn into U+FFFD, so that two different
 // identifiers would collide.
@@ -60,9 +72,6 @@ func (a *API) schedule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if terr := checkText(body); terr != nil {
-		return terr
-	}
 	req, derr := decodeRequest(body)
 	if derr != nil {
 		return derr
@@ -89,18 +98,12 @@ func (a *API) scheduleBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if terr := checkText(body); terr != nil {
-		return terr
-	}
 	var batch client.Batch[json.RawMessage]
 	if derr := decodeStrictly(body, &batch); derr != nil {
 		return derr
 	}
-	switch n := len(batch.Calls); {
-	case n == 0:
-		return fail(http.StatusBadRequest, client.CodeInvalidRequest, `"calls" must list at least one call`)
-	case n > MaxBatch:
-		return fail(http.StatusBadRequest, client.CodeInvalidRequest, `"calls" lists %d calls, more than the limit of %d`, n, MaxBatch)
+	if serr := checkBatchSize("calls", "call", len(batch.Calls)); serr != nil {
+		return serr
 	}
 	now := time.Now()
 	calls := make([]store.NewCall, len(batch.Calls))

@@ -20,7 +20,8 @@ import (
 	"github.com/futurecalls/futurecalls/sdk/client"
 )
 
-// readBody reads a JSON request body of at most the body limit. Only
+// readBody reads a JSON request body of at most the body limit, whose strings
+// PostgreSQL can store as given (checkText). Only
 // application/json in UTF-8 is taken: other media types (browsers send them
 // cross-origin without asking first, CORS "simple requests"), other JSON dialects such
 // as application/json-patch+json, other charsets, and encoded bodies
@@ -52,6 +53,9 @@ func (a *API) readBody(c echo.Context) ([]byte, error) {
 		return nil, fail(http.StatusBadRequest, client.CodeMalformedJSON, "the body is empty: send a JSON object")
 	case !utf8.Valid(body):
 		return nil, fail(http.StatusBadRequest, client.CodeMalformedJSON, "the body is not valid UTF-8")
+	}
+	if terr := checkText(body); terr != nil {
+		return nil, terr
 	}
 	return body, nil
 }

@@ -85,9 +85,6 @@ func (a *API) publish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if terr := checkText(body); terr != nil {
-		return terr
-	}
 	var req abi.PublishRequest
 	if derr := decodeStrictly(body, &req); derr != nil {
 		return derr
@@ -118,18 +115,12 @@ func (a *API) publishBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if terr := checkText(body); terr != nil {
-		return terr
-	}
 	var batch client.MessageBatch[json.RawMessage]
 	if derr := decodeStrictly(body, &batch); derr != nil {
 		return derr
 	}
-	switch n := len(batch.Messages); {
-	case n == 0:
-		return fail(http.StatusBadRequest, client.CodeInvalidRequest, `"messages" must list at least one message`)
-	case n > MaxBatch:
-		return fail(http.StatusBadRequest, client.CodeInvalidRequest, `"messages" lists %d messages, more than the limit of %d`, n, MaxBatch)
+	if serr := checkBatchSize("messages", "message", len(batch.Messages)); serr != nil {
+		return serr
 	}
 	now := time.Now()
 	msgs := make([]store.NewMessage, len(batch.Messages))
