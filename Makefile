@@ -14,7 +14,7 @@ PLUGINS_DIR := plugins
 TESTPLUGINS_DIR := host/internal/testplugins/build
 GO_WASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath
 
-.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner deps-chromium deps-pgbouncer
+.PHONY: all build run test test-short soak bench plugins testplugins openapi-tools check-format vet lint clean deps-postgres deps-wabt deps-croner deps-graphile deps-chromium deps-pgbouncer
 
 all: build plugins
 
@@ -57,6 +57,16 @@ deps-croner: $(CRONER_DIR)/node_modules/.package-lock.json
 
 $(CRONER_DIR)/node_modules/.package-lock.json: $(CRONER_DIR)/package-lock.json | deps-node
 	cd $(CRONER_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+# deps-graphile installs Graphile Worker, which make bench drains beside River and
+# futurecalls (bench/graphile), at the version pinned in its package-lock.json. Its
+# package asks for Node 22.18; the machine's Node 20 runs it (npm warns, nothing fails).
+GRAPHILE_DIR := bench/graphile
+deps-graphile: $(GRAPHILE_DIR)/node_modules/.package-lock.json
+
+$(GRAPHILE_DIR)/node_modules/.package-lock.json: $(GRAPHILE_DIR)/package-lock.json | deps-node
+	cd $(GRAPHILE_DIR) && npm ci --no-audit --no-fund
 	touch $@
 
 # Each language's examples add their targets to PLUGIN_TARGETS and TESTPLUGIN_TARGETS.
@@ -114,14 +124,14 @@ soak: plugins testplugins deps-postgres deps-pgbouncer
 	E2E_SOAK=1 $(GO) test -count=1 -timeout 2h -v -run 'TestManyHosts|TestScaleCurve|TestPgBouncer|TestFailover|TestCrash|TestDatabaseRestart|TestHostile' ./host/internal/e2e
 	E2E_SOAK=1 $(GO) test -count=1 -timeout 10m -v -run 'TestAThrottledPluginDrainsAtItsLimit' ./host/executor
 
-# bench runs every benchmark scenario (bench/main.go: throughput against River and bare
-# SQL, lateness, the broken-call check, scheduling, footprint) in one run, on a private
-# PostgreSQL (or DATABASE_URL), and writes BENCHMARKS.md. bench/ is a module of its own,
+# bench runs every benchmark scenario (bench/main.go: throughput against River, Graphile
+# Worker and bare SQL, lateness, the broken-call check, scheduling, footprint) in one
+# run, on a private PostgreSQL (or DATABASE_URL), and writes BENCHMARKS.md. bench/ is a module of its own,
 # so River never becomes a dependency of the product. BENCH_ARGS passes flags
 # (-rounds 1, -only p1,p4, -profile DIR).
 BENCH_PLUGINS := bench/build/benchc.wasm bench/build/benchgo.wasm
 
-bench: build plugins testplugins deps-postgres $(BENCH_PLUGINS)
+bench: build plugins testplugins deps-postgres deps-graphile $(BENCH_PLUGINS)
 	cd bench && $(GO) run . -repo .. $(BENCH_ARGS)
 
 bench/build/benchc.wasm: bench/plugins/benchc/benchc.c $(C_SDK) | deps-c

@@ -7,7 +7,9 @@
 //
 //   - P1 throughput: due no-op calls drained at concurrency 8 and unlimited, by a bare
 //     SQL claim-and-delete loop (the practical limit), by River working as many no-op
-//     jobs, and by the futurecalls executor with a WAT, a C and a Go no-op plugin.
+//     jobs, by Graphile Worker (Node.js, bench/graphile) draining as many no-op jobs
+//     queued by one add_jobs call, in the settings of issue 16's table, and by the
+//     futurecalls executor with a WAT, a C and a Go no-op plugin.
 //   - P2 lateness: calls scheduled 1 s ahead at a steady rate; start − run time.
 //   - P3 broken-call check: host/check's 1,000,000-call benchmark.
 //   - P4 scheduling: the REST API, single calls from concurrent clients and batches,
@@ -92,6 +94,11 @@ func run(ctx context.Context) error {
 	if want("p1") {
 		if r.p1, err = e.throughput(ctx, *calls, *rounds, []int{8, unlimited}); err != nil {
 			return fmt.Errorf("P1: %w", err)
+		}
+		if slices.ContainsFunc(r.p1, drain.isGraphile) {
+			if r.graphile, err = e.graphileVersions(ctx); err != nil {
+				return fmt.Errorf("P1: %w", err)
+			}
 		}
 	}
 	if want("p2") {

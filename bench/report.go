@@ -22,6 +22,7 @@ type report struct {
 	args              []string
 	machine           machine
 	postgres          string
+	graphile          string // the Graphile Worker and Node.js versions, when P1 ran Graphile Worker
 	loadEnd           string
 
 	p1 []drain
@@ -125,6 +126,9 @@ func (r *report) header(b *bytes.Buffer) {
 	fmt.Fprintf(b, "| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.loadStart, r.loadEnd)
 	fmt.Fprintf(b, "| versions | %s, PostgreSQL %s, wazero %s, River %s, pgx %s |\n", runtime.Version(), r.postgres,
 		moduleVersion("github.com/tetratelabs/wazero"), moduleVersion("github.com/riverqueue/river"), moduleVersion("github.com/jackc/pgx/v5"))
+	if r.graphile != "" {
+		fmt.Fprintf(b, "| Graphile Worker | %s |\n", r.graphile)
+	}
 	b.WriteString("\n")
 }
 
@@ -166,6 +170,7 @@ func (r *report) writeThroughput(b *bytes.Buffer) {
 		"*bare SQL*: one loop deleting due rows in batches of the executor's claim size (the concurrency limit, 256 when unlimited), no WebAssembly, no history: the practical limit. "+
 		"*store loop*: the executor's own statements (store.Claim, then store.Complete recording the batch as succeeded into the history) in one serial loop, no WebAssembly: what the schema's writes cost. "+
 		"*River*: as many no-op River jobs (MaxWorkers = the limit, River's maximum of 10,000 when unlimited; FetchCooldown at River's 1 ms minimum, its fastest). "+
+		graphileMethod+
 		"*futurecalls*: the executor as the host runs it (claim within free slots, warm instances, outcomes recorded in the history), until every outcome is recorded.\n\n",
 		r.p1[0].calls, len(r.p1[0].took))
 	b.WriteString("Target: ≥ 1.0× River and ≥ 0.70× bare SQL with the WAT or C plugin.\n\n")
@@ -197,6 +202,7 @@ func (r *report) writeThroughput(b *bytes.Buffer) {
 			d.rate(), strings.Join(each, ", "), d.rate()/bare, d.rate()/loop, d.rate()/riv, target)
 	}
 	b.WriteString("\n")
+	r.writeGraphileTargets(b)
 }
 
 func (r *report) writeLateness(b *bytes.Buffer) {

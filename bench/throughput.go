@@ -59,10 +59,11 @@ type drainRun struct {
 }
 
 // throughput is P1: n due no-op calls drained at each concurrency, by a bare SQL loop,
-// by the store's own statements, by River and by the futurecalls executor with each
-// no-op plugin, one fresh database each, all on the same server. Each round runs every
-// system once, in turn, so that a change in the machine's load falls on all of them;
-// the report gives the median of the rounds and their spread.
+// by the store's own statements, by River, by Graphile Worker (its settings for the
+// concurrency, graphileSettings) and by the futurecalls executor with each no-op
+// plugin, one fresh database each, all on the same server. Each round runs every system
+// once, in turn, so that a change in the machine's load falls on all of them; the report
+// gives the median of the rounds and their spread.
 func (e *env) throughput(ctx context.Context, n, rounds int, concurrencies []int) ([]drain, error) {
 	var out []*drain
 	for round := range rounds {
@@ -71,6 +72,11 @@ func (e *env) throughput(ctx context.Context, n, rounds int, concurrencies []int
 				{"bare SQL", func(ctx context.Context, url string) (time.Duration, error) { return e.drainSQL(ctx, url, n, c) }},
 				{"store loop", func(ctx context.Context, url string) (time.Duration, error) { return drainStore(ctx, url, n, c) }},
 				{"River", func(ctx context.Context, url string) (time.Duration, error) { return drainRiver(ctx, url, n, c) }},
+			}
+			for _, g := range graphileSettings(c) {
+				runs = append(runs, drainRun{g.system(), func(ctx context.Context, url string) (time.Duration, error) {
+					return e.drainGraphile(ctx, url, g, n)
+				}})
 			}
 			for _, p := range []benchPlugin{watNoop, cNoop, goNoop} {
 				runs = append(runs, drainRun{"futurecalls, " + p.label, func(ctx context.Context, url string) (time.Duration, error) {
