@@ -198,8 +198,8 @@ func (r *report) writeThroughput(b *bytes.Buffer) {
 		for _, r := range d.rates() {
 			each = append(each, fmt.Sprintf("%.0f", r))
 		}
-		fmt.Fprintf(b, "| %s | %s | %.0f | %s | %.2f | %.2f | %.2f | %s |\n", concurrencyName(d.concurrency), d.system,
-			d.rate(), strings.Join(each, ", "), d.rate()/bare, d.rate()/loop, d.rate()/riv, target)
+		fmt.Fprintf(b, "| %s | %s | %.0f | %s | %s | %s | %s | %s |\n", concurrencyName(d.concurrency), d.system,
+			d.rate(), strings.Join(each, ", "), ratio(d.rate(), bare), ratio(d.rate(), loop), ratio(d.rate(), riv), target)
 	}
 	b.WriteString("\n")
 	r.writeGraphileTargets(b)
@@ -308,6 +308,14 @@ func (r *report) writeDueNow(b *bytes.Buffer) {
 			cpu, float64(d.send.p50)/float64(base), target)
 	}
 	b.WriteString("\n")
+}
+
+// ratio writes rate / baseline, or nothing when the baseline did not run (-match).
+func ratio(rate, baseline float64) string {
+	if baseline == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", rate/baseline)
 }
 
 // ms writes a duration in milliseconds.
