@@ -128,7 +128,8 @@ soak: plugins testplugins deps-postgres deps-pgbouncer
 # Worker and bare SQL, lateness, the broken-call check, scheduling, footprint) in one
 # run, on a private PostgreSQL (or DATABASE_URL), and writes BENCHMARKS.md. bench/ is a module of its own,
 # so River never becomes a dependency of the product. BENCH_ARGS passes flags
-# (-rounds 1, -only p1,p4, -profile DIR).
+# (-rounds 1, -only p1,p4, -profile DIR). P7 (10M stored calls and history rows: about
+# 40 minutes on two cores, 7 of them loading) runs only when named: -only p7.
 BENCH_PLUGINS := bench/build/benchc.wasm bench/build/benchgo.wasm
 
 bench: build plugins testplugins deps-postgres deps-graphile $(BENCH_PLUGINS)

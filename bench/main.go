@@ -19,6 +19,9 @@
 //   - P6 due now: calls scheduled with no delay through a real host's REST API at 200
 //     and 2,000 requests/s (open loop); request → start of the call, against a bare Go
 //     HTTP handler with an INSERT + NOTIFY and a LISTEN-woken claim loop.
+//   - P7 big tables (only with -only p7: loading takes minutes): the executor, the claim,
+//     scheduling and history retention with 10,000,000 stored calls and history rows,
+//     against empty tables; disk per million rows; autovacuum settings of future_call.
 //
 // Each figure is reported with a baseline measured in the same run, since absolute
 // times drift on a shared machine. The module is separate from the product's, so River
@@ -54,7 +57,8 @@ func run(ctx context.Context) error {
 	out := flag.String("out", "", "the report to write (default: BENCHMARKS.md in the repository)")
 	calls := flag.Int("calls", 100_000, "P1: calls drained per run")
 	rounds := flag.Int("rounds", 3, "P1: rounds, each running every system once; the report gives their median")
-	only := flag.String("only", "", "run only these scenarios (comma-separated: p1,p2,p3,p4,p5,p6); the report then holds just those")
+	only := flag.String("only", "", "run only these scenarios (comma-separated: p1,p2,p3,p4,p5,p6,p7; p7 runs only when named); the report then holds just those")
+	bigRows := flag.Int("bigrows", 10_000_000, "P7: calls stored for the future, and history rows, loaded")
 	profile := flag.String("profile", "", "write CPU profiles of the in-process runs into this directory")
 	match := flag.String("match", "", "P1: run only the systems whose label matches this regular expression (to profile one)")
 	flag.Parse()
@@ -124,6 +128,11 @@ func run(ctx context.Context) error {
 	if want("p6") {
 		if r.p6, err = e.measureDueNow(ctx); err != nil {
 			return fmt.Errorf("P6: %w", err)
+		}
+	}
+	if *only != "" && want("p7") {
+		if r.p7, err = e.measureBigTables(ctx, *bigRows, *calls, *rounds); err != nil {
+			return fmt.Errorf("P7: %w", err)
 		}
 	}
 	r.finished = time.Now()

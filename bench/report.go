@@ -31,6 +31,7 @@ type report struct {
 	p4 []schedulingRate
 	p5 []footprint
 	p6 []dueNow
+	p7 *bigTables
 }
 
 // machine describes where the run happened.
@@ -105,6 +106,7 @@ func (r *report) write(file string) error {
 	r.writeScheduling(&b)
 	r.writeFootprint(&b)
 	r.writeDueNow(&b)
+	r.writeBigTables(&b)
 	b.WriteString("\n" + analysisMarker + "\n")
 	if old, err := os.ReadFile(file); err == nil {
 		if _, kept, ok := bytes.Cut(old, []byte(analysisMarker+"\n")); ok {

@@ -84,6 +84,12 @@ func (e *env) scheduleThroughAPI(ctx context.Context, m schedulingRate) (time.Du
 		return 0, err
 	}
 	defer drop()
+	return e.scheduleThroughAPIInto(ctx, url, m, 0)
+}
+
+// scheduleThroughAPIInto schedules m's calls through the API into the database at url,
+// which already stores the given number of calls, and checks that they all arrived.
+func (e *env) scheduleThroughAPIInto(ctx context.Context, url string, m schedulingRate, stored int) (time.Duration, error) {
 	cat, reg, closePlugins, err := e.registry(ctx, watNoop.file)
 	if err != nil {
 		return 0, err
@@ -129,7 +135,7 @@ func (e *env) scheduleThroughAPI(ctx context.Context, m schedulingRate) (time.Du
 	if err != nil {
 		return 0, err
 	}
-	return took, countCalls(ctx, st, m.calls)
+	return took, countCalls(ctx, st, stored+m.calls)
 }
 
 func (e *env) scheduleThroughStore(ctx context.Context, m schedulingRate) (time.Duration, error) {

@@ -6,21 +6,35 @@ import (
 	"time"
 )
 
-// maintain reaps expired claims every scan interval and trims the history hourly.
+// maintain reaps expired claims every scan interval and trims the history hourly, on
+// a goroutine of its own: a trim of millions of rows takes minutes (store.TrimHistory
+// paces itself), and reaping must not wait for it.
 func (e *Executor) maintain(ctx context.Context) {
+	trimmed := make(chan struct{})
+	go func() { defer close(trimmed); e.trimHourly(ctx) }()
+	defer func() { <-trimmed }()
 	reap := time.NewTicker(e.opts.ScanInterval)
 	defer reap.Stop()
-	trim := time.NewTicker(time.Hour)
-	defer trim.Stop()
-	e.trimHistory(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-reap.C:
 			e.reap(ctx)
+		}
+	}
+}
+
+// trimHourly trims the history now and then every hour, until ctx ends.
+func (e *Executor) trimHourly(ctx context.Context) {
+	trim := time.NewTicker(time.Hour)
+	defer trim.Stop()
+	for {
+		e.trimHistory(ctx)
+		select {
+		case <-ctx.Done():
+			return
 		case <-trim.C:
-			e.trimHistory(ctx)
 		}
 	}
 }

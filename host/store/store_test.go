@@ -439,6 +439,29 @@ func TestTrimHistoryAndCountIdentifier(t *testing.T) {
 	}
 }
 
+func TestTrimHistoryDeletesEveryOldRowAcrossBatches(t *testing.T) {
+	t.Parallel()
+	s := testdb.Store(t, store.Options{})
+	// 12,000 old rows over three instants, so that batches end inside a run of equal
+	// finished_at, and 10 recent rows that stay.
+	if _, err := s.Pool().Exec(ctx, `
+		INSERT INTO future_call_history (call_id, plugin, method, args, scheduled_at, finished_at, attempt, outcome, host)
+		SELECT i, 'p', 'm', '{}'::jsonb, now(), now() - interval '40 days' - (i % 3) * interval '1 hour', 1, 'succeeded', 'h'
+		FROM generate_series(1, 12000) AS i
+		UNION ALL
+		SELECT i, 'p', 'm', '{}'::jsonb, now(), now(), 1, 'succeeded', 'h' FROM generate_series(1, 10) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.TrimHistory(ctx, time.Now().Add(-30*24*time.Hour))
+	if err != nil || n != 12000 {
+		t.Fatalf("TrimHistory deleted %d (%v), want the 12000 old rows", n, err)
+	}
+	var left int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call_history").Scan(&left); err != nil || left != 10 {
+		t.Errorf("%d history rows left (%v), want the 10 recent ones", left, err)
+	}
+}
+
 func TestClaimTakesOnlyCallsOfTheGivenPlugins(t *testing.T) {
 	t.Parallel()
 	s := testdb.Store(t, store.Options{})
