@@ -193,7 +193,7 @@ func (r *report) writeThroughput(b *bytes.Buffer) {
 			}
 		}
 		target := ""
-		if strings.Contains(d.system, "WAT") || strings.Contains(d.system, "C no-op") {
+		if (strings.Contains(d.system, "WAT") || strings.Contains(d.system, "C no-op")) && bare > 0 && riv > 0 {
 			target = verdict(d.rate() >= riv && d.rate() >= 0.7*bare)
 		}
 		var each []string
