@@ -30,6 +30,8 @@ type footprint struct {
 	inFlight int
 	idle     int64 // VmRSS in bytes with nothing running
 	busy     int64 // the largest VmRSS seen with every call in flight
+	idlePSS  int64 // Pss with nothing running
+	busyPSS  int64 // Pss in the sample of busy
 	peak     int64 // VmHWM at the end: the peak of the whole process, loading included
 }
 
@@ -66,7 +68,8 @@ func (e *env) measureFootprint(ctx context.Context) ([]footprint, error) {
 			return nil, fmt.Errorf("%s: %w", m.label, err)
 		}
 		e.log.Info("P5 footprint", slog.String("mix", f.mix), slog.Int64("idle MiB", f.idle>>20),
-			slog.Int64("busy MiB", f.busy>>20), slog.Int64("peak MiB", f.peak>>20))
+			slog.Int64("busy MiB", f.busy>>20), slog.Int64("idle PSS MiB", f.idlePSS>>20),
+			slog.Int64("busy PSS MiB", f.busyPSS>>20), slog.Int64("peak MiB", f.peak>>20))
 		out = append(out, f)
 	}
 	return out, nil
@@ -101,6 +104,9 @@ func (e *env) hostFootprint(ctx context.Context, pluginsDir string, m inFlightMi
 	if f.idle, _, err = procMemory(pid); err != nil {
 		return f, err
 	}
+	if f.idlePSS, err = procPSS(pid); err != nil {
+		return f, err
+	}
 	var reqs []abi.ScheduleRequest
 	for i := range f.inFlight {
 		plugin := cNoop.name
@@ -124,7 +130,13 @@ func (e *env) hostFootprint(ctx context.Context, pluginsDir string, m inFlightMi
 			if err != nil {
 				return f, err
 			}
-			f.busy = max(f.busy, rss)
+			pss, err := procPSS(pid)
+			if err != nil {
+				return f, err
+			}
+			if rss > f.busy {
+				f.busy, f.busyPSS = rss, pss
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -186,6 +198,29 @@ func procMemory(pid int) (rss, hwm int64, err error) {
 		}
 	}
 	return rss, hwm, nil
+}
+
+// procPSS reads the proportional set size of a process (Pss in /proc/<pid>/smaps_rollup),
+// in bytes: its resident pages, each shared page divided among the mappings that map
+// it. VmRSS counts a page once per mapping, even when one process maps it many times,
+// as a host does with the memory image its instances share (host/plugin's
+// memoryImage); Pss counts it once, as the kernel charges it to the process's cgroup.
+func procPSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Pss:"); ok {
+			f := strings.Fields(v)
+			if len(f) < 1 {
+				break
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no Pss in /proc/%d/smaps_rollup", pid)
 }
 
 // freeAddr returns a loopback address with a free port.

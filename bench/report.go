@@ -258,25 +258,6 @@ func (r *report) writeScheduling(b *bytes.Buffer) {
 	b.WriteString("\n")
 }
 
-func (r *report) writeFootprint(b *bytes.Buffer) {
-	if len(r.p5) == 0 {
-		return
-	}
-	b.WriteString("## P5 footprint\n\n")
-	fmt.Fprintf(b, "A real host process (bin/host run: monolith, unlimited concurrency, the harness's database) loading 10 plugins (%s) from a warm compilation cache; "+
-		"calls of the benchmark plugins' sleep(%d ms) scheduled through its API; RSS from /proc/<pid>/status while all of them are in flight (VmRSS, the largest sample) "+
-		"and VmHWM, the peak of the whole process. Baseline: the same process idle, just before. "+
-		"A Go guest carries its own runtime and heap in every instance; a C guest a few pages.\n\n",
-		strings.Join(footprintPlugins, ", "), sleepMS)
-	b.WriteString("Target: ≤ 150 MB with 10 plugins loaded and 64 calls in flight.\n\n")
-	b.WriteString("| in flight | idle RSS (baseline) | RSS in flight | × idle | per call in flight | VmHWM | target |\n|---|---:|---:|---:|---:|---:|---|\n")
-	for _, f := range r.p5 {
-		fmt.Fprintf(b, "| %s | %s | %s | %.2f | %s | %s | %s |\n", f.mix, mb(f.idle), mb(f.busy), float64(f.busy)/float64(f.idle),
-			mb((f.busy-f.idle)/int64(f.inFlight)), mb(f.peak), verdict(f.busy <= 150_000_000))
-	}
-	b.WriteString("\n")
-}
-
 func (r *report) writeDueNow(b *bytes.Buffer) {
 	if len(r.p6) == 0 {
 		return

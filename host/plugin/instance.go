@@ -74,7 +74,7 @@ func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 		WithNanosleep(in.sleep).
 		WithRandSource(rand.Reader)
 	allocate := experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
-		in.memory = reserveMemory(max)
+		in.memory = reserveMemory(max, p.image)
 		return in.memory
 	})
 	ctx = context.WithValue(ctx, callKey{}, c)
@@ -102,6 +102,9 @@ func (p *Plugin) newInstance(ctx context.Context, c *call) (*instance, error) {
 		err := in.memory.err
 		in.discard()
 		return nil, err
+	}
+	if in.memory == nil && p.image != nil { // in the Go heap (options.goHeap)
+		in.mem.Write(0, p.image.bytes)
 	}
 	if initialize := mod.ExportedFunction(abi.ExportInitialize); initialize != nil {
 		stopped := in.watch(ctx)

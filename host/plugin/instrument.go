@@ -28,8 +28,10 @@ import (
 //     time is up (loopcheck.go). The check at the start of loops is the only change
 //     inside function bodies: no instruction of the guest is changed.
 //
-// It also merges data segments that follow each other in memory (mergeData), which
-// costs the host memory per instance.
+// It also takes the data segments out, into an image of the initial memory that every
+// instance maps copy-on-write (dataImage), or, where it cannot, merges data segments that
+// follow each other in memory (mergeData): either way what each instance costs the host
+// shrinks.
 //
 // Three exports are added, under names a plugin may not use: the stack budget's global
 // (stackUsedExport), which tells a trap of the budget from any other after the fact;
@@ -76,6 +78,9 @@ type instrumented struct {
 	tables uint32
 	// hasTables says whether the module has tables (and the tableSizeExport function).
 	hasTables bool
+	// image is the initial content of the memory from address 0, taken out of the
+	// module's data segments (dataImage); nil when the module keeps its segments.
+	image []byte
 }
 
 // instrument rewrites a WebAssembly binary module as described above; tableLimit is in
@@ -125,6 +130,7 @@ func instrument(bin []byte, tableLimit, stackLimit uint32) (*instrumented, error
 		secExport:   func() []byte { return m.exportSection(stackGlobal, stopGlobal, getter) },
 		secCode:     func() []byte { return m.codeSection(stackGlobal, stackLimit, check) },
 	}
+	out.image, secs = dataImage(secs)
 	hasDataCount := false
 	for _, s := range secs {
 		hasDataCount = hasDataCount || s.id == secDataCount

@@ -32,20 +32,21 @@ import (
 // it is in use only unmaps when the use ends.
 type linearMemory struct {
 	mu        sync.Mutex
-	reserved  []byte // the whole reservation; nil once unmapped
-	committed int    // bytes from the start that are readable and writable
-	inUse     bool   // the host or the guest may touch the memory now
-	freed     bool   // Free was called while in use
-	heap      []byte // the fallback when nothing could be reserved: no growth at all
-	err       error  // why nothing could be reserved
+	reserved  []byte       // the whole reservation; nil once unmapped
+	committed int          // bytes from the start that are readable and writable
+	inUse     bool         // the host or the guest may touch the memory now
+	freed     bool         // Free was called while in use
+	heap      []byte       // the fallback when nothing could be reserved: no growth at all
+	err       error        // why nothing could be reserved
+	image     *memoryImage // the initial content, mapped at the first allocation; may be nil
 }
 
 // reserveMemory reserves max bytes of address space for a linear memory, which starts
-// in use (its instance is being created). When the reservation fails, the memory can
-// hold the instance's initial memory but never grows, and err says why: the instance
-// must then be discarded.
-func reserveMemory(max uint64) *linearMemory {
-	m := &linearMemory{inUse: true}
+// in use (its instance is being created) and, when image is not nil, with the image's
+// content. When the reservation fails, the memory can hold the instance's initial memory
+// but never grows, and err says why: the instance must then be discarded.
+func reserveMemory(max uint64, image *memoryImage) *linearMemory {
+	m := &linearMemory{inUse: true, image: image}
 	if max == 0 {
 		return m
 	}
@@ -77,6 +78,12 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	if n := int(size); n > m.committed {
 		if err := unix.Mprotect(m.reserved[m.committed:n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
 			return nil // out of memory: memory.grow fails as it would at the cap
+		}
+		if m.committed == 0 && m.image != nil {
+			if m.err = m.image.mapInto(m.reserved[:n]); m.err != nil {
+				m.heap = make([]byte, size) // wazero requires the initial size; the instance is discarded
+				return m.heap
+			}
 		}
 		m.committed = n
 	}

@@ -5,7 +5,7 @@ import "testing"
 // TestLinearMemory: the memory grows in place up to its reservation, refuses beyond it,
 // and is unmapped by Free at once when idle, or when its use ends.
 func TestLinearMemory(t *testing.T) {
-	m := reserveMemory(4 * pageSize)
+	m := reserveMemory(4*pageSize, nil)
 	if m.err != nil {
 		t.Fatal(m.err)
 	}
@@ -28,7 +28,7 @@ func TestLinearMemory(t *testing.T) {
 		t.Error("still mapped, or usable, after Free and the end of its use")
 	}
 
-	idle := reserveMemory(pageSize)
+	idle := reserveMemory(pageSize, nil)
 	idle.done()
 	idle.Free()
 	if idle.reserved != nil {
@@ -39,7 +39,7 @@ func TestLinearMemory(t *testing.T) {
 // TestLinearMemoryUnreservable: when the address space cannot be reserved, the memory
 // still gives the initial size (wazero requires it) and says why it cannot be used.
 func TestLinearMemoryUnreservable(t *testing.T) {
-	m := reserveMemory(1 << 60) // more than any address space
+	m := reserveMemory(1<<60, nil) // more than any address space
 	if m.err == nil {
 		t.Fatal("reserved 2^60 bytes")
 	}

@@ -34,6 +34,7 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	tables   *instrumented // what the instrumentation says of the module's tables
+	image    *memoryImage  // the initial memory instances map; nil when the module keeps its data segments
 	argv0    string
 	goHeap   bool // see options
 	log      *slog.Logger

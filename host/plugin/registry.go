@@ -278,6 +278,13 @@ func (p *Plugin) compile(ctx context.Context, bin []byte, opts options) error {
 		return fmt.Errorf("compile: %w", err)
 	}
 	p.compiled, p.tables = cm, ins
+	if p.image != nil { // compiled again, under the plugin's own limits
+		p.image.close()
+		p.image = nil
+	}
+	if ins.image != nil {
+		p.image = newMemoryImage(ins.image)
+	}
 	wasi := p.rt.Module(abi.WASIModule)
 	return errors.Join(checkImports(cm, wasi.ExportedFunctionDefinitions()), checkExports(cm))
 }
@@ -426,6 +433,9 @@ func (p *Plugin) close(ctx context.Context) {
 	p.pool.close()
 	if p.rt != nil {
 		_ = p.rt.Close(ctx)
+	}
+	if p.image != nil {
+		p.image.close()
 	}
 	if p.grant.HTTP != nil {
 		p.grant.HTTP.CloseIdle()
