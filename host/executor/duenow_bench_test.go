@@ -15,17 +15,21 @@ import (
 // BenchmarkDueNow schedules calls of the WAT no-op due at once, through the store as
 // the API does (an insert and its wake-up in one round trip), at a steady rate for 2 s,
 // each from a goroutine of its own (open loop), to a running executor (scan interval
-// 5 s: calls are found by notification), at concurrency 8 and unlimited. It reports
+// 5 s: calls are found by notification), at concurrency 8 without and with prefetch
+// (Options.Prefetch -1 and its default) and unlimited. It reports
 // the latency from each call's scheduling to its start (the history's started_at −
 // scheduled_at): bench P6 without the API, to tell the executor's share. Run it with
 // -benchtime 1x.
 func BenchmarkDueNow(b *testing.B) {
 	for _, rate := range []int{200, 2000} {
-		for _, concurrency := range []int{8, -1} {
-			b.Run(fmt.Sprintf("rate=%d/concurrency=%d", rate, concurrency), func(b *testing.B) {
+		for _, v := range []struct {
+			name                  string
+			concurrency, prefetch int
+		}{{"concurrency=8/no-prefetch", 8, -1}, {"concurrency=8/prefetch", 8, 0}, {"unlimited", -1, 0}} {
+			b.Run(fmt.Sprintf("rate=%d/%s", rate, v.name), func(b *testing.B) {
 				for b.Loop() {
 					r := newRig(b, plugin.Limits{})
-					r.start(b, "h", executor.Options{Concurrency: concurrency, ScanInterval: 5 * time.Second})
+					r.start(b, "h", executor.Options{Concurrency: v.concurrency, Prefetch: v.prefetch, ScanInterval: 5 * time.Second})
 					n := 2 * rate
 					tick := time.NewTicker(time.Second / time.Duration(rate))
 					var wg sync.WaitGroup
