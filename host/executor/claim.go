@@ -23,7 +23,8 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 		case <-e.wake:
 		}
 		// Saturated, slots free one by one as calls finish: a claim for each would
-		// take a round trip per call or two. Wait a moment for the others instead.
+		// take a round trip per call or two. Wait a moment for the others instead;
+		// the prefetched calls keep the workers busy meanwhile.
 		if saturated && e.slots != nil {
 			if free := e.free(); free > 0 && free < cap(e.slots) {
 				if gatherUntil.IsZero() {
@@ -51,7 +52,10 @@ func (e *Executor) loop(ctx, callCtx context.Context, running *sync.WaitGroup) {
 			if e.free() > 0 {
 				wait = 0
 			}
-		case claimed >= 0:
+		case claimed >= 0 && len(e.wake) == 0:
+			// Look for the next due call only when no wake-up is waiting: one that
+			// is (a call scheduled due now, most often) is served first, by a claim,
+			// without a round trip before it.
 			if until, ok := e.untilNextDue(ctx); ok {
 				wait = min(wait, max(until, time.Millisecond))
 			}
@@ -71,8 +75,9 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-// claim takes as many due calls as there are free slots and starts them. It returns
-// how many it claimed (-1 on error) and whether the batch was full.
+// claim takes as many due calls as there are free slots and starts them (those beyond
+// the running ones wait for a worker in ready). It returns how many it claimed (-1 on
+// error) and whether the batch was full.
 func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) (int, bool) {
 	free := e.free()
 	if free == 0 {
@@ -87,9 +92,20 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	before := time.Now() // the database's now() is later: the lease holds at least this long
 	var calls []store.Call
 	var err error
+	// A throttled plugin's calls are claimed only into slots that start them at once:
+	// its rate and room are counted when they are claimed, and a wait in the queue
+	// would bunch up their starts.
+	startable := free - e.prefetch
 	for _, g := range e.claimGroups(free, before) {
+		limit := min(g.limit, free-len(calls))
+		if g.throttled {
+			limit = min(limit, startable-len(calls))
+			if limit <= 0 {
+				continue
+			}
+		}
 		var got []store.Call
-		got, err = e.opts.Store.Claim(claimCtx, e.opts.Host, min(g.limit, free-len(calls)), e.opts.Lease, g.plugins)
+		got, err = e.opts.Store.Claim(claimCtx, e.opts.Host, limit, e.opts.Lease, g.plugins)
 		if err != nil {
 			break
 		}
@@ -123,8 +139,8 @@ func (e *Executor) claim(ctx, callCtx context.Context, running *sync.WaitGroup) 
 	return len(calls), len(calls) == free
 }
 
-// free is how many calls may be claimed now: as many as there are free slots (a batch
-// when unlimited), or none while the completer is maxUnrecorded outcomes or
+// free is how many calls may be claimed now: as many as there are free slots, running
+// and prefetched (a batch when unlimited), or none while the completer is maxUnrecorded outcomes or
 // Options.UnrecordedBytes behind.
 func (e *Executor) free() int {
 	if e.behind() {
@@ -215,12 +231,15 @@ func (e *Executor) claimGroups(free int, now time.Time) []claimGroup {
 
 // unthrottled returns the plugins whose due calls this host may claim now, and when
 // the first throttled plugin held back by its rate has room again (0 when none is).
+// Throttled plugins wait, too, while no slot is free to start a call at once (a slot
+// that frees wakes the loop).
 func (e *Executor) unthrottled(now time.Time) ([]string, time.Duration) {
 	if len(e.throttles.by) == 0 {
 		return e.plugins(), 0
 	}
 	var plugins []string
 	var next time.Duration
+	canStart := e.free() > e.prefetch
 	for _, p := range e.plugins() {
 		if !e.throttles.throttled(p) {
 			plugins = append(plugins, p)
@@ -228,6 +247,7 @@ func (e *Executor) unthrottled(now time.Time) ([]string, time.Duration) {
 		}
 		room, wait := e.throttles.room(p, now)
 		switch {
+		case room > 0 && !canStart:
 		case room > 0:
 			plugins = append(plugins, p)
 		case wait > 0 && (next == 0 || wait < next):

@@ -117,6 +117,10 @@ func (e *Executor) recorded(outcomes []store.Outcome) {
 	}
 	e.unrecorded.Add(-int64(len(outcomes)))
 	e.unrecordedBytes.Add(-bytes)
+	e.caughtUpMu.Lock()
+	close(e.caughtUp)
+	e.caughtUp = make(chan struct{})
+	e.caughtUpMu.Unlock()
 	if e.held.Swap(false) {
 		e.signal()
 	}

@@ -1,7 +1,25 @@
-// Package executor runs due calls. It claims them from the store in batches no larger
-// than its free concurrency slots (FOR UPDATE SKIP LOCKED, so hosts sharing the
-// database split the work and a call runs once across all of them), runs each in its
-// plugin's sandbox, and records every outcome in the history.
+// Package executor runs due calls. It claims them from the store in batches
+// (FOR UPDATE SKIP LOCKED, so hosts sharing the database split the work and a call runs
+// once across all of them), runs each in its plugin's sandbox, and records every
+// outcome in the history.
+//
+// Under a concurrency limit it claims a little ahead: up to Options.Prefetch calls
+// beyond its running ones wait in a queue for a free slot, so that the next batch is
+// claimed while the current one runs and a slot that frees does not wait for a round
+// trip to the database. A prefetched call is claimed like a running one: its attempt
+// is counted and its lease is held and renewed by the heartbeat, so no other host runs
+// it meanwhile. When Run ends, the prefetched calls that never started are handed back
+// (Store.Release): unclaimed, their attempt restored, no history row, and other hosts
+// woken to claim them at once. If the host dies with calls prefetched, nothing hands
+// them back: like its running calls, they are found when their lease runs out and
+// recorded as interrupted (a history row names the host), then retried if their policy
+// has attempts left. A worker does not start a prefetched call whose lease ran out
+// while it waited (the heartbeat could not reach the database), since another host may
+// have reaped it. So a prefetched call is never run twice; it costs at most one attempt,
+// visibly, as a call the host had started would. A throttled plugin's calls
+// are never prefetched: they are claimed only into slots free to start them at once,
+// within the plugin's room. The outcomes waiting to be recorded hold back the start of
+// prefetched calls as they hold back claims (Options.UnrecordedBytes).
 //
 // It wakes up every scan interval, and also when a call is due sooner: a timer follows
 // the earliest due call it knows of, and PostgreSQL LISTEN/NOTIFY tells it of calls
@@ -32,6 +50,7 @@
 package executor
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -75,6 +94,11 @@ type Options struct {
 	Host string
 	// Concurrency caps the calls running at once; negative means unlimited.
 	Concurrency int
+	// Prefetch is how many claimed calls may wait for a free slot beyond the
+	// Concurrency running ones, so that claims overlap with running calls. Negative
+	// means none: claims no more than the free slots. Unused when Concurrency is
+	// unlimited, where every claimed call starts at once. Defaults to Concurrency.
+	Prefetch int
 	// ScanInterval is the time between scans for due calls.
 	ScanInterval time.Duration
 	// Lease is how long a claim holds: longer than any call's time limit, so that a
@@ -117,8 +141,16 @@ const gatherWait = time.Millisecond
 type Executor struct {
 	opts Options
 	log  *slog.Logger
-	// slots holds one token per running call; nil when unlimited.
+	// slots holds one token per claimed call not yet finished, running or waiting in
+	// ready (Concurrency + prefetch of them); nil when unlimited.
 	slots chan struct{}
+	// prefetch is how many of the slots are for calls waiting to start.
+	prefetch int
+	// ready holds the claimed calls waiting for a worker under a concurrency limit;
+	// nil when unlimited. workers counts the workers serving it.
+	ready     chan store.Call
+	workersMu sync.Mutex
+	workers   int
 	// wake is signalled when a call may be due before the timer: a notification,
 	// a slot set free.
 	wake chan struct{}
@@ -126,7 +158,8 @@ type Executor struct {
 	mu   sync.Mutex
 	next time.Time // earliest due time heard of by notification
 	done chan<- store.Outcome
-	// jobs hands a claimed call to an idle worker: a send succeeds only when one waits.
+	// jobs hands a claimed call to an idle worker when unlimited: a send succeeds
+	// only when one waits.
 	jobs chan store.Call
 	// quit tells idle workers to exit once Run stops claiming.
 	quit chan struct{}
@@ -136,6 +169,11 @@ type Executor struct {
 	unrecorded      atomic.Int64
 	unrecordedBytes atomic.Int64
 	held            atomic.Bool
+	// caughtUp is closed, and replaced, whenever outcomes leave the completer's
+	// queue: a worker holding a prefetched call waits on it while the completer is
+	// behind, as claims do.
+	caughtUpMu sync.Mutex
+	caughtUp   chan struct{}
 	// leases are the claims this host holds, renewed by the heartbeat.
 	leases *leases
 	// throttles hold the running calls and rate limiters of the throttled plugins.
@@ -147,7 +185,7 @@ type Executor struct {
 // New creates an executor.
 func New(opts Options) *Executor {
 	e := &Executor{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), jobs: make(chan store.Call),
-		quit: make(chan struct{}), leases: newLeases(), throttles: newThrottles(opts.Throttles)}
+		quit: make(chan struct{}), caughtUp: make(chan struct{}), leases: newLeases(), throttles: newThrottles(opts.Throttles)}
 	if e.opts.UnrecordedBytes <= 0 {
 		e.opts.UnrecordedBytes = DefaultUnrecordedBytes
 	}
@@ -155,7 +193,9 @@ func New(opts Options) *Executor {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	if opts.Concurrency > 0 {
-		e.slots = make(chan struct{}, opts.Concurrency)
+		e.prefetch = max(0, cmp.Or(opts.Prefetch, opts.Concurrency))
+		e.slots = make(chan struct{}, opts.Concurrency+e.prefetch)
+		e.ready = make(chan store.Call, opts.Concurrency+e.prefetch)
 	}
 	return e
 }
@@ -191,7 +231,9 @@ func (e *Executor) Run(ctx context.Context) error {
 	e.loop(ctx, callCtx, &running)
 	close(e.quit)
 
-	// Shutdown: no more claims. Give running calls their grace, then interrupt them.
+	// Shutdown: no more claims, and the calls waiting for a slot go back. Give running
+	// calls their grace, then interrupt them.
+	e.handBack()
 	finished := make(chan struct{})
 	go func() { running.Wait(); close(finished) }()
 	select {

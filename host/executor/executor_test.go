@@ -421,7 +421,8 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 	s := openStore(t, r.url, time.Minute)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	e := executor.New(executor.Options{Store: s, Catalog: r.catalog, Plugins: r.catalog, Metrics: metrics.New(prometheus.NewRegistry()),
+	inv := &started{Invoker: r.catalog, ch: make(chan int64, 1)}
+	e := executor.New(executor.Options{Store: s, Catalog: r.catalog, Plugins: inv, Metrics: metrics.New(prometheus.NewRegistry()),
 		Host: "h", Concurrency: 1, ScanInterval: 50 * time.Millisecond, Lease: time.Minute, ShutdownGrace: 200 * time.Millisecond})
 	signals := executor.EnableSignals(e)
 	go func() {
@@ -431,7 +432,8 @@ func TestShutdownInterruptsCallsBeyondTheGrace(t *testing.T) {
 	if claimed := signals.Claimed(t); len(claimed) != 1 || claimed[0].ID != call.ID {
 		t.Fatalf("claimed %+v, want the busy call", claimed)
 	}
-	cancel() // the call has started or is starting: it runs until the grace is over
+	<-inv.ch // a call claimed and not started would be handed back instead
+	cancel() // the call has started: it runs until the grace is over
 	select {
 	case <-done:
 	case <-time.After(15 * time.Second):
