@@ -13,10 +13,6 @@ import (
 // are left to hosts that have them loaded. A claimed call stays stored until its outcome
 // is recorded by Complete; if that never happens, Reap finds it once the lease has run
 // out.
-//
-// The claim changes no indexed column, so PostgreSQL writes it in place on the row's
-// page (a HOT update) and adds no index entry (migration 00007). It walks future_call_run
-// from the oldest due call and skips the calls in flight.
 func (s *Store) Claim(ctx context.Context, host string, limit int, lease time.Duration, plugins []string) ([]Call, error) {
 	if limit <= 0 || len(plugins) == 0 {
 		return nil, nil
@@ -27,7 +23,7 @@ func (s *Store) Claim(ctx context.Context, host string, limit int, lease time.Du
 			attempt = c.attempt + 1
 		FROM (
 			SELECT id AS due_id FROM future_call
-			WHERE run_at <= now() AND claimed_by IS NULL AND plugin = ANY($4)
+			WHERE claimed_by IS NULL AND run_at <= now() AND plugin = ANY($4)
 			ORDER BY run_at, id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED

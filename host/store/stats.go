@@ -73,8 +73,7 @@ func (s *Store) Stats(ctx context.Context, now, since time.Time) (Stats, error) 
 	if st.DueNextDay, err = count("claimed_by IS NULL AND run_at < $1", now.Add(24*time.Hour)); err != nil {
 		return Stats{}, fmt.Errorf("stats: due calls: %w", err)
 	}
-	// Claimed calls are due (see Reap): only the due part of future_call_run is read.
-	if st.Running, err = count("run_at <= now() AND claimed_by IS NOT NULL"); err != nil {
+	if st.Running, err = count("claimed_by IS NOT NULL"); err != nil {
 		return Stats{}, fmt.Errorf("stats: running calls: %w", err)
 	}
 

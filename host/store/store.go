@@ -53,8 +53,6 @@ type Store struct {
 	direct *pgx.ConnConfig
 	// notifyWithin: a call due sooner than this after being scheduled wakes the executors.
 	notifyWithin time.Duration
-	// reaped is where Reap's sweep of the due calls stands.
-	reaped reapCursor
 }
 
 // Options configure Open.
