@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go func() {
 			defer wg.Done()
 			ex := executor.New(executor.Options{Store: st, Catalog: cat, Plugins: cat, Metrics: m, Logger: log, Host: host,
-				Concurrency: cfg.FutureCall.Concurrency(), ScanInterval: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
+				Concurrency: cfg.FutureCall.Concurrency(), Prefetch: cfg.FutureCall.PrefetchLimit(), ScanInterval: time.Duration(cfg.FutureCall.ScanInterval) * time.Millisecond,
 				Lease:         longestTimeout(cfg) + cfg.FutureCall.ClaimLeaseMargin.D(),
 				ShutdownGrace: cfg.FutureCall.ShutdownGrace.D(), HistoryRetention: cfg.FutureCall.HistoryRetention.D(),
 				Throttles: throttles(cfg.Sandbox)})

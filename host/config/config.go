@@ -124,6 +124,13 @@ type FutureCall struct {
 	// unlimited, 0 is refused (set futureCallExecutionEnabled to false to run
 	// nothing). Defaults to 1.
 	ConcurrencyLimit *int `koanf:"concurrencyLimit" nullable:"true"`
+	// Prefetch is how many claimed calls may wait on this host for a free slot
+	// beyond the concurrencyLimit running ones, so that the next claim overlaps with
+	// the running calls instead of a slot waiting for its round trip. A waiting call
+	// holds its claim: set 0 when calls are long and several hosts share the work, so
+	// that a free host is never kept from a call another one holds. Null = as many as
+	// concurrencyLimit; unused when unlimited. Defaults to null.
+	Prefetch *int `koanf:"prefetch" nullable:"true"`
 	// ScanInterval is the time between scans for due calls, in milliseconds; calls
 	// scheduled before the next scan wake the executor on their own. Defaults to 5000.
 	ScanInterval int `koanf:"scanInterval"`
@@ -353,6 +360,18 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 	}
 }
 
+// PrefetchLimit returns executor.Options.Prefetch: 0 for as many as the concurrency
+// limit (null), -1 for none (0).
+func (c FutureCall) PrefetchLimit() int {
+	switch {
+	case c.Prefetch == nil:
+		return 0
+	case *c.Prefetch == 0:
+		return -1
+	}
+	return *c.Prefetch
+}
+
 // Concurrency returns the executor's concurrency limit, or -1 for unlimited.
 func (c FutureCall) Concurrency() int {
 	if c.ConcurrencyLimit == nil || *c.ConcurrencyLimit < 0 {
@@ -390,6 +409,9 @@ func (c Config) Validate() error {
 	}
 	if c.FutureCall.ConcurrencyLimit != nil && *c.FutureCall.ConcurrencyLimit == 0 {
 		bad("futureCall.concurrencyLimit", "0 would run nothing: set futureCallExecutionEnabled: false for that, or a negative number (or null) for unlimited")
+	}
+	if c.FutureCall.Prefetch != nil && *c.FutureCall.Prefetch < 0 {
+		bad("futureCall.prefetch", "must not be negative: 0 claims no more calls than there are free slots, null as many more as concurrencyLimit")
 	}
 	if c.FutureCall.ScanInterval <= 0 {
 		bad("futureCall.scanInterval", "must be a positive number of milliseconds, got %d", c.FutureCall.ScanInterval)

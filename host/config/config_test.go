@@ -155,6 +155,13 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			wants: []string{"futureCall.concurrencyLimit", "futureCallExecutionEnabled: false", "FC_FUTURECALL_CONCURRENCYLIMIT"},
 		},
 		{
+			name: "negative prefetch",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Flags: flags(t, "--futureCall.prefetch=-1")}
+			},
+			wants: []string{"futureCall.prefetch", "must not be negative", "flag --futureCall.prefetch"},
+		},
+		{
 			name:  "public listen without token",
 			src:   func(t *testing.T) config.Sources { return config.Sources{Flags: flags(t, "--api.listen=0.0.0.0:8080")} },
 			wants: []string{"api.listen", "api.tokens is empty"},
@@ -234,6 +241,27 @@ func TestNullAndUnlimited(t *testing.T) {
 	cfg, _, err := config.Load(config.Sources{File: writeFile(t, "checkBrokenCalls: true\n")})
 	if err != nil || cfg.CheckBrokenCalls == nil || !*cfg.CheckBrokenCalls {
 		t.Fatalf("checkBrokenCalls: true not read: %v %v", cfg.CheckBrokenCalls, err)
+	}
+}
+
+func TestPrefetch(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		src  config.Sources
+		want int // executor.Options.Prefetch
+	}{
+		{config.Sources{}, 0}, // null: as many as the concurrency limit
+		{config.Sources{File: writeFile(t, "futureCall:\n  prefetch: null\n")}, 0},
+		{config.Sources{Environ: []string{"FC_FUTURECALL_PREFETCH=0"}}, -1},
+		{config.Sources{Flags: flags(t, "--futureCall.prefetch=3")}, 3},
+	} {
+		cfg, _, err := config.Load(tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.FutureCall.PrefetchLimit(); got != tt.want {
+			t.Errorf("%+v: prefetch limit = %d, want %d", tt.src, got, tt.want)
+		}
 	}
 }
 

@@ -279,16 +279,18 @@ func isNull(v any) bool {
 	return ok && (s == "null" || s == "~")
 }
 
-// nullable reports whether key may be null: concurrencyLimit (unlimited) and
-// checkBrokenCalls (automatic).
+// nullable reports whether key may be null: concurrencyLimit (unlimited), prefetch
+// (as many as concurrencyLimit) and checkBrokenCalls (automatic).
 func nullable(key string) bool {
-	return key == "futureCall.concurrencyLimit" || key == "checkBrokenCalls"
+	return key == "futureCall.concurrencyLimit" || key == "futureCall.prefetch" || key == "checkBrokenCalls"
 }
 
 func setNull(cfg *Config, key string) {
 	switch key {
 	case "futureCall.concurrencyLimit":
 		cfg.FutureCall.ConcurrencyLimit = nil
+	case "futureCall.prefetch":
+		cfg.FutureCall.Prefetch = nil
 	case "checkBrokenCalls":
 		cfg.CheckBrokenCalls = nil
 	}
