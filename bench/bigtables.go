@@ -239,8 +239,9 @@ func (e *env) drainExecutorInto(ctx context.Context, url string, n, concurrency 
 	return took, nil
 }
 
-// waitHistoryAfter waits until n outcomes with ids above last are in the history,
-// polling the newest id as waitHistory does.
+// waitHistoryAfter waits until n outcomes with ids above last are in the history. It
+// polls the history's newest id, which costs the database one index probe, and counts
+// only once that id is n past last.
 func waitHistoryAfter(ctx context.Context, st *store.Store, last int64, n int, stopped <-chan error) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()

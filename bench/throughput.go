@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -288,35 +287,7 @@ func newExecutor(st *store.Store, cat *catalog.Catalog, concurrency int) *execut
 		Concurrency: concurrency, ScanInterval: scanInterval, Lease: 2 * time.Minute, ShutdownGrace: 10 * time.Second})
 }
 
-// waitHistory waits until n outcomes are in the history. It polls the history's newest
-// id, which costs the database one index probe, and counts only once that id reaches n.
+// waitHistory waits until n outcomes are in the history.
 func waitHistory(ctx context.Context, st *store.Store, n int, stopped <-chan error) error {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Minute)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-stopped:
-			return errors.Join(errors.New("the executor stopped early"), err)
-		case <-deadline:
-			return errors.New("not drained after 30 minutes")
-		case <-tick.C:
-		}
-		var last int
-		if err := st.Pool().QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM future_call_history").Scan(&last); err != nil {
-			return err
-		}
-		if last < n {
-			continue
-		}
-		var count int
-		if err := st.Pool().QueryRow(ctx, "SELECT count(*) FROM future_call_history").Scan(&count); err != nil {
-			return err
-		}
-		if count >= n {
-			return nil
-		}
-	}
+	return waitHistoryAfter(ctx, st, 0, n, stopped)
 }
