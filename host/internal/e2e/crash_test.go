@@ -280,12 +280,13 @@ func TestCrashEmbedded(t *testing.T) {
 
 	second := s.start("embedded-again", hostOptions{plugins: plugins})
 	second.waitLog("echo: after the crash", 30*time.Second)
-	entries, err := second.client.History(context.Background(), client.HistoryOptions{CallID: call.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(entries.Entries) != 1 || entries.Entries[0].Outcome != "succeeded" {
-		t.Errorf("history of the call scheduled before the crash: %+v, want one succeeded run", entries.Entries)
-	}
+	// The outcome is recorded by the completer a moment after the guest returns.
+	waitFor(t, 30*time.Second, "the call scheduled before the crash to be recorded as one succeeded run", func() (bool, string) {
+		entries, err := second.client.History(context.Background(), client.HistoryOptions{CallID: call.ID})
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(entries.Entries) == 1 && entries.Entries[0].Outcome == "succeeded", fmt.Sprintf("history: %+v", entries.Entries)
+	})
 	t.Logf("embedded: %d database processes stopped with their killed host; the next host ran the stored call", len(children))
 }
