@@ -3,17 +3,12 @@ package executor_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/futurecalls/futurecalls/abi"
-	"github.com/futurecalls/futurecalls/host/catalog"
 	"github.com/futurecalls/futurecalls/host/executor"
-	"github.com/futurecalls/futurecalls/host/internal/testdb"
-	"github.com/futurecalls/futurecalls/host/internal/testplugins"
 	"github.com/futurecalls/futurecalls/host/metrics"
 	"github.com/futurecalls/futurecalls/host/plugin"
 	"github.com/futurecalls/futurecalls/host/store"
@@ -27,17 +22,8 @@ import (
 // their ratio. Run it with -benchtime 1x (rounds are set by b.N: -benchtime 3x runs three).
 func BenchmarkPrefetch(b *testing.B) {
 	const n, concurrency = 20_000, 8
-	s := testdb.Store(b, store.Options{MaxConns: 20})
-	dir := testplugins.DirWith(b, testplugins.Path(b, "noop"))
-	reg, err := plugin.Load(ctx, plugin.Config{Dir: dir, CacheDir: testplugins.CacheDir(b)}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = reg.Close(ctx) })
-	cat, err := catalog.New(reg, catalog.RetryPolicies{Default: abi.NoRetry})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newRig(b, plugin.Limits{})
+	s, cat := r.store, r.catalog
 	drain := func(prefetch int) time.Duration {
 		calls := make([]store.NewCall, n)
 		for i := range calls {
