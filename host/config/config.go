@@ -129,7 +129,7 @@ type FutureCall struct {
 	// the running calls instead of a slot waiting for its round trip. A waiting call
 	// holds its claim: set 0 when calls are long and several hosts share the work, so
 	// that a free host is never kept from a call another one holds. Null = as many as
-	// concurrencyLimit; unused when unlimited. Defaults to null.
+	// concurrencyLimit; at most 1000; unused when unlimited. Defaults to null.
 	Prefetch *int `koanf:"prefetch" nullable:"true"`
 	// ScanInterval is the time between scans for due calls, in milliseconds; calls
 	// scheduled before the next scan wake the executor on their own. Defaults to 5000.
@@ -360,6 +360,10 @@ func limitsFrom(l plugin.Limits, r abi.Retry) Limits {
 	}
 }
 
+// maxPrefetch bounds futureCall.prefetch: the executor holds that many claimed calls
+// in memory, and more only lengthens the time they wait on one host.
+const maxPrefetch = 1000
+
 // PrefetchLimit returns executor.Options.Prefetch: 0 for as many as the concurrency
 // limit (null), -1 for none (0).
 func (c FutureCall) PrefetchLimit() int {
@@ -410,8 +414,8 @@ func (c Config) Validate() error {
 	if c.FutureCall.ConcurrencyLimit != nil && *c.FutureCall.ConcurrencyLimit == 0 {
 		bad("futureCall.concurrencyLimit", "0 would run nothing: set futureCallExecutionEnabled: false for that, or a negative number (or null) for unlimited")
 	}
-	if c.FutureCall.Prefetch != nil && *c.FutureCall.Prefetch < 0 {
-		bad("futureCall.prefetch", "must not be negative: 0 claims no more calls than there are free slots, null as many more as concurrencyLimit")
+	if p := c.FutureCall.Prefetch; p != nil && (*p < 0 || *p > maxPrefetch) {
+		bad("futureCall.prefetch", "must be 0 to %d, got %d: 0 claims no more calls than there are free slots, null as many more as concurrencyLimit", maxPrefetch, *p)
 	}
 	if c.FutureCall.ScanInterval <= 0 {
 		bad("futureCall.scanInterval", "must be a positive number of milliseconds, got %d", c.FutureCall.ScanInterval)

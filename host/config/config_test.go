@@ -159,7 +159,14 @@ func TestErrorsNameKeyAndOrigin(t *testing.T) {
 			src: func(t *testing.T) config.Sources {
 				return config.Sources{Flags: flags(t, "--futureCall.prefetch=-1")}
 			},
-			wants: []string{"futureCall.prefetch", "must not be negative", "flag --futureCall.prefetch"},
+			wants: []string{"futureCall.prefetch", "must be 0 to 1000, got -1", "flag --futureCall.prefetch"},
+		},
+		{
+			name: "huge prefetch",
+			src: func(t *testing.T) config.Sources {
+				return config.Sources{Environ: []string{"FC_FUTURECALL_PREFETCH=1000000000"}}
+			},
+			wants: []string{"futureCall.prefetch", "must be 0 to 1000, got 1000000000", "FC_FUTURECALL_PREFETCH"},
 		},
 		{
 			name:  "public listen without token",
